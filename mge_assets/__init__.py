@@ -1,0 +1,1 @@
+"""MGE, the Masterplan Generation Engine: a request in, a generated and measured project out."""

@@ -1,0 +1,1 @@
+"""Acceptance tests generated from the requirements, and their results per requirement."""

@@ -1,0 +1,81 @@
+"""The acceptance suite: test files, each test linked to its requirement, and untestable requirements."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from pydantic import BaseModel, ConfigDict
+
+from mge_assets.errors import ModelOutputError
+from mge_assets.llm.answers import files as answer_files
+from mge_assets.request import Requirement
+
+_UNTESTABLE = re.compile(r'<untestable\s+reason="([^"]*)"\s*/?>', re.I)
+
+
+class TestCase(BaseModel):
+    """One pytest test and the requirement it checks."""
+
+    __test__ = False  # not a pytest class
+    model_config = ConfigDict(frozen=True)
+
+    test_id: str
+    requirement_id: str
+    file: str
+    name: str
+
+
+class UntestableRequirement(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    requirement_id: str
+    level: str | None
+    reason: str
+
+
+class AcceptanceSuite(BaseModel):
+    """Everything acceptance_results needs to run and judge the tests."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requirements: tuple[Requirement, ...]
+    files: dict[str, str]
+    cases: tuple[TestCase, ...]
+    untestable: tuple[UntestableRequirement, ...]
+
+
+def test_file_for(requirement_id: str) -> str:
+    return f"acceptance/test_{requirement_id.lower().replace('-', '_')}.py"
+
+
+def test_prefix(requirement_id: str) -> str:
+    return f"test_{requirement_id.lower().replace('-', '_')}"
+
+
+def read_tests_answer(requirement: Requirement, answer: str) -> tuple[dict[str, str], list[TestCase]] | str:
+    """The test file and cases of an answer for one requirement, or the reason it is untestable.
+
+    Raises ModelOutputError when the answer is neither: wrong file, no test, or code that does not parse.
+    """
+    refusal = _UNTESTABLE.search(answer)
+    if refusal:
+        return refusal.group(1)
+    expected = test_file_for(requirement.id)
+    written = answer_files(answer)
+    if set(written) != {expected}:
+        raise ModelOutputError(f"tests for {requirement.id} must be written to {expected}, not {sorted(written)}")
+    code = written[expected]
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as error:
+        raise ModelOutputError(f"tests for {requirement.id} do not parse: {error.msg} (line {error.lineno})") from None
+    prefix = test_prefix(requirement.id)
+    names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+    if not names:
+        raise ModelOutputError(f"the answer for {requirement.id} defines no test function")
+    wrong = [n for n in names if not n.startswith(prefix + "__")]
+    if wrong:
+        raise ModelOutputError(f"tests of {requirement.id} must be named {prefix}__<what>; got {wrong}")
+    cases = [TestCase(test_id=f"{expected}::{n}", requirement_id=requirement.id, file=expected, name=n) for n in names]
+    return {expected: code}, cases

@@ -1,0 +1,70 @@
+"""Atoms: the small units of code the pipeline generates one by one."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class ImportRef:
+    """`from <module> import <name> as <alias>` (name None for `import <module> as <alias>`)."""
+
+    module: str
+    name: str | None
+    alias: str
+    level: int = 0
+
+
+@dataclass(frozen=True)
+class Atom:
+    """A span of one file. The atoms of a file partition its bytes: joined in order they are the file."""
+
+    id: str
+    language: str
+    file: str
+    start_byte: int
+    end_byte: int
+    start_line: int
+    end_line: int
+    kind: str
+    symbol: str
+    parent: str | None
+    loc: int
+    complexity: int
+    code: str
+    defines: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    type_references: tuple[str, ...] = ()
+    bases: tuple[str, ...] = ()
+    attribute_references: tuple[str, ...] = ()
+    imports: tuple[ImportRef, ...] = field(default_factory=tuple)
+
+    def as_row(self) -> dict:
+        row = asdict(self)
+        row["imports"] = [asdict(i) for i in self.imports]
+        for key in ("defines", "references", "type_references", "bases", "attribute_references"):
+            row[key] = list(row[key])
+        return row
+
+    @classmethod
+    def from_row(cls, row: dict) -> Atom:
+        """The inverse of `as_row`, also for rows read back from Parquet (lists arrive as arrays)."""
+        values = {k: row[k] for k in cls.__dataclass_fields__ if k in row}
+        for key in ("defines", "references", "type_references", "bases", "attribute_references"):
+            values[key] = tuple(_sequence(values.get(key)))
+        values["imports"] = tuple(ImportRef(**dict(i)) for i in _sequence(row.get("imports")))
+        parent = values.get("parent")
+        values["parent"] = parent if isinstance(parent, str) and parent else None  # Parquet gives NaN for None
+        return cls(**values)
+
+
+def _sequence(value: object) -> list:
+    return [] if value is None else list(value)
+
+
+def reassemble(atoms: list[Atom]) -> dict[str, str]:
+    """Join the atoms of each file in byte order."""
+    files: dict[str, list[Atom]] = {}
+    for atom in atoms:
+        files.setdefault(atom.file, []).append(atom)
+    return {f: "".join(a.code for a in sorted(group, key=lambda a: a.start_byte)) for f, group in files.items()}

@@ -1,0 +1,422 @@
+"""Split Python source into atoms with tree-sitter.
+
+Top level: the module header (docstring, imports, constants), each function, each class, and any
+other run of statements. A class is split into its header (docstring and fields) and one atom per
+method. Comments directly above a definition, and its decorators, stay with it. Each atom runs from
+the start of its first line to the start of the next atom, so the atoms of a file cover every byte
+exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import tree_sitter_python
+from tree_sitter import Language, Node, Parser
+
+from mge_assets.atomize.model import Atom, ImportRef
+
+LANGUAGE = Language(tree_sitter_python.language())
+_DEFINITIONS = {"function_definition", "class_definition", "decorated_definition"}
+_DECISIONS = {
+    "if_statement",
+    "elif_clause",
+    "for_statement",
+    "while_statement",
+    "except_clause",
+    "boolean_operator",
+    "conditional_expression",
+    "if_clause",
+    "for_in_clause",
+    "case_clause",
+}
+_SCOPES = {"function_definition", "lambda", "class_definition"}
+
+
+def parser() -> Parser:
+    return Parser(LANGUAGE)
+
+
+@dataclass
+class _Unit:
+    nodes: list[Node]
+    definition: Node | None = None
+    start: int = 0
+    end: int = 0
+
+
+def atomize_python(path: str, source: bytes) -> list[Atom]:
+    """The atoms of one Python file, in byte order."""
+    tree = parser().parse(source)
+    units = _units(tree.root_node.children, source)
+    if not units and source:
+        units = [_Unit([tree.root_node])]  # only blank lines: one atom keeps them
+    _assign_spans(units, 0, len(source), source)
+    atoms: list[Atom] = []
+    for index, unit in enumerate(units):
+        if unit.definition is None:
+            kind = "module_header" if index == 0 and _has_import(unit.nodes) else "statements"
+            atoms.append(_block_atom(path, source, unit, kind, parent=None, owner=None))
+        elif _definition(unit.definition).type == "class_definition":
+            atoms.extend(_class_atoms(path, source, unit))
+        else:
+            atoms.append(_function_atom(path, source, unit, "function", parent=None, owner=None))
+    return _unique_ids(atoms)
+
+
+def _units(children: list[Node], source: bytes) -> list[_Unit]:
+    """Group statements: each definition is a unit; runs of other statements are one unit each."""
+    units: list[_Unit] = []
+    block: list[Node] = []
+    for child in children:
+        if child.type not in _DEFINITIONS:
+            block.append(child)
+            continue
+        leading = _comments_above(block, child)
+        block = block[: len(block) - len(leading)]
+        if block:
+            units.append(_Unit(block))
+        units.append(_Unit([*leading, child], definition=child))
+        block = []
+    if block:
+        units.append(_Unit(block))
+    return units
+
+
+def _comments_above(block: list[Node], definition: Node) -> list[Node]:
+    """The comments that sit on the lines right above a definition (no blank line between)."""
+    taken: list[Node] = []
+    row = definition.start_point.row
+    for node in reversed(block):
+        if node.type != "comment" or node.end_point.row != row - 1:
+            break
+        taken.insert(0, node)
+        row = node.start_point.row
+    return taken
+
+
+def _assign_spans(units: list[_Unit], start: int, end: int, source: bytes) -> None:
+    """Each unit starts at its first line (the first unit at `start`) and ends where the next begins."""
+    for index, unit in enumerate(units):
+        unit.start = start if index == 0 else _line_start(source, unit.nodes[0].start_byte)
+    for index, unit in enumerate(units):
+        unit.end = units[index + 1].start if index + 1 < len(units) else end
+
+
+def _line_start(source: bytes, offset: int) -> int:
+    return source.rfind(b"\n", 0, offset) + 1
+
+
+def _class_atoms(path: str, source: bytes, unit: _Unit) -> list[Atom]:
+    class_node = _definition(unit.definition)
+    name = _name(class_node, source)
+    body = class_node.child_by_field_name("body")
+    members = _units(body.children if body else [], source)
+    first_method = next((i for i, m in enumerate(members) if m.definition is not None), None)
+    if first_method is None:
+        return [_definition_atom(path, source, unit, "class", name, parent=None, end=unit.end)]
+    members = members[first_method:]
+    _assign_spans(members, _line_start(source, members[0].nodes[0].start_byte), unit.end, source)
+    header = _definition_atom(
+        path, source, unit, "class_header", name, parent=None, end=members[0].start, header_only=True
+    )
+    atoms = [header]
+    for member in members:
+        if member.definition is None:
+            atoms.append(_block_atom(path, source, member, "class_statements", parent=header.id, owner=name))
+        else:
+            atoms.append(_function_atom(path, source, member, "method", parent=header.id, owner=name))
+    return atoms
+
+
+def _function_atom(path: str, source: bytes, unit: _Unit, kind: str, parent: str | None, owner: str | None) -> Atom:
+    name = _name(_definition(unit.definition), source)
+    symbol = f"{owner}.{name}" if owner else name
+    return _definition_atom(path, source, unit, kind, symbol, parent=parent, end=unit.end)
+
+
+def _definition_atom(
+    path: str,
+    source: bytes,
+    unit: _Unit,
+    kind: str,
+    symbol: str,
+    parent: str | None,
+    end: int,
+    header_only: bool = False,
+) -> Atom:
+    node = unit.definition
+    names = _Names(source)
+    if header_only:
+        names.visit_class_header(_definition(node))
+    else:
+        names.visit_definition(node)
+    return _make_atom(
+        path,
+        source,
+        unit.start,
+        end,
+        kind,
+        symbol,
+        parent,
+        names,
+        defines=(symbol,),
+        complexity_nodes=[] if header_only else [node],
+    )
+
+
+def _block_atom(path: str, source: bytes, unit: _Unit, kind: str, parent: str | None, owner: str | None) -> Atom:
+    names = _Names(source)
+    for node in unit.nodes:
+        names.visit_statement(node)
+    defined = tuple(f"{owner}.{n}" if owner else n for n in names.bound)
+    symbol = (f"{owner}." if owner else "") + (
+        "<module>"
+        if kind == "module_header"
+        else (names.bound[0] if names.bound else f"<statements:{unit.nodes[0].start_point.row + 1}>")
+    )
+    return _make_atom(
+        path, source, unit.start, unit.end, kind, symbol, parent, names, defines=defined, complexity_nodes=unit.nodes
+    )
+
+
+def _make_atom(
+    path: str,
+    source: bytes,
+    start: int,
+    end: int,
+    kind: str,
+    symbol: str,
+    parent: str | None,
+    names: _Names,
+    defines: tuple[str, ...],
+    complexity_nodes: list[Node],
+) -> Atom:
+    code = source[start:end].decode("utf-8", errors="surrogateescape")
+    return Atom(
+        id=f"{path}::{symbol}",
+        language="python",
+        file=path,
+        start_byte=start,
+        end_byte=end,
+        start_line=source.count(b"\n", 0, start) + 1,
+        end_line=source.count(b"\n", 0, max(start, end - 1)) + 1,
+        kind=kind,
+        symbol=symbol,
+        parent=parent,
+        loc=sum(1 for line in code.splitlines() if line.strip()),
+        complexity=1 + sum(_count_decisions(n) for n in complexity_nodes),
+        code=code,
+        defines=defines,
+        references=tuple(sorted(names.referenced - set(defines))),
+        type_references=tuple(sorted(names.types - names.values)),  # only in annotations: type-only uses
+        bases=tuple(names.bases),
+        attribute_references=tuple(sorted(names.attributes)),
+        imports=tuple(names.imports),
+    )
+
+
+def _unique_ids(atoms: list[Atom]) -> list[Atom]:
+    """Redefinitions (e.g. a property and its setter) get `#2`, `#3` ... after their symbol."""
+    seen: dict[str, int] = {}
+    result = []
+    for atom in atoms:
+        count = seen.get(atom.id, 0) + 1
+        seen[atom.id] = count
+        if count > 1:
+            atom = Atom(**{**atom.__dict__, "id": f"{atom.id}#{count}"})
+        result.append(atom)
+    return result
+
+
+def _definition(node: Node) -> Node:
+    """The function or class inside a decorated definition."""
+    return node.child_by_field_name("definition") if node.type == "decorated_definition" else node
+
+
+def _name(node: Node, source: bytes) -> str:
+    return _text(node.child_by_field_name("name"), source)
+
+
+def _text(node: Node | None, source: bytes) -> str:
+    return source[node.start_byte : node.end_byte].decode() if node is not None else ""
+
+
+def _has_import(nodes: list[Node]) -> bool:
+    return any(n.type in ("import_statement", "import_from_statement", "future_import_statement") for n in nodes)
+
+
+def _count_decisions(node: Node) -> int:
+    return sum(1 for n in _walk(node) if n.type in _DECISIONS)
+
+
+def _walk(node: Node) -> Iterator[Node]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+@dataclass
+class _Names:
+    """Names an atom defines at its own level (imports are kept apart), and names it reads."""
+
+    source: bytes
+    bound: list[str] = field(default_factory=list)
+    referenced: set[str] = field(default_factory=set)
+    types: set[str] = field(default_factory=set)  # read in annotations
+    values: set[str] = field(default_factory=set)  # read anywhere else
+    bases: list[str] = field(default_factory=list)
+    attributes: set[str] = field(default_factory=set)
+    imports: list[ImportRef] = field(default_factory=list)
+
+    def visit_statement(self, node: Node) -> None:
+        """A module- or class-level statement: its bindings are definitions, the rest references."""
+        if node.type in ("import_statement", "import_from_statement", "future_import_statement"):
+            self._import(node)
+            return
+        for target in _binding_targets(node):
+            for name in _identifiers(target):
+                text = _text(name, self.source)
+                if text not in self.bound:
+                    self.bound.append(text)
+        self._reads(node, local=set())
+
+    def visit_definition(self, node: Node) -> None:
+        """A function or class: decorators, signature and body, with its own locals excluded."""
+        definition = _definition(node)
+        for decorator in (c for c in node.children if c.type == "decorator"):
+            self._reads(decorator, local=set())
+        if definition.type == "class_definition":
+            self.visit_class_header(definition)
+            body = definition.child_by_field_name("body")
+            if body is not None:
+                self._reads(body, local=_locals(body, self.source))
+            return
+        local = _locals(definition, self.source)
+        self._reads(definition, local=local, skip={definition.child_by_field_name("name")})
+
+    def visit_class_header(self, definition: Node) -> None:
+        superclasses = definition.child_by_field_name("superclasses")
+        if superclasses is not None:
+            for argument in superclasses.named_children:
+                if argument.type in ("identifier", "attribute"):
+                    self.bases.append(_text(argument, self.source))
+            self._reads(superclasses, local=set())
+        body = definition.child_by_field_name("body")
+        for statement in body.children if body else []:
+            if statement.type in _DEFINITIONS:
+                break
+            self._reads(statement, local=set())
+
+    def _import(self, node: Node) -> None:
+        if node.type == "import_statement":
+            for name in node.named_children:
+                module_node = name.child_by_field_name("name") if name.type == "aliased_import" else name
+                alias_node = name.child_by_field_name("alias") if name.type == "aliased_import" else None
+                module = _text(module_node, self.source)
+                alias = _text(alias_node, self.source) if alias_node else module.split(".")[0]
+                self.imports.append(ImportRef(module=module, name=None, alias=alias))
+            return
+        module_node = node.child_by_field_name("module_name")
+        raw = _text(module_node, self.source)
+        level = len(raw) - len(raw.lstrip("."))
+        module = raw.lstrip(".")
+        for name in node.children_by_field_name("name"):
+            target = name.child_by_field_name("name") if name.type == "aliased_import" else name
+            alias_node = name.child_by_field_name("alias") if name.type == "aliased_import" else None
+            imported = _text(target, self.source)
+            alias = _text(alias_node, self.source) if alias_node else imported
+            self.imports.append(ImportRef(module=module, name=imported, alias=alias, level=level))
+        if any(c.type == "wildcard_import" for c in node.children):
+            self.imports.append(ImportRef(module=module, name="*", alias="*", level=level))
+
+    def _reads(self, node: Node, local: set[str], skip: set[Node | None] | None = None) -> None:
+        skip = skip or set()
+        stack = [(node, False)]
+        while stack:
+            current, in_type = stack.pop()
+            if current in skip:
+                continue
+            kind = current.type
+            if kind in ("import_statement", "import_from_statement"):
+                continue
+            if kind == "attribute":
+                obj = current.child_by_field_name("object")
+                attr = current.child_by_field_name("attribute")
+                if obj is not None and obj.type == "identifier":
+                    self.attributes.add(f"{_text(obj, self.source)}.{_text(attr, self.source)}")
+                if obj is not None:
+                    stack.append((obj, in_type))
+                continue
+            if kind == "keyword_argument":
+                value = current.child_by_field_name("value")
+                if value is not None:
+                    stack.append((value, in_type))
+                continue
+            if kind == "identifier":
+                text = _text(current, self.source)
+                if text not in local:
+                    self.referenced.add(text)
+                    (self.types if in_type else self.values).add(text)
+                continue
+            if kind in ("function_definition", "class_definition") and current is not node:
+                name = current.child_by_field_name("name")
+                skip.add(name)
+            inner_type = in_type or kind == "type"
+            stack.extend((child, inner_type) for child in current.children)
+
+
+def _binding_targets(node: Node) -> list[Node]:
+    """Left-hand sides bound by a statement (assignments, for, with ... as)."""
+    targets = []
+    for current in _walk(node):
+        if current.type in ("assignment", "augmented_assignment"):
+            left = current.child_by_field_name("left")
+            if left is not None:
+                targets.append(left)
+        if current.type in _SCOPES:
+            break
+    return targets
+
+
+def _identifiers(node: Node) -> list[Node]:
+    """Names bound by a target (`a`, `a, b`, `[a, *b]`), not attributes or subscripts."""
+    if node.type == "identifier":
+        return [node]
+    if node.type in ("pattern_list", "tuple_pattern", "list_pattern", "list_splat_pattern", "parenthesized_expression"):
+        return [i for child in node.named_children for i in _identifiers(child)]
+    return []
+
+
+def _locals(definition: Node, source: bytes) -> set[str]:
+    """Names bound inside a function: parameters, assignment and loop targets, with/except aliases."""
+    names: set[str] = set()
+    parameters = definition.child_by_field_name("parameters")
+    if parameters is not None:
+        for parameter in parameters.named_children:
+            target = parameter
+            if parameter.type in ("typed_parameter", "list_splat_pattern", "dictionary_splat_pattern"):
+                target = next((c for c in parameter.named_children if c.type == "identifier"), None)
+            elif parameter.type in ("default_parameter", "typed_default_parameter"):
+                target = parameter.child_by_field_name("name")
+            if target is not None and target.type == "identifier":
+                names.add(_text(target, source))
+    body = definition.child_by_field_name("body") or definition
+    for node in _walk(body):
+        if node.type in ("assignment", "augmented_assignment", "for_statement", "for_in_clause"):
+            target = node.child_by_field_name("left")
+            names.update(_text(i, source) for i in _identifiers(target) if target is not None)
+        elif node.type in ("as_pattern_target", "named_expression"):
+            first = node.named_children[0] if node.named_children else None
+            if first is not None and first.type == "identifier":
+                names.add(_text(first, source))
+        elif node.type in ("function_definition", "class_definition") and node is not definition:
+            name = node.child_by_field_name("name")
+            if name is not None:
+                names.add(_text(name, source))
+        elif node.type in ("global_statement", "nonlocal_statement"):
+            names.difference_update(_text(i, source) for i in node.named_children)
+    return names

@@ -1,0 +1,231 @@
+"""The masterplan: phases of tasks with target files, dependencies, criteria and requirement coverage.
+
+The planner is deterministic: the same discovery document always yields the same plan.
+"""
+
+from __future__ import annotations
+
+import re
+
+import networkx as nx
+from pydantic import BaseModel, ConfigDict
+
+from mge_assets.plan.discovery import DiscoveryDocument
+from mge_assets.request import EntitySpec, Requirement
+
+PHASES = ("Foundation", "Domain", "API", "Assembly", "Tests")
+
+# Per entity: (kind, phase, title template, target file template, lines per field, base lines)
+_ENTITY_TASKS = (
+    ("model", "Domain", "{name} models", "{pkg}/models/{snake}.py", 2, 14),
+    ("repository", "Domain", "{name} repository", "{pkg}/repositories/{snake}.py", 1, 60),
+    ("service", "Domain", "{name} service", "{pkg}/services/{snake}.py", 4, 40),
+    ("routes", "API", "{name} HTTP routes", "{pkg}/api/{snake}.py", 2, 45),
+    ("unit_tests", "Tests", "{name} unit tests", "tests/test_{snake}.py", 0, 40),
+)
+# Kinds whose code a requirement about an entity touches.
+_REQUIREMENT_KINDS = ("model", "repository", "service", "routes")
+
+
+class PlanTask(BaseModel):
+    """One unit of planned work: what to write, where, after what, and how it is judged."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    phase: str
+    kind: str
+    title: str
+    entity: str | None
+    target_files: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    requirement_ids: tuple[str, ...]
+    criteria: tuple[str, ...]
+    target_loc: int
+
+
+class Phase(BaseModel):
+    """An ordered group of tasks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    task_ids: tuple[str, ...]
+
+
+class Masterplan(BaseModel):
+    """The whole plan for one request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    title: str
+    package: str
+    phases: tuple[Phase, ...]
+    tasks: tuple[PlanTask, ...]
+    requirements: tuple[Requirement, ...]
+    coverage: dict[str, tuple[str, ...]]
+
+    def task(self, task_id: str) -> PlanTask:
+        return next(t for t in self.tasks if t.id == task_id)
+
+
+def plan_project(discovery: DiscoveryDocument) -> Masterplan:
+    """Plan the tasks that build the service described by a discovery document."""
+    pkg = discovery.package
+    specs: list[dict] = [
+        _spec("errors", "Foundation", "Domain errors", None, f"{pkg}/errors.py", 18),
+        _spec(
+            "database",
+            "Foundation",
+            "SQLite connection and schema",
+            None,
+            f"{pkg}/db.py",
+            30 + 5 * sum(len(e.fields) for e in discovery.entities),
+        ),
+    ]
+    specs += _entity_specs(discovery, kinds=("model", "repository", "service", "routes"))
+    specs.append(
+        _spec("app", "Assembly", "Application assembly", None, f"{pkg}/app.py", 30 + 2 * len(discovery.entities))
+    )
+    specs.append(
+        _spec("test_fixtures", "Tests", "Test fixtures", None, "tests/conftest.py", 20 + 8 * len(discovery.entities))
+    )
+    specs += _entity_specs(discovery, kinds=("unit_tests",))
+    ids = {(s["kind"], s["entity"]): f"T{i:02d}" for i, s in enumerate(_phase_order(specs), 1)}
+    coverage = {r.id: _covering_tasks(r, discovery, ids) for r in discovery.requirements}
+    tasks = [
+        PlanTask(
+            id=ids[(s["kind"], s["entity"])],
+            phase=s["phase"],
+            kind=s["kind"],
+            title=s["title"],
+            entity=s["entity"],
+            target_files=(s["file"],),
+            depends_on=tuple(sorted(ids[d] for d in _dependencies(s["kind"], s["entity"], discovery))),
+            requirement_ids=tuple(r for r, covering in coverage.items() if ids[(s["kind"], s["entity"])] in covering),
+            criteria=_criteria(s["kind"], s["entity"]),
+            target_loc=s["loc"],
+        )
+        for s in _phase_order(specs)
+    ]
+    return Masterplan(
+        name=discovery.name,
+        title=discovery.title,
+        package=pkg,
+        phases=tuple(
+            Phase(name=p, task_ids=tuple(t.id for t in tasks if t.phase == p))
+            for p in PHASES
+            if any(t.phase == p for t in tasks)
+        ),
+        tasks=tuple(tasks),
+        requirements=discovery.requirements,
+        coverage=coverage,
+    )
+
+
+def task_graph(plan: Masterplan) -> nx.DiGraph:
+    """Tasks as nodes, an edge from each dependency to the task that needs it."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(t.id for t in plan.tasks)
+    graph.add_edges_from((d, t.id) for t in plan.tasks for d in t.depends_on)
+    return graph
+
+
+def render_markdown(plan: Masterplan) -> str:
+    """The masterplan as a Markdown document for people (and the Dagster UI)."""
+    lines = [
+        f"# Masterplan: {plan.title}",
+        "",
+        "## Requirements",
+        "",
+        "| id | level | requirement | covered by |",
+        "|---|---|---|---|",
+    ]
+    for r in plan.requirements:
+        covered = ", ".join(plan.coverage.get(r.id, ())) or "**not covered**"
+        lines.append(f"| {r.id} | {r.level or '?'} | {r.text} | {covered} |")
+    for phase in plan.phases:
+        lines += [
+            "",
+            f"## Phase: {phase.name}",
+            "",
+            "| task | title | files | depends on | target LOC |",
+            "|---|---|---|---|---|",
+        ]
+        for task_id in phase.task_ids:
+            t = plan.task(task_id)
+            lines.append(
+                f"| {t.id} | {t.title} | {', '.join(f'`{f}`' for f in t.target_files)} | "
+                f"{', '.join(t.depends_on) or '—'} | {t.target_loc} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _entity_specs(discovery: DiscoveryDocument, kinds: tuple[str, ...]) -> list[dict]:
+    return [
+        _spec(
+            kind,
+            phase,
+            title.format(name=e.name),
+            e.name,
+            target.format(pkg=discovery.package, snake=e.snake),
+            base + per_field * len(e.fields),
+        )
+        for e in discovery.entities
+        for kind, phase, title, target, per_field, base in _ENTITY_TASKS
+        if kind in kinds
+    ]
+
+
+def _spec(kind: str, phase: str, title: str, entity: str | None, file: str, loc: int) -> dict:
+    return {"kind": kind, "phase": phase, "title": title, "entity": entity, "file": file, "loc": loc}
+
+
+def _phase_order(specs: list[dict]) -> list[dict]:
+    return sorted(specs, key=lambda s: PHASES.index(s["phase"]))
+
+
+def _dependencies(kind: str, entity: str | None, discovery: DiscoveryDocument) -> list[tuple[str, str | None]]:
+    entities = [e.name for e in discovery.entities]
+    targets = sorted({r.target for r in discovery.relations if r.source == entity})
+    return {
+        "errors": [],
+        "database": [],
+        "model": [],
+        "repository": [("model", entity), ("database", None)],
+        "service": [("repository", entity), ("model", entity), ("errors", None)]
+        + [("repository", t) for t in targets if t != entity],
+        "routes": [("service", entity), ("model", entity), ("database", None)],
+        "app": [("routes", e) for e in entities] + [("database", None), ("errors", None)],
+        "test_fixtures": [("app", None)],
+        "unit_tests": [("test_fixtures", None)],
+    }[kind]
+
+
+def _criteria(kind: str, entity: str | None) -> tuple[str, ...]:
+    return {
+        "errors": ("NotFoundError and ConflictError carry a message for the client",),
+        "database": ("one table per entity, references as foreign keys", "connections enforce foreign keys"),
+        "model": (f"{entity}Create, {entity}Update and {entity} pydantic models", "required fields validated"),
+        "repository": (f"insert, get, list (filters, limit, offset), update, delete for {entity}",),
+        "service": ("references checked (404)", "unique fields checked (409)", "missing rows raise NotFoundError"),
+        "routes": (f"POST, GET, GET by id, PATCH, DELETE for {entity}", "status codes 201/200/204/404/409/422"),
+        "app": ("create_app(database_path) wires every router and error handler", "GET /health answers ok"),
+        "test_fixtures": ("a client on a fresh database per test", "factories for valid payloads"),
+        "unit_tests": (f"each {entity} route exercised",),
+    }[kind]
+
+
+def _covering_tasks(
+    requirement: Requirement, discovery: DiscoveryDocument, ids: dict[tuple[str, str | None], str]
+) -> tuple[str, ...]:
+    """Tasks whose code a requirement is about: those of the entities it names, or of all if it names none."""
+    named = [e for e in discovery.entities if _mentions(requirement.text, e)]
+    entities = named or list(discovery.entities)
+    return tuple(sorted(ids[(k, e.name)] for e in entities for k in _REQUIREMENT_KINDS))
+
+
+def _mentions(text: str, entity: EntitySpec) -> bool:
+    words = {entity.name.lower(), entity.snake, entity.plural, entity.plural.replace("_", " ")}
+    return any(re.search(rf"\b{re.escape(w)}\b", text.lower()) for w in words)

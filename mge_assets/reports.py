@@ -1,0 +1,131 @@
+"""Read what the pipeline recorded for a request (gates, score, calls, project) back from the instance."""
+
+from dataclasses import dataclass, field
+
+import dagster as dg
+from dagster._core.event_api import PartitionKeyFilter
+
+from mge_assets.defs.metadata import stage_calls
+
+
+@dataclass(frozen=True)
+class GateResult:
+    check: str
+    asset: str
+    status: str  # passed | failed | warning | not run
+    detail: str
+
+
+@dataclass
+class RequestReport:
+    name: str
+    gates: list[GateResult] = field(default_factory=list)
+    materialized: dict[str, dict[str, object]] = field(default_factory=dict)
+    calls: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def metadata(self, asset: str, key: str, default: object = None) -> object:
+        return self.materialized.get(asset, {}).get(key, default)
+
+    @property
+    def gate_s_passed(self) -> bool:
+        return any(g.check == "acceptance_results_gate_s" and g.status == "passed" for g in self.gates)
+
+    @property
+    def blocking_failures(self) -> list[GateResult]:
+        return [g for g in self.gates if g.status == "failed"]
+
+
+def read_report(instance: dg.DagsterInstance, defs: dg.Definitions, name: str) -> RequestReport:
+    """Gates (latest evaluation of each check for this partition) and each asset's latest metadata."""
+    graph = defs.resolve_asset_graph()
+    order = [k for k in graph.toposorted_asset_keys]
+    report = RequestReport(name=name)
+    check_keys = sorted(graph.asset_check_keys, key=lambda k: (order.index(k.asset_key), k.name))
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        check_keys, partition_filter=PartitionKeyFilter(key=name)
+    )
+    for key in check_keys:
+        report.gates.append(_gate(key, latest.get(key)))
+    for asset_key in order:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[name]), limit=1
+        ).records
+        if records:
+            metadata = records[0].asset_materialization.metadata
+            report.materialized[asset_key.to_user_string()] = {k: v.value for k, v in metadata.items()}
+    report.calls = stage_calls(instance, name)
+    return report
+
+
+def _gate(key: dg.AssetCheckKey, record: object) -> GateResult:
+    evaluation = getattr(getattr(record, "event", None), "asset_check_evaluation", None) if record else None
+    if evaluation is None:
+        return GateResult(key.name, key.asset_key.to_user_string(), "not run", "")
+    status = (
+        "passed"
+        if evaluation.passed
+        else ("warning" if evaluation.severity == dg.AssetCheckSeverity.WARN else "failed")
+    )
+    detail = ""
+    if not evaluation.passed:
+        interesting = [(k, v.value) for k, v in evaluation.metadata.items() if k not in ("log",)]
+        detail = "; ".join(f"{k}: {_short(v)}" for k, v in interesting)
+    return GateResult(key.name, key.asset_key.to_user_string(), status, detail)
+
+
+def _short(value: object, limit: int = 400) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_report(report: RequestReport) -> str:
+    """The short text report printed by `mge run` and `mge report`."""
+    lines = [f"MGE report for request '{report.name}'", "", "Gates:"]
+    marks = {"passed": "PASS", "failed": "FAIL", "warning": "WARN", "not run": "----"}
+    for gate in report.gates:
+        lines.append(f"  {marks[gate.status]}  {gate.check}" + (f"  ({gate.detail})" if gate.detail else ""))
+    precision = report.metadata("precision_report", "precision")
+    lines.append("")
+    if precision is None:
+        lines.append("Precision: not computed (a blocking gate failed before precision_report).")
+    else:
+        parts = ", ".join(
+            f"{name.replace('_', ' ')} {report.metadata('precision_report', name):.3f}"
+            for name in ("spec_conformance", "integration_pass", "validation_pass")
+        )
+        lines.append(f"Precision: {precision:.4f}  ({parts})")
+    results = report.materialized.get("acceptance_results")
+    if results:
+        lines.append(
+            f"Acceptance: {results['tests_passed']}/{results['tests']} tests passed; "
+            f"MUST {results['must_share']:.0%}, SHOULD {results['should_share']:.0%}"
+        )
+    calls = sum(c["model_calls"] for c in report.calls.values())
+    hits = sum(c["cache_hits"] for c in report.calls.values())
+    cost = sum(c["cost_usd"] for c in report.calls.values())
+    tokens_in = sum(c["input_tokens"] for c in report.calls.values())
+    tokens_out = sum(c["output_tokens"] for c in report.calls.values())
+    lines.append(
+        f"Model: {int(calls)} calls, {int(hits)} cache hits, {int(tokens_in):,} tokens in, "
+        f"{int(tokens_out):,} out, ${cost:.4f}"
+    )
+    atoms = report.materialized.get("atoms", {})
+    graph = report.materialized.get("dependency_graph", {})
+    if atoms:
+        lines.append(f"Atoms: {atoms.get('atoms')} in {graph.get('waves', '?')} waves")
+    path = report.metadata("generated_project", "path")
+    lines.append(f"Generated project: {path or 'not written'}")
+    return "\n".join(lines)
+
+
+def failure_message(events: list[dg.DagsterEvent]) -> str:
+    """The first step or resource failure of a run, as one line (with the user error, not Dagster's wrapper)."""
+    for event in events:
+        if event.event_type_value not in ("STEP_FAILURE", "RESOURCE_INIT_FAILURE"):
+            continue
+        error = getattr(event.event_specific_data, "error", None)
+        while error is not None and error.cause is not None and "dagster._core.errors" in error.message:
+            error = error.cause
+        where = event.step_key or "resources"
+        return f"{where}: {error.message.strip().splitlines()[0] if error else 'failed'}"
+    return ""

@@ -1,0 +1,31 @@
+"""The request document: Markdown with YAML front matter, parsed and validated."""
+
+from mge_assets.request.model import (
+    FIELD_TYPES,
+    EntitySpec,
+    FieldSpec,
+    ProjectRequest,
+    RequestSettings,
+    Requirement,
+)
+from mge_assets.request.parser import (
+    PARTITION_KEY_PATTERN,
+    parse_entities,
+    parse_request,
+    parse_requirements,
+    require_entities,
+)
+
+__all__ = [
+    "FIELD_TYPES",
+    "PARTITION_KEY_PATTERN",
+    "EntitySpec",
+    "FieldSpec",
+    "ProjectRequest",
+    "RequestSettings",
+    "Requirement",
+    "parse_entities",
+    "parse_request",
+    "parse_requirements",
+    "require_entities",
+]

@@ -1,0 +1,84 @@
+"""Jinja2 rendering of the generated service: task code and project infrastructure."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import jinja2
+
+from mge_assets.plan.discovery import DiscoveryDocument
+from mge_assets.plan.masterplan import PlanTask
+from mge_assets.synth.views import EMAIL_PATTERN, EntityView, entity_views
+
+_TASK_TEMPLATES = {
+    "errors": "service/errors.py.j2",
+    "database": "service/db.py.j2",
+    "model": "service/model.py.j2",
+    "repository": "service/repository.py.j2",
+    "service": "service/service.py.j2",
+    "routes": "service/routes.py.j2",
+    "app": "service/app.py.j2",
+    "test_fixtures": "service/conftest.py.j2",
+    "unit_tests": "service/unit_tests.py.j2",
+}
+
+
+@cache
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("mge_assets", "templates"),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # the output is code, not HTML
+    )
+
+
+def render(template: str, **context: object) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def draft_task(discovery: DiscoveryDocument, task: PlanTask) -> dict[str, str]:
+    """The code of one task: its target files, rendered from the task kind's template."""
+    views = entity_views(discovery)
+    entity = next((v for v in views if v.name == task.entity), None)
+    context = _context(discovery, views) | {
+        "e": entity,
+        "purpose": "Fixtures: a client on a fresh database for each test, and factories of valid rows.",
+    }
+    code = render(_TASK_TEMPLATES[task.kind], **context)
+    return {path: code for path in task.target_files}
+
+
+def infrastructure(discovery: DiscoveryDocument) -> dict[str, str]:
+    """Files that are not generated atom by atom: packaging, container, docs, package markers."""
+    context = _context(discovery, entity_views(discovery))
+    pkg = discovery.package
+    files = {
+        "pyproject.toml": render("project/pyproject.toml.j2", **context),
+        "README.md": render("project/README.md.j2", **context),
+        "Dockerfile": render("project/Dockerfile.j2", **context),
+        ".dockerignore": render("project/dockerignore.j2", **context),
+        f"{pkg}/__init__.py": render("project/package_init.py.j2", docstring=discovery.title + "."),
+    }
+    for sub, doc in (
+        ("models", "Request and response models."),
+        ("repositories", "SQL access, one module per table."),
+        ("services", "Business rules, one module per entity."),
+        ("api", "HTTP routes, one module per resource."),
+    ):
+        files[f"{pkg}/{sub}/__init__.py"] = render("project/package_init.py.j2", docstring=doc)
+    return files
+
+
+def _context(discovery: DiscoveryDocument, views: list[EntityView]) -> dict[str, object]:
+    return {
+        "pkg": discovery.package,
+        "name": discovery.name,
+        "title": discovery.title,
+        "summary": discovery.summary,
+        "entities": views,
+        "requirements": discovery.requirements,
+        "email_pattern": EMAIL_PATTERN,
+    }

@@ -1,0 +1,88 @@
+"""Validation of a written project, run through the sandbox.
+
+Level 2, module: every module imports. Level 3, component: the project's own unit tests pass.
+Level 4, system: the service starts and answers /health and a list request per resource.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from mge_assets.acceptance.results import parse_junit
+from mge_assets.sandbox import Limits, run_in_sandbox
+
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=junit.xml"]
+
+
+class ProjectChecks(BaseModel):
+    """Levels 2-4 of one generated project."""
+
+    model_config = ConfigDict(frozen=True)
+
+    modules: dict[str, str]  # module → "" when it imports, else the error
+    system: dict[str, int]  # path → HTTP status
+    system_error: str
+    unit_tests: dict[str, str]  # test id → outcome
+    unit_log: str
+
+    @property
+    def modules_ok(self) -> int:
+        return sum(not error for error in self.modules.values())
+
+    @property
+    def imports(self) -> bool:
+        return bool(self.modules) and self.modules_ok == len(self.modules)
+
+    @property
+    def unit_passed(self) -> int:
+        return sum(outcome == "passed" for outcome in self.unit_tests.values())
+
+    @property
+    def unit_tests_pass(self) -> bool:
+        return bool(self.unit_tests) and self.unit_passed == len(self.unit_tests)
+
+    @property
+    def system_ok(self) -> bool:
+        return not self.system_error and bool(self.system) and all(s == 200 for s in self.system.values())
+
+    def level_scores(self) -> dict[str, float]:
+        return {
+            "module": self.modules_ok / len(self.modules) if self.modules else 0.0,
+            "component": self.unit_passed / len(self.unit_tests) if self.unit_tests else 0.0,
+            "system": 1.0 if self.system_ok else 0.0,
+        }
+
+
+def check_project(
+    project: Path, package: str, modules: list[str], paths: list[str], timeout_s: float = 120.0
+) -> ProjectChecks:
+    """Run the probe and the unit tests of a project in the sandbox."""
+    script = resources.files("mge_assets.validation").joinpath("probe_script.py").read_text()
+    spec = json.dumps({"package": package, "modules": modules, "paths": paths})
+    probe = run_in_sandbox(
+        [sys.executable, "-c", script, spec], project, timeout_s=timeout_s, limits=Limits(), collect=("probe.json",)
+    )
+    report = (
+        json.loads(probe.files["probe.json"])
+        if "probe.json" in probe.files
+        else {
+            "modules": {m: "the probe did not finish" for m in modules},
+            "system": {},
+            "system_error": f"probe failed (exit {probe.returncode}{', timed out' if probe.timed_out else ''}): "
+            f"{probe.stderr[-500:]}",
+        }
+    )
+    units = run_in_sandbox([*PYTEST, "tests"], project, timeout_s=timeout_s, collect=("junit.xml",))
+    outcomes = parse_junit(units.files["junit.xml"]) if "junit.xml" in units.files else {}
+    return ProjectChecks(
+        modules=report["modules"],
+        system=report["system"],
+        system_error=report["system_error"],
+        unit_tests={test: outcome for test, (outcome, _, _) in outcomes.items()},
+        unit_log=(units.stdout + units.stderr)[-3000:],
+    )
