@@ -1,0 +1,186 @@
+"""What a run spent and finished, in SQL: the `cost_events` table (one row per model call, with its
+trace id) and the `atom_checkpoints` table (each finished atom, so a killed run resumes).
+
+SQLite under MGE_HOME (`mge.db`) by default; any SQLAlchemy URL with MGE_DATABASE_URL (PostgreSQL:
+`postgresql+psycopg2://user@host/db`). A database that cannot be reached costs a warning, never the run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from mge_assets.llm.client import CallRecord
+from mge_assets.settings import mge_home
+
+log = logging.getLogger(__name__)
+metadata = sa.MetaData()
+
+cost_events = sa.Table(
+    "cost_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("partition", sa.String(64), nullable=False, index=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("trace_id", sa.String(128), nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),  # the prompt's kind, or budget_override
+    sa.Column("model", sa.String(64), nullable=False),
+    sa.Column("input_tokens", sa.Integer, nullable=False, default=0),
+    sa.Column("output_tokens", sa.Integer, nullable=False, default=0),
+    sa.Column("cache_write_tokens", sa.Integer, nullable=False, default=0),
+    sa.Column("cache_read_tokens", sa.Integer, nullable=False, default=0),
+    sa.Column("cost_usd", sa.Float, nullable=False, default=0.0),
+    sa.Column("latency_s", sa.Float, nullable=False, default=0.0),
+    sa.Column("cached", sa.Boolean, nullable=False, default=False),
+    sa.Column("error", sa.Text, nullable=False, default=""),
+)
+
+atom_checkpoints = sa.Table(
+    "atom_checkpoints",
+    metadata,
+    sa.Column("partition", sa.String(64), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), primary_key=True),
+    sa.Column("atom_id", sa.String(512), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("outcome", sa.Text, nullable=False),
+)
+
+
+def database_url() -> str:
+    return os.environ.get("MGE_DATABASE_URL") or f"sqlite:///{(mge_home() / 'mge.db').resolve()}"
+
+
+class Ledger:
+    """The two tables for one partition and run. Every method degrades to a no-op on database errors."""
+
+    def __init__(self, partition: str, run_id: str = "", url: str | None = None) -> None:
+        self.partition = partition
+        self.run_id = run_id
+        self.url = url or database_url()
+        self.warnings: list[str] = []
+        self.engine: sa.Engine | None = None
+        try:
+            if self.url.startswith("sqlite:///"):
+                os.makedirs(os.path.dirname(self.url.removeprefix("sqlite:///")) or ".", exist_ok=True)
+            engine = sa.create_engine(self.url, pool_pre_ping=True)
+            if engine.dialect.name == "sqlite":
+                sa.event.listen(engine, "connect", _sqlite_pragmas)
+            metadata.create_all(engine)
+            self.engine = engine
+        except sa.exc.SQLAlchemyError as error:
+            self._degrade(error)
+
+    def record_call(self, record: CallRecord) -> None:
+        self._insert(cost_events, {**record.as_row(), **self._keys()})
+
+    def record_override(self, cap_usd: float, request_cap_usd: float) -> None:
+        """An explicit budget override, kept with the costs it allowed."""
+        self._insert(
+            cost_events,
+            {
+                **self._keys(),
+                "trace_id": f"{self.partition}:budget",
+                "kind": "budget_override",
+                "model": "",
+                "error": f"hard cap raised from ${request_cap_usd:.2f} to ${cap_usd:.2f} for run {self.run_id}",
+            },
+        )
+
+    def costs(self) -> list[dict[str, Any]]:
+        if self.engine is None:
+            return []
+        query = sa.select(cost_events).where(cost_events.c.partition == self.partition).order_by(cost_events.c.id)
+        try:
+            with self.engine.connect() as connection:
+                return [dict(row._mapping) for row in connection.execute(query)]
+        except sa.exc.SQLAlchemyError as error:
+            self._degrade(error)
+            return []
+
+    # -- checkpoints (the engine's Checkpoints protocol) ----------------------------------------
+
+    def load(self, fingerprint: str) -> dict[str, Any] | None:
+        if self.engine is None:
+            return None
+        query = sa.select(atom_checkpoints.c.outcome).where(
+            atom_checkpoints.c.partition == self.partition, atom_checkpoints.c.fingerprint == fingerprint
+        )
+        try:
+            with self.engine.connect() as connection:
+                value = connection.execute(query).scalar()
+        except sa.exc.SQLAlchemyError as error:
+            self._degrade(error)
+            return None
+        return json.loads(value) if value else None
+
+    def save(self, fingerprint: str, atom_id: str, outcome: dict[str, Any]) -> None:
+        if self.engine is None:
+            return
+        row = {
+            "partition": self.partition,
+            "fingerprint": fingerprint,
+            "atom_id": atom_id,
+            "created_at": time.time(),
+            "outcome": json.dumps(outcome, default=str),
+        }
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    sa.delete(atom_checkpoints).where(
+                        atom_checkpoints.c.partition == self.partition, atom_checkpoints.c.fingerprint == fingerprint
+                    )
+                )
+                connection.execute(sa.insert(atom_checkpoints), [row])
+        except sa.exc.SQLAlchemyError as error:
+            self._degrade(error)
+
+    def checkpoint_count(self) -> int:
+        if self.engine is None:
+            return 0
+        query = sa.select(sa.func.count()).where(atom_checkpoints.c.partition == self.partition)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar() or 0)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _keys(self) -> dict[str, Any]:
+        return {"created_at": time.time(), "partition": self.partition, "run_id": self.run_id}
+
+    def _insert(self, table: sa.Table, row: dict[str, Any]) -> None:
+        if self.engine is None:
+            return
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(sa.insert(table), [row])
+        except sa.exc.SQLAlchemyError as error:
+            self._degrade(error)
+
+    def _degrade(self, error: Exception) -> None:
+        message = (
+            f"the cost and checkpoint database ({_redact(self.url)}) is unavailable ({type(error).__name__}: "
+            f"{str(error).splitlines()[0][:200]}); going on without it: costs stay in the asset's metadata, "
+            "but a killed run will redo its atoms"
+        )
+        log.warning(message)
+        self.warnings.append(message)
+        self.engine = None
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers (the UI, a resumed run) do not block the writer
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _redact(url: str) -> str:
+    from mge_assets.llm.cache import redact
+
+    return redact(url)

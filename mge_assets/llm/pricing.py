@@ -1,0 +1,61 @@
+"""USD per million tokens, per model: input, output, cache write (5 min), cache read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mge_assets.errors import SettingsError
+from mge_assets.llm.types import Usage
+
+
+@dataclass(frozen=True)
+class Price:
+    input: float
+    output: float
+    cache_write: float
+    cache_read: float
+
+
+PRICES: dict[str, Price] = {
+    "offline": Price(0.0, 0.0, 0.0, 0.0),
+    "claude-opus-5": Price(5.0, 25.0, 6.25, 0.50),
+    "claude-sonnet-5": Price(2.0, 10.0, 2.50, 0.20),
+    "claude-opus-4-7": Price(5.0, 25.0, 6.25, 0.50),
+    "claude-opus-4-6": Price(5.0, 25.0, 6.25, 0.50),
+    "claude-opus-4-5": Price(5.0, 25.0, 6.25, 0.50),
+    "claude-sonnet-4-6": Price(3.0, 15.0, 3.75, 0.30),
+    "claude-sonnet-4-5": Price(3.0, 15.0, 3.75, 0.30),
+    "claude-haiku-4-5": Price(1.0, 5.0, 1.25, 0.10),
+}
+
+
+def price_of(model: str) -> Price:
+    """The price of a model id; dated ids (`claude-haiku-4-5-20251001`) use their alias's price."""
+    for name in (model, model.rsplit("-", 1)[0]):
+        if name in PRICES:
+            return PRICES[name]
+    raise SettingsError(
+        f"no price is known for model '{model}', so its spend cannot be capped; use one of "
+        f"{', '.join(sorted(PRICES))}, or add it to mge_assets/llm/pricing.py"
+    )
+
+
+def cost_usd(model: str, usage: Usage) -> float:
+    price = price_of(model)
+    return (
+        usage.input_tokens * price.input
+        + usage.output_tokens * price.output
+        + usage.cache_write_tokens * price.cache_write
+        + usage.cache_read_tokens * price.cache_read
+    ) / 1_000_000
+
+
+def worst_case_usd(model: str, input_tokens: int, max_tokens: int) -> float:
+    """The most a call can cost: every prompt token written to the cache, every output token used."""
+    price = price_of(model)
+    return (input_tokens * max(price.input, price.cache_write) + max_tokens * price.output) / 1_000_000
+
+
+def estimate_tokens(text: str) -> int:
+    """A conservative token estimate (about 3.5 characters a token for code and English)."""
+    return max(1, round(len(text) / 3.5))

@@ -1,0 +1,47 @@
+"""What is sent to a model and what comes back, independent of the backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """One call. `system` is the shared, cacheable context; `prompt` is what differs per call."""
+
+    kind: str
+    system: str
+    prompt: str
+    temperature: float = 0.7
+    max_tokens: int = 4096
+    trace_id: str = ""
+    priority: float = 0.0  # higher is sent first when calls wait for a slot (not part of the cache key)
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class ModelResponse:
+    """A model's answer with its usage; `cached` means no model call was made."""
+
+    text: str
+    model: str
+    usage: Usage = field(default_factory=Usage)
+    latency_s: float = 0.0
+    cached: bool = False
+
+
+class ModelBackend(Protocol):
+    """A source of answers: the offline synthesizer, or Claude."""
+
+    name: str
+    model: str
+
+    async def complete(self, request: ModelRequest) -> ModelResponse: ...

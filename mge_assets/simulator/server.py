@@ -1,0 +1,383 @@
+"""The simulator's HTTP server: `POST /v1/messages`, `POST /v1/messages/count_tokens`, and its own
+`GET /_simulator/stats` for tests and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import math
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mge_assets.errors import MgeError
+from mge_assets.llm.envelope import extract
+from mge_assets.simulator.defects import inject
+
+CACHE_MIN_TOKENS = 1024  # shorter prefixes are not cached by the API
+CACHE_TTL_S = 300.0
+KEEP_ALIVE_S = 120  # like the API's front ends: idle pooled connections are not dropped after 5 s
+REFUSED_FIELDS = {"temperature", "top_p", "top_k"}
+
+
+@dataclass(frozen=True)
+class SimulatorSettings:
+    """How the simulated API behaves. Rates are shares of requests; 0 turns a behaviour off."""
+
+    latency_mean_s: float = 0.0
+    latency_p95_s: float = 0.0  # 0: twice the mean
+    requests_per_minute: float = 0.0
+    input_tokens_per_minute: float = 0.0
+    output_tokens_per_minute: float = 0.0
+    burst_s: float = 60.0  # bucket capacity, in seconds of refill (the API's buckets hold a minute)
+    overload_rate: float = 0.0  # 529
+    error_rate: float = 0.0  # 500
+    defect_rate: float = 0.0  # share of first write_atom answers that carry a defect
+    malformed_rate: float = 0.0  # share of write_atom answers with no usable code block
+    empty_rate: float = 0.0  # share of write_atom answers with no text at all
+    seed: int = 0
+    chars_per_token: float = 4.0
+
+
+class TokenBucket:
+    """Capacity `rate × burst_s`, refilled continuously at `rate` per minute."""
+
+    def __init__(self, per_minute: float, burst_s: float, clock: Any) -> None:
+        self.per_minute = per_minute
+        self.capacity = max(1.0, per_minute / 60.0 * burst_s)
+        self.level = self.capacity
+        self.clock = clock
+        self.updated = clock()
+
+    def refill(self) -> float:
+        now = self.clock()
+        self.level = min(self.capacity, self.level + (now - self.updated) * self.per_minute / 60.0)
+        self.updated = now
+        return self.level
+
+    def seconds_until(self, amount: float) -> float:
+        missing = min(amount, self.capacity) - self.refill()
+        return max(0.0, missing / (self.per_minute / 60.0))
+
+    def headers(self, name: str) -> dict[str, str]:
+        level = self.refill()
+        full_in = (self.capacity - level) / (self.per_minute / 60.0)
+        reset = datetime.fromtimestamp(time.time() + full_in, UTC).isoformat().replace("+00:00", "Z")
+        return {
+            f"anthropic-ratelimit-{name}-limit": str(int(self.per_minute)),
+            f"anthropic-ratelimit-{name}-remaining": str(max(0, int(level))),
+            f"anthropic-ratelimit-{name}-reset": reset,
+        }
+
+
+@dataclass
+class SimulatorStats:
+    requests: int = 0
+    answered: int = 0
+    status: Counter = field(default_factory=Counter)
+    by_kind: Counter = field(default_factory=Counter)
+    defects_injected: Counter = field(default_factory=Counter)
+    defects_repaired: int = 0
+    malformed: int = 0
+    empty: int = 0
+    early_requests: int = 0  # arrived while a retry-after given earlier had not passed
+    input_tokens: int = 0
+    output_tokens: int = 0
+    first_request_at: float = 0.0
+    last_answer_at: float = 0.0
+    atoms_called: Counter = field(default_factory=Counter)  # write_atom requests per atom id
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {k: dict(v) if isinstance(v, Counter) else v for k, v in vars(self).items()}
+        data["status"] = {str(k): v for k, v in self.status.items()}
+        data["defects_injected_total"] = sum(self.defects_injected.values())
+        return data
+
+
+class Simulator:
+    """The state of one simulated API: buckets, prompt cache, injected defects, counters."""
+
+    def __init__(self, settings: SimulatorSettings | None = None) -> None:
+        self.settings = settings or SimulatorSettings()
+        self.stats = SimulatorStats()
+        self.random = random.Random(self.settings.seed)
+        clock = time.monotonic
+        s = self.settings
+        self.buckets = {
+            name: TokenBucket(rate, s.burst_s, clock)
+            for name, rate in (
+                ("requests", s.requests_per_minute),
+                ("input-tokens", s.input_tokens_per_minute),
+                ("output-tokens", s.output_tokens_per_minute),
+            )
+            if rate > 0
+        }
+        self.prompt_cache: dict[str, float] = {}
+        self.defective: dict[str, str] = {}  # atom id -> defect kind of its last first answer
+        self.retry_window = (0.0, 0.0)  # (429 sent at, retry-after ends at)
+
+    # -- one request --------------------------------------------------------------------------
+
+    async def messages(self, request: Request) -> JSONResponse:
+        now = time.monotonic()
+        stats = self.stats
+        stats.requests += 1
+        stats.first_request_at = stats.first_request_at or now
+        sent_at, ends_at = self.retry_window
+        if sent_at + 0.05 < now < ends_at:
+            stats.early_requests += 1
+        if not request.headers.get("x-api-key") and not request.headers.get("authorization"):
+            return self._error(401, "authentication_error", "x-api-key header is required")
+        try:
+            body = await request.json()
+            system = _text(body.get("system", ""))
+            prompt = "".join(_text(m.get("content", "")) for m in body["messages"])
+            max_tokens = int(body["max_tokens"])
+            model = str(body["model"])
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            return self._error(400, "invalid_request_error", f"malformed request body: {error}")
+        refused = sorted(REFUSED_FIELDS & set(body))
+        if refused:  # like API version 2026-10-21, which removed the sampling parameters
+            return self._error(400, "invalid_request_error", f"{refused[0]}: Extra inputs are not permitted")
+        input_tokens = self._tokens(system + prompt)
+        limited = self._rate_limited(input_tokens)
+        if limited is not None:
+            return limited
+        roll = self.random.random()
+        if roll < self.settings.overload_rate:
+            return self._error(529, "overloaded_error", "Overloaded")
+        if roll < self.settings.overload_rate + self.settings.error_rate:
+            return self._error(500, "api_error", "Internal server error")
+        await asyncio.sleep(self._latency())
+        try:
+            text = self._answer(system, prompt)
+        except MgeError as error:
+            text = f"I cannot help with that: {error}"
+        output_tokens = self._tokens(text)
+        stop_reason = "end_turn"
+        if output_tokens > max_tokens:
+            text = text[: int(max_tokens * self.settings.chars_per_token)]
+            output_tokens, stop_reason = max_tokens, "max_tokens"
+        if "output-tokens" in self.buckets:
+            self.buckets["output-tokens"].level -= output_tokens
+        usage = self._usage(body.get("system"), system, input_tokens, output_tokens)
+        stats.answered += 1
+        stats.status[200] += 1
+        stats.input_tokens += input_tokens
+        stats.output_tokens += output_tokens
+        stats.last_answer_at = time.monotonic()
+        content = [{"type": "text", "text": text}] if text else []
+        payload = {
+            "id": f"msg_sim_{uuid.uuid4().hex[:24]}",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": content,
+            "stop_reason": stop_reason,
+            "stop_sequence": None,
+            "usage": usage,
+        }
+        return JSONResponse(payload, headers=self._headers())
+
+    async def count_tokens(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        text = _text(body.get("system", "")) + "".join(_text(m.get("content", "")) for m in body.get("messages", []))
+        return JSONResponse({"input_tokens": self._tokens(text)})
+
+    # -- behaviours ---------------------------------------------------------------------------
+
+    def _rate_limited(self, input_tokens: int) -> JSONResponse | None:
+        needs = {"requests": 1.0, "input-tokens": float(input_tokens), "output-tokens": 1.0}
+        waits = {name: bucket.seconds_until(needs[name]) for name, bucket in self.buckets.items()}
+        wait = max(waits.values(), default=0.0)
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))
+            now = time.monotonic()
+            self.retry_window = (now, max(self.retry_window[1], now + retry_after))
+            return self._error(
+                429,
+                "rate_limit_error",
+                "Number of requests has exceeded your rate limit",
+                {"retry-after": str(retry_after), **self._headers()},
+            )
+        self.buckets.get("requests") and self._spend("requests", 1.0)
+        self.buckets.get("input-tokens") and self._spend("input-tokens", float(input_tokens))
+        return None
+
+    def _spend(self, name: str, amount: float) -> None:
+        self.buckets[name].refill()
+        self.buckets[name].level -= amount
+
+    def _answer(self, system: str, prompt: str) -> str:
+        from mge_assets.synth.offline import answer  # the synthesizer imports llm helpers; import late
+
+        payload = extract(system, prompt)
+        kind = payload.get("kind", "")
+        self.stats.by_kind[kind] += 1
+        if kind != "write_atom":
+            return answer(payload)
+        atom_id = payload["atom"]["id"]
+        self.stats.atoms_called[atom_id] += 1
+        roll = self.random.random()
+        if roll < self.settings.empty_rate:
+            self.stats.empty += 1
+            return ""
+        if roll < self.settings.empty_rate + self.settings.malformed_rate:
+            self.stats.malformed += 1
+            return "Here is the corrected unit, keeping its indentation as asked."
+        if payload.get("feedback"):
+            if self.defective.pop(atom_id, None) is not None:
+                self.stats.defects_repaired += 1
+            return answer(payload)
+        return self._first_answer(payload, answer)
+
+    def _first_answer(self, payload: dict[str, Any], answer: Any) -> str:
+        atom_id = payload["atom"]["id"]
+        rng = random.Random(f"{self.settings.seed}:{atom_id}")
+        if rng.random() >= self.settings.defect_rate:
+            return answer(payload)
+        broken = inject(payload["draft"], rng)
+        if broken is None:
+            return answer(payload)
+        code, kind = broken
+        self.stats.defects_injected[kind] += 1
+        self.defective[atom_id] = kind
+        return answer({**payload, "draft": code})
+
+    def _latency(self) -> float:
+        mean = self.settings.latency_mean_s
+        if mean <= 0:
+            return 0.0
+        p95 = self.settings.latency_p95_s or 2 * mean
+        sigma = lognormal_sigma(mean, p95)
+        mu = math.log(mean) - sigma**2 / 2
+        return self.random.lognormvariate(mu, sigma)
+
+    def _usage(self, raw_system: Any, system: str, input_tokens: int, output_tokens: int) -> dict[str, int]:
+        system_tokens = self._tokens(system) if system else 0
+        cacheable = isinstance(raw_system, list) and any(b.get("cache_control") for b in raw_system)
+        write = read = 0
+        if cacheable and system_tokens >= CACHE_MIN_TOKENS:
+            key = hashlib.sha256(system.encode()).hexdigest()
+            now = time.monotonic()
+            if self.prompt_cache.get(key, 0.0) > now:
+                read = system_tokens
+            else:
+                write = system_tokens
+            self.prompt_cache[key] = now + CACHE_TTL_S
+        return {
+            "input_tokens": input_tokens - write - read,
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": write,
+            "cache_read_input_tokens": read,
+        }
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"request-id": f"req_sim_{uuid.uuid4().hex[:24]}"}
+        for name, bucket in self.buckets.items():
+            headers.update(bucket.headers(name))
+        token_buckets = [self.buckets[n] for n in ("input-tokens", "output-tokens") if n in self.buckets]
+        if token_buckets:
+            tightest = min(token_buckets, key=lambda b: b.refill() / b.capacity)
+            for key, value in tightest.headers("tokens").items():
+                headers[key] = value
+        return headers
+
+    def _error(self, status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+        self.stats.status[status] += 1
+        return JSONResponse(
+            {"type": "error", "error": {"type": kind, "message": message}},
+            status_code=status,
+            headers={"request-id": f"req_sim_{uuid.uuid4().hex[:24]}", **(headers or {})},
+        )
+
+    def _tokens(self, text: str) -> int:
+        return max(1, math.ceil(len(text) / self.settings.chars_per_token))
+
+    async def stats_endpoint(self, request: Request) -> JSONResponse:
+        return JSONResponse(self.stats.as_dict())
+
+
+def lognormal_sigma(mean: float, p95: float) -> float:
+    """The σ of a lognormal with this mean and 95th percentile (p95/mean at most e^(1.645²/2) ≈ 3.87)."""
+    gap = math.log(max(p95, mean * 1.0001) / mean)
+    z = 1.6448536269514722
+    disc = z * z - 2 * gap
+    if disc < 0:
+        raise ValueError(f"a lognormal cannot have p95/mean = {p95 / mean:.2f}; it must be at most 3.87")
+    return z - math.sqrt(disc)
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(block.get("text", "") for block in content if isinstance(block, dict))
+    return ""
+
+
+def create_app(simulator: Simulator) -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/v1/messages", simulator.messages, methods=["POST"]),
+            Route("/v1/messages/count_tokens", simulator.count_tokens, methods=["POST"]),
+            Route("/_simulator/stats", simulator.stats_endpoint, methods=["GET"]),
+        ]
+    )
+
+
+def serve(settings: SimulatorSettings, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve until interrupted (the `mge simulate` command)."""
+    import uvicorn
+
+    uvicorn.run(
+        create_app(Simulator(settings)),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        backlog=4096,
+    )
+
+
+@contextlib.contextmanager
+def running_simulator(settings: SimulatorSettings | None = None) -> Iterator[tuple[str, Simulator]]:
+    """A simulator on a free loopback port, in a thread of this process: yields (base_url, simulator)."""
+    import uvicorn
+
+    simulator = Simulator(settings)
+    config = uvicorn.Config(
+        create_app(simulator),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="mge-simulator", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the simulator did not start within 10 s")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", simulator
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
