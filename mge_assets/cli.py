@@ -1,0 +1,211 @@
+"""`mge`: submit requests, run them end to end on a local Dagster instance, read their reports."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mge_assets.errors import MgeError
+from mge_assets.settings import default_dagster_home, requests_dir
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _quiet_dagster()
+    try:
+        return args.command(args)
+    except MgeError as error:
+        print(f"mge: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mge", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    submit = sub.add_parser("submit", help="validate request files and add their partitions")
+    submit.add_argument("files", nargs="+", type=Path)
+    submit.set_defaults(command=cmd_submit)
+
+    run = sub.add_parser("run", help="submit a request and materialize all of its assets, then report")
+    run.add_argument("file", type=Path)
+    run.add_argument("--log-level", default="WARNING", help="Dagster's console log level (default WARNING)")
+    run.set_defaults(command=cmd_run)
+
+    report = sub.add_parser("report", help="print the report of a request: gates, precision, calls, cost")
+    report.add_argument("name")
+    report.set_defaults(command=cmd_report)
+
+    simulate = sub.add_parser(
+        "simulate", help="serve a simulated Anthropic Messages API (latency, rate limits, errors, defects)"
+    )
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--port", type=int, default=8765)
+    simulate.add_argument("--latency-mean", type=float, default=1.0, help="seconds (lognormal; default 1)")
+    simulate.add_argument("--latency-p95", type=float, default=0.0, help="seconds (default twice the mean)")
+    simulate.add_argument("--rpm", type=float, default=0.0, help="requests per minute (0: unlimited)")
+    simulate.add_argument("--itpm", type=float, default=0.0, help="input tokens per minute (0: unlimited)")
+    simulate.add_argument("--otpm", type=float, default=0.0, help="output tokens per minute (0: unlimited)")
+    simulate.add_argument("--burst", type=float, default=60.0, help="bucket size in seconds of refill (default 60)")
+    simulate.add_argument("--overload-rate", type=float, default=0.0, help="share of requests answered 529")
+    simulate.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 500")
+    simulate.add_argument("--defect-rate", type=float, default=0.0, help="share of first atom answers with a defect")
+    simulate.add_argument("--malformed-rate", type=float, default=0.0, help="share of atom answers with no code")
+    simulate.add_argument("--seed", type=int, default=0)
+    simulate.set_defaults(command=cmd_simulate)
+
+    ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this project's instance")
+    ui.add_argument("dagster_args", nargs=argparse.REMAINDER)
+    ui.set_defaults(command=cmd_ui)
+    return parser
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    failures = 0
+    instance = _instance()
+    for path in args.files:
+        try:
+            print(_submit(path, instance))
+        except MgeError as error:
+            print(f"mge: {error}", file=sys.stderr)
+            failures += 1
+    return 2 if failures else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from mge_assets.defs.resources import default_resources
+
+    default_resources()["model_backend"].build_backend()  # a missing key or unknown backend stops here
+    instance = _instance()
+    print(_submit(args.file, instance))
+    name = _request_name(args.file)
+    from mge_assets.definitions import defs
+    from mge_assets.reports import failure_message, read_report, render_report
+
+    job = defs.resolve_job_def("request_pipeline")
+    print(f"running every asset of '{name}' (DAGSTER_HOME={os.environ['DAGSTER_HOME']}) ...", flush=True)
+    started = time.perf_counter()
+    result = job.execute_in_process(
+        partition_key=name,
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": args.log_level.upper()}}}},
+    )
+    elapsed = time.perf_counter() - started
+    report = read_report(instance, defs, name)
+    print()
+    print(render_report(report))
+    print(f"Wall time: {elapsed:.1f} s (run {result.run_id})")
+    if not result.success:
+        failure = failure_message(result.all_events)
+        if failure:
+            print(f"\nThe run stopped: {failure}", file=sys.stderr)
+    return 0 if result.success else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from mge_assets.definitions import defs
+    from mge_assets.reports import read_report, render_report
+
+    instance = _instance()
+    if args.name not in instance.get_dynamic_partitions("requests"):
+        raise MgeError(f"no request named '{args.name}' has been submitted to {os.environ['DAGSTER_HOME']}")
+    print(render_report(read_report(instance, defs, args.name)))
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from mge_assets.simulator import SimulatorSettings, serve
+
+    settings = SimulatorSettings(
+        latency_mean_s=args.latency_mean,
+        latency_p95_s=args.latency_p95,
+        requests_per_minute=args.rpm,
+        input_tokens_per_minute=args.itpm,
+        output_tokens_per_minute=args.otpm,
+        burst_s=args.burst,
+        overload_rate=args.overload_rate,
+        error_rate=args.error_rate,
+        defect_rate=args.defect_rate,
+        malformed_rate=args.malformed_rate,
+        seed=args.seed,
+    )
+    url = f"http://{args.host}:{args.port}"
+    print(f"simulated Anthropic API on {url} (stats: {url}/_simulator/stats); to use it:", flush=True)
+    print(f"  export MGE_BACKEND=anthropic ANTHROPIC_BASE_URL={url} ANTHROPIC_API_KEY=simulated", flush=True)
+    serve(settings, args.host, args.port)
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    _ensure_dagster_home()
+    command = ["dagster", "dev", "-w", "workspace.yaml", *args.dagster_args]
+    print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']} {' '.join(command)}", flush=True)
+    os.execvp(command[0], command)
+
+
+def _submit(path: Path, instance: DagsterInstance) -> str:
+    from mge_assets.defs.resources import default_resources
+    from mge_assets.request.submit import submit_request
+
+    backend = default_resources()["model_backend"].backend
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise MgeError(f"cannot read {path}: {error.strerror}") from None
+    submission = submit_request(data, str(path), requests_dir(), backend)
+    name = submission.request.name
+    if not instance.has_dynamic_partition("requests", name):
+        instance.add_dynamic_partitions("requests", [name])
+        return f"{submission.describe()}; partition '{name}' added"
+    return f"{submission.describe()}; partition '{name}' already exists"
+
+
+def _request_name(path: Path) -> str:
+    from mge_assets.request import parse_request
+
+    return parse_request(path.read_bytes(), source=str(path)).name
+
+
+def _ensure_dagster_home() -> Path:
+    """Use $DAGSTER_HOME, or the project's own `.mge/dagster_home` (SQLite storage, no server)."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(default_dagster_home().resolve())))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(
+            "# The embedded default: runs, events and schedules in SQLite files under this folder.\n"
+            f"storage:\n  sqlite:\n    base_dir: {home.resolve()}\n"
+        )
+    return home
+
+
+def _instance() -> DagsterInstance:
+    import dagster as dg
+
+    _ensure_dagster_home()
+    return dg.DagsterInstance.get()
+
+
+def _quiet_dagster() -> None:
+    """Preview/beta notices about partitioned checks are for Dagster developers, not MGE users."""
+    import dagster as dg
+
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

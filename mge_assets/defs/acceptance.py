@@ -1,0 +1,130 @@
+"""Acceptance: tests generated from the requirements, run in the sandbox, judged by Gate S."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from mge_assets.acceptance.results import AcceptanceResults, judge, parse_junit
+from mge_assets.acceptance.suite import AcceptanceSuite
+from mge_assets.acceptance.writing import write_suite
+from mge_assets.assemble import add_files
+from mge_assets.assemble.project import GeneratedProject
+from mge_assets.defs.metadata import call_metadata, markdown_table, run_spend
+from mge_assets.defs.partitions import requests_partitions
+from mge_assets.defs.resources import ModelBackendResource
+from mge_assets.llm import Budget
+from mge_assets.plan import DiscoveryDocument
+from mge_assets.request import ProjectRequest
+from mge_assets.sandbox import run_in_sandbox
+from mge_assets.validation import PYTEST
+
+SHOULD_THRESHOLD = 0.95
+SUITE_TIMEOUT_S = 600.0
+
+
+@dg.asset(partitions_def=requests_partitions, group_name="acceptance", kinds={"pytest"}, pool="anthropic")
+async def acceptance_tests(
+    context: dg.AssetExecutionContext,
+    project_request: ProjectRequest,
+    discovery_document: DiscoveryDocument,
+    generated_project: GeneratedProject,
+    model_backend: ModelBackendResource,
+) -> dg.MaterializeResult:
+    """pytest tests written from the requirements (one file per requirement, each test named after its
+    requirement id) and written into the project's `acceptance/` folder. A requirement that cannot be
+    turned into a test is recorded as untestable, with the reason."""
+    client = model_backend.client(Budget(project_request.settings.budget_usd, spent_usd=run_spend(context)))
+    suite = await write_suite(discovery_document, client, model_backend.concurrency)
+    add_files(Path(generated_project.root), suite.files, replace_directories=("acceptance",))
+    per_requirement = [
+        (
+            r.id,
+            r.level or "?",
+            sum(c.requirement_id == r.id for c in suite.cases),
+            next((u.reason for u in suite.untestable if u.requirement_id == r.id), ""),
+        )
+        for r in suite.requirements
+    ]
+    return dg.MaterializeResult(
+        value=suite,
+        metadata={
+            "tests": len(suite.cases),
+            "files": len(suite.files),
+            "untestable": len(suite.untestable),
+            "tests_by_requirement": dg.MetadataValue.md(
+                markdown_table(per_requirement, ["requirement", "level", "tests", "untestable because"])
+            ),
+            **call_metadata(client.summary()),
+        },
+    )
+
+
+@dg.asset_check(asset=acceptance_tests, partitions_def=requests_partitions)
+def acceptance_tests_every_must_has_test(acceptance_tests: AcceptanceSuite) -> dg.AssetCheckResult:
+    """Every MUST requirement has at least one test. Not blocking: an untested MUST is counted as
+    failed by Gate S, which then reports it with the reason."""
+    tested = {c.requirement_id for c in acceptance_tests.cases}
+    untested = [r.id for r in acceptance_tests.requirements if r.level == "MUST" and r.id not in tested]
+    return dg.AssetCheckResult(passed=not untested, metadata={"untested_must": ", ".join(untested) or "none"})
+
+
+@dg.asset(partitions_def=requests_partitions, group_name="acceptance", kinds={"pytest"})
+def acceptance_results(acceptance_tests: AcceptanceSuite, generated_project: GeneratedProject) -> dg.MaterializeResult:
+    """The acceptance tests run in the sandbox; pass or fail per test and per requirement. A
+    requirement passes when it has tests and all of them pass."""
+    run = run_in_sandbox(
+        [*PYTEST, "acceptance"], Path(generated_project.root), timeout_s=SUITE_TIMEOUT_S, collect=("junit.xml",)
+    )
+    outcomes = parse_junit(run.files["junit.xml"]) if "junit.xml" in run.files else {}
+    results = judge(acceptance_tests, outcomes, run.duration_s, (run.stdout + run.stderr)[-3000:], run.timed_out)
+    return dg.MaterializeResult(
+        value=results,
+        metadata={
+            "tests": len(results.tests),
+            "tests_passed": sum(t.outcome == "passed" for t in results.tests),
+            "must_passed": results.must_passed,
+            "must_share": round(results.share("MUST"), 4),
+            "should_share": round(results.share("SHOULD"), 4),
+            "seconds": round(run.duration_s, 2),
+            "requirements": dg.MetadataValue.md(_requirements_table(results)),
+        },
+    )
+
+
+def _requirements_table(results: AcceptanceResults) -> str:
+    return markdown_table(
+        [
+            (
+                r.requirement_id,
+                r.level or "?",
+                "pass" if r.passed else "FAIL",
+                f"{r.tests_passed}/{r.total}",
+                r.reason or "",
+            )
+            for r in results.requirements
+        ],
+        ["requirement", "level", "result", "tests passed", "why it failed"],
+    )
+
+
+@dg.asset_check(asset=acceptance_results, blocking=True, partitions_def=requests_partitions)
+def acceptance_results_gate_s(acceptance_results: AcceptanceResults) -> dg.AssetCheckResult:
+    """Gate S (blocking): 100% of MUST requirements and at least 95% of SHOULD requirements pass.
+    Lists every failed requirement with the failing test's message."""
+    must, should = acceptance_results.share("MUST"), acceptance_results.share("SHOULD")
+    failed = [r for r in acceptance_results.requirements if not r.passed]
+    return dg.AssetCheckResult(
+        passed=must == 1.0 and should >= SHOULD_THRESHOLD,
+        metadata={
+            "must_share": round(must, 4),
+            "should_share": round(should, 4),
+            "failed_requirements": dg.MetadataValue.md(
+                markdown_table(
+                    [(r.requirement_id, r.level or "?", r.text, r.reason) for r in failed],
+                    ["requirement", "level", "text", "why"],
+                )
+                if failed
+                else "none"
+            ),
+        },
+    )

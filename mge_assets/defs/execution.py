@@ -1,0 +1,191 @@
+"""Execution: every atom written by the model in dependency order, then the project assembled,
+written and checked (with their gates)."""
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from mge_assets.assemble import write_project
+from mge_assets.assemble.project import GeneratedProject, assemble_files, entity_paths, python_modules
+from mge_assets.defs.metadata import call_metadata, frame_table, markdown_table, run_spend
+from mge_assets.defs.partitions import requests_partitions
+from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource
+from mge_assets.errors import ModelUnavailableError
+from mge_assets.execute.pipeline import StageOptions, run_atoms
+from mge_assets.execute.validate import CHECKS
+from mge_assets.graph import DependencyGraph
+from mge_assets.ledger import Ledger
+from mge_assets.llm import Budget
+from mge_assets.plan import DiscoveryDocument
+from mge_assets.request import ProjectRequest
+from mge_assets.settings import mge_home, mypy_cache_dir
+from mge_assets.validation import check_project
+
+
+class ExecutionConfig(dg.Config):
+    """How atom_results runs: `v2` (atoms validated and retried) or `mvp` (the baseline)."""
+
+    mode: str = Field(
+        default="v2",
+        description="v2: atoms, level-1 validation, up to 4 attempts; mvp: ~25-line "
+        "task units, one attempt, no unit-level validation (the dual-run's baseline)",
+    )
+
+
+@dg.asset(partitions_def=requests_partitions, group_name="execution", kinds={"python", "anthropic"}, pool="anthropic")
+async def atom_results(
+    context: dg.AssetExecutionContext,
+    config: ExecutionConfig,
+    project_request: ProjectRequest,
+    discovery_document: DiscoveryDocument,
+    atoms: pd.DataFrame,
+    dependency_graph: DependencyGraph,
+    model_backend: ModelBackendResource,
+) -> dg.MaterializeResult:
+    """Each atom written by the model as soon as its dependencies are done (critical path first, under
+    an adaptive concurrency limit), with its context and its dependencies' final code in the prompt.
+    Level-1 validation per answer: parses in its file, defines its unit, no undefined or shadowed name,
+    atomicity criteria, mypy on the assembled module; a rejected answer is retried with the errors as
+    feedback (up to 4 attempts, temperature 0.7 → 0.5 → 0.3 → 0.3). An atom that never validates keeps
+    its draft and goes to the review queue with its history; atoms that depend on it are not sent.
+    Every call's cost goes to `cost_events` with the atom's trace id; the hard cap holds because each
+    call reserves its worst case first. Finished atoms are checkpointed: a re-run redoes only the rest."""
+    partition = context.partition_key
+    ledger = Ledger(partition, context.run.run_id, model_backend.database_url)
+    cap = model_backend.budget_override_usd or project_request.settings.budget_usd
+    if model_backend.budget_override_usd:
+        ledger.record_override(cap, project_request.settings.budget_usd)
+        context.log.warning(
+            f"budget override: hard cap ${cap:.2f} instead of ${project_request.settings.budget_usd:.2f}"
+        )
+    budget = Budget(cap, spent_usd=run_spend(context))
+    client = model_backend.client(budget, on_record=ledger.record_call)
+    options = StageOptions(
+        mode=config.mode,
+        workers=model_backend.max_concurrency,
+        type_check_dir=mge_home() / "typecheck" / partition if model_backend.type_check else None,
+        mypy_cache=mypy_cache_dir(),
+        fingerprint_salt=project_request.sha256,
+    )
+    frame, report = await run_atoms(atoms, dependency_graph, discovery_document, client, partition, options, ledger)
+    frame["budget_cap_usd"] = cap
+    for warning in [*budget.warnings, *ledger.warnings]:
+        context.log.warning(warning)
+    if report.unavailable_error:
+        finished = int(frame["status"].isin(["valid", "invalid"]).sum())
+        raise ModelUnavailableError(
+            f"{report.unavailable_error}\n{finished} of {len(frame)} atoms finished and are kept; "
+            "re-materialize atom_results to go on: finished atoms are not redone"
+        )
+    return dg.MaterializeResult(value=frame, metadata=_metadata(frame, report, budget, client, model_backend, config))
+
+
+def _metadata(frame, report, budget, client, model_backend, config) -> dict:
+    governor = getattr(client.backend, "governor", None)
+    statuses = report.by_status()
+    checks = {c: int((frame[f"check_{c}"] == "fail").sum()) for c in CHECKS}
+    metadata = {
+        "mode": config.mode,
+        "atoms": len(frame),
+        "valid": int((frame["status"] == "valid").sum()),
+        "invalid": int((frame["status"] != "valid").sum()),
+        "statuses": dg.MetadataValue.md(markdown_table(sorted(statuses.items()), ["status", "atoms/units"])),
+        "retried": int((frame["attempts"] > 1).sum()),
+        "resumed": report.resumed,
+        "makespan_s": round(report.makespan_s, 3),
+        "budget_usd": float(frame["budget_cap_usd"].iloc[0]) if len(frame) else 0.0,
+        "budget_override": model_backend.budget_override_usd is not None,
+        "spent_in_run_usd": round(budget.spent_usd, 6),
+        "budget_warnings": "; ".join(budget.warnings) or "none",
+        "failed_checks": dg.MetadataValue.md(markdown_table(list(checks.items()), ["check", "answers failing last"])),
+        "results": frame_table(
+            frame, ["atom_id", "status", "attempts", "model_calls", "cache_hits", "cost_usd", "wave", "trace_id"]
+        ),
+        **call_metadata(client.summary()),
+    }
+    if governor is not None:
+        metadata |= {
+            "peak_concurrency": governor.stats.peak_in_flight,
+            "mean_concurrency": round(governor.mean_in_flight(report.makespan_s), 2),
+            "throttled_429": governor.stats.throttled,
+            "overloaded": governor.stats.overloaded,
+        }
+    return metadata
+
+
+@dg.asset(partitions_def=requests_partitions, group_name="execution", kinds={"python", "docker", "sqlite"})
+def generated_project(
+    context: dg.AssetExecutionContext,
+    discovery_document: DiscoveryDocument,
+    atom_results: pd.DataFrame,
+    workspace: WorkspaceResource,
+) -> dg.MaterializeResult:
+    """The project on disk: files assembled from the atoms' final code, plus pyproject, README,
+    Dockerfile and package files from templates, written under the workspace root. Then, in the
+    sandbox: every module imports (level 2), its unit tests pass (level 3), the service starts and
+    answers /health and each resource (level 4)."""
+    files = assemble_files(atom_results, discovery_document)
+    root = write_project(Path(workspace.root), context.partition_key, files)
+    modules = python_modules(files, discovery_document.package)
+    paths = entity_paths(discovery_document)
+    checks = check_project(root, discovery_document.package, modules, paths)
+    project = GeneratedProject(
+        name=context.partition_key,
+        root=str(root.resolve()),
+        package=discovery_document.package,
+        files={p: len(c.encode()) for p, c in files.items()},
+        modules=tuple(modules),
+        entity_paths=tuple(paths),
+        checks=checks,
+    )
+    failing_modules = [(m, e) for m, e in checks.modules.items() if e]
+    return dg.MaterializeResult(
+        value=project,
+        metadata={
+            "path": dg.MetadataValue.path(project.root),
+            "files": len(files),
+            "loc": sum(c.count("\n") for c in files.values()),
+            "modules_importing": checks.modules_ok,
+            "unit_tests_passed": checks.unit_passed,
+            "unit_tests": len(checks.unit_tests),
+            "service_answers": checks.system_ok,
+            **{f"level_{name}": round(score, 4) for name, score in checks.level_scores().items()},
+            "checks": dg.MetadataValue.md(
+                "**Modules that do not import:** "
+                + (markdown_table(failing_modules, ["module", "error"]) if failing_modules else "none")
+                + "\n\n**Service:** "
+                + (checks.system_error or ", ".join(f"`GET {p}` → {s}" for p, s in checks.system.items()))
+            ),
+        },
+    )
+
+
+@dg.asset_check(asset=generated_project, blocking=True, partitions_def=requests_partitions)
+def generated_project_imports(generated_project: GeneratedProject) -> dg.AssetCheckResult:
+    """Gate: every module of the generated package imports, in the sandbox."""
+    errors = {m: e for m, e in generated_project.checks.modules.items() if e}
+    return dg.AssetCheckResult(
+        passed=generated_project.checks.imports,
+        metadata={
+            "modules": len(generated_project.checks.modules),
+            "failing": "; ".join(f"{m}: {e}" for m, e in errors.items()) or "none",
+        },
+    )
+
+
+@dg.asset_check(asset=generated_project, blocking=True, partitions_def=requests_partitions)
+def generated_project_unit_tests_pass(generated_project: GeneratedProject) -> dg.AssetCheckResult:
+    """Gate: the generated project's own unit tests all pass, in the sandbox."""
+    checks = generated_project.checks
+    failing = [t for t, o in checks.unit_tests.items() if o != "passed"]
+    return dg.AssetCheckResult(
+        passed=checks.unit_tests_pass,
+        metadata={
+            "passed": checks.unit_passed,
+            "total": len(checks.unit_tests),
+            "failing": ", ".join(failing[:20]) or "none",
+            "log": dg.MetadataValue.text(checks.unit_log[-2000:]),
+        },
+    )

@@ -1,0 +1,163 @@
+"""Intake: the request, its discovery document, and the masterplan (with their gates)."""
+
+import dagster as dg
+import networkx as nx
+from pydantic import ValidationError
+
+from mge_assets.defs.metadata import call_metadata, markdown_table, run_spend
+from mge_assets.defs.partitions import requests_partitions
+from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource
+from mge_assets.errors import ModelOutputError
+from mge_assets.llm import Budget
+from mge_assets.llm.answers import json_object
+from mge_assets.llm.ask import ask
+from mge_assets.llm.prompts import discovery_request
+from mge_assets.plan import DiscoveryDocument, Masterplan, plan_project, render_markdown
+from mge_assets.plan.masterplan import task_graph
+from mge_assets.request import ProjectRequest, require_entities
+
+
+@dg.asset(partitions_def=requests_partitions, group_name="intake", kinds={"markdown"})
+def project_request(context: dg.AssetExecutionContext, workspace: WorkspaceResource) -> dg.MaterializeResult:
+    """The submitted request: its settings (YAML front matter) and its Markdown text.
+
+    A request is submitted with `mge submit FILE` or by dropping the file into the inbox folder;
+    both validate it and add its partition. This asset reads the stored copy.
+    """
+    request = workspace.load_request(context.partition_key)
+    return dg.MaterializeResult(
+        value=request,
+        metadata={
+            "title": request.settings.title,
+            "budget_usd": request.settings.budget_usd,
+            "language": request.settings.language,
+            "sha256": request.sha256,
+            "sections": ", ".join(request.sections),
+            "request": dg.MetadataValue.md(request.text),
+        },
+    )
+
+
+@dg.asset_check(asset=project_request, blocking=True, partitions_def=requests_partitions)
+def project_request_well_formed(
+    project_request: ProjectRequest, model_backend: ModelBackendResource
+) -> dg.AssetCheckResult:
+    """Gate: the settings are valid, there are requirements, and the selected backend can serve it."""
+    problems = []
+    if "requirements" not in project_request.sections:
+        problems.append("no '## Requirements' section")
+    if model_backend.backend == "offline" and not project_request.has_entities:
+        problems.append("no '## Entities' section, which the offline backend needs")
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={"problems": "; ".join(problems) or "none", "backend": model_backend.backend},
+    )
+
+
+@dg.asset(partitions_def=requests_partitions, group_name="intake", kinds={"python"}, pool="anthropic")
+async def discovery_document(
+    context: dg.AssetExecutionContext, project_request: ProjectRequest, model_backend: ModelBackendResource
+) -> dg.MaterializeResult:
+    """The domain model of the request: entities with typed fields, relations, aggregates, bounded
+    contexts, use cases, and the requirements classified MUST or SHOULD with stable ids."""
+    if model_backend.backend == "offline":
+        require_entities(project_request, "offline")  # a clear refusal before any call
+    client = model_backend.client(Budget(project_request.settings.budget_usd, spent_usd=run_spend(context)))
+    answer = await ask(
+        client,
+        lambda attempt, errors, _: discovery_request(project_request, attempt, errors),
+        _read_discovery,
+    )
+    document = answer.value
+    entity_rows = [
+        (
+            e.name,
+            ", ".join(
+                f"{f.name}: {f.type}{' required' if f.required else ''}{' unique' if f.unique else ''}"
+                for f in e.fields
+            ),
+        )
+        for e in document.entities
+    ]
+    return dg.MaterializeResult(
+        value=document,
+        metadata={
+            "entities": len(document.entities),
+            "requirements": len(document.requirements),
+            "must": sum(r.level == "MUST" for r in document.requirements),
+            "should": sum(r.level == "SHOULD" for r in document.requirements),
+            "domain": dg.MetadataValue.md(
+                markdown_table(entity_rows, ["entity", "fields"])
+                + "\n\n**Aggregates:** "
+                + "; ".join(f"{a.root} ({', '.join(a.members)})" for a in document.aggregates)
+                + "\n\n"
+                + markdown_table(
+                    [(r.id, r.level or "?", r.text) for r in document.requirements], ["id", "level", "requirement"]
+                )
+            ),
+            **call_metadata(client.summary()),
+        },
+    )
+
+
+def _read_discovery(text: str) -> DiscoveryDocument:
+    try:
+        return DiscoveryDocument.model_validate(json_object(text))
+    except ValidationError as error:
+        raise ModelOutputError(f"the discovery document does not match its schema: {error}") from None
+
+
+@dg.asset_check(asset=discovery_document, blocking=True, partitions_def=requests_partitions)
+def discovery_document_has_entities(discovery_document: DiscoveryDocument) -> dg.AssetCheckResult:
+    """Gate: the domain model has at least one entity."""
+    return dg.AssetCheckResult(
+        passed=bool(discovery_document.entities), metadata={"entities": len(discovery_document.entities)}
+    )
+
+
+@dg.asset_check(asset=discovery_document, blocking=True, partitions_def=requests_partitions)
+def discovery_document_requirements_classified(discovery_document: DiscoveryDocument) -> dg.AssetCheckResult:
+    """Gate: there are requirements, and every one is classified MUST or SHOULD."""
+    unclassified = [r for r in discovery_document.requirements if r.level is None]
+    return dg.AssetCheckResult(
+        passed=bool(discovery_document.requirements) and not unclassified,
+        metadata={
+            "requirements": len(discovery_document.requirements),
+            "unclassified": dg.MetadataValue.md(
+                "\n".join(f"- line {r.line}: {r.text}" for r in unclassified) or "none"
+            ),
+        },
+    )
+
+
+@dg.asset(partitions_def=requests_partitions, group_name="intake", kinds={"python", "networkx"})
+def masterplan(discovery_document: DiscoveryDocument) -> dg.MaterializeResult:
+    """Phases of tasks (id, title, target files, dependencies, criteria, target LOC), the requirements
+    with their ids, and which tasks cover each; rendered as Markdown below."""
+    plan = plan_project(discovery_document)
+    return dg.MaterializeResult(
+        value=plan,
+        metadata={
+            "tasks": len(plan.tasks),
+            "phases": len(plan.phases),
+            "target_loc": sum(t.target_loc for t in plan.tasks),
+            "masterplan": dg.MetadataValue.md(render_markdown(plan)),
+        },
+    )
+
+
+@dg.asset_check(asset=masterplan, blocking=True, partitions_def=requests_partitions)
+def masterplan_task_graph_acyclic(masterplan: Masterplan) -> dg.AssetCheckResult:
+    """Gate: no task depends, directly or not, on itself."""
+    graph = task_graph(masterplan)
+    cycles = list(nx.simple_cycles(graph))[:5]
+    return dg.AssetCheckResult(
+        passed=not cycles, metadata={"cycles": "; ".join(" → ".join(c) for c in cycles) or "none"}
+    )
+
+
+@dg.asset_check(asset=masterplan, blocking=True, partitions_def=requests_partitions)
+def masterplan_must_covered(masterplan: Masterplan) -> dg.AssetCheckResult:
+    """Gate: every MUST requirement is covered by at least one task."""
+    uncovered = [r.id for r in masterplan.requirements if r.level == "MUST" and not masterplan.coverage.get(r.id)]
+    return dg.AssetCheckResult(passed=not uncovered, metadata={"uncovered": ", ".join(uncovered) or "none"})

@@ -1,0 +1,12 @@
+"""The per-request job: every asset and check of one partition, in one process."""
+
+import dagster as dg
+
+# In-process: a step costs ~50 ms here instead of 0.5-1.5 s for a new process; parallelism lives
+# inside the model stages (asyncio) and across requests in the run queue.
+request_pipeline = dg.define_asset_job(
+    "request_pipeline",
+    selection=dg.AssetSelection.all(),
+    executor_def=dg.in_process_executor,
+    description="Materialize every stage of one request, from project_request to review_queue, with its gates.",
+)

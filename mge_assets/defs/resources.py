@@ -1,0 +1,132 @@
+"""Resources: the model backend (with cache and budget), the workspace, and the asset storage."""
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from mge_assets.errors import SettingsError
+from mge_assets.llm import Budget, CallRecord, ModelBackend, ModelClient
+from mge_assets.llm.anthropic_backend import AnthropicBackend
+from mge_assets.llm.cache import open_cache
+from mge_assets.llm.governor import RateGovernor
+from mge_assets.llm.offline import OfflineBackend
+from mge_assets.llm.pricing import price_of
+from mge_assets.request import ProjectRequest
+from mge_assets.request.store import load_request
+from mge_assets.settings import inbox_dir, mge_home, requests_dir, workspace_root
+
+BACKENDS = ("offline", "anthropic")
+
+
+class ModelBackendResource(dg.ConfigurableResource):
+    """Which model writes the code, and how its answers are cached.
+
+    `offline` (the default) is the deterministic synthesizer: no key, no network. `anthropic` calls
+    Claude through the official SDK; its key comes from `api_key` or `ANTHROPIC_API_KEY`.
+    """
+
+    backend: str = "offline"
+    model: str = "claude-sonnet-4-6"
+    max_tokens: int = 8192
+    base_url: str | None = None
+    api_key: str | None = None
+    redis_url: str | None = None
+    cache_dir: str = ".mge/cache"
+    concurrency: int = 8  # calls in flight for the stages that write tasks and tests
+    max_concurrency: int = 32  # atom_results: most atoms in progress; the adaptive limit stays below it
+    initial_concurrency: int = 4  # atom_results starts here and ramps up (no thundering herd)
+    max_pause_s: float = 60.0  # the longest a 429's retry-after pauses every call
+    slot_wait_timeout_s: float = 900.0  # a call waiting longer than this for a slot gives up
+    timeout_s: float = 120.0
+    type_check: bool = True  # mypy in level-1 validation
+    budget_override_usd: float | None = None  # explicit, recorded: replaces the request's hard cap for the run
+    database_url: str | None = None  # cost_events and checkpoints; default MGE_DATABASE_URL, else SQLite
+
+    _backend: ModelBackend | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Fail before any stage runs when the backend cannot work (unknown name, no key, unknown model)."""
+        self._backend = self.build_backend()
+
+    def build_backend(self) -> ModelBackend:
+        if self.backend not in BACKENDS:
+            raise SettingsError(f"unknown backend '{self.backend}'; choose one of {', '.join(BACKENDS)}")
+        if self.concurrency < 1:
+            raise SettingsError(f"concurrency must be at least 1, not {self.concurrency}")
+        if self.backend == "offline":
+            return OfflineBackend()
+        if self.max_concurrency < 1 or self.initial_concurrency < 1:
+            raise SettingsError("max_concurrency and initial_concurrency must be at least 1")
+        if self.budget_override_usd is not None and self.budget_override_usd <= 0:
+            raise SettingsError(f"budget_override_usd must be positive, not {self.budget_override_usd}")
+        price_of(self.model)
+        return AnthropicBackend(
+            api_key=self.api_key or os.environ.get("ANTHROPIC_API_KEY"),
+            model=self.model,
+            max_tokens=self.max_tokens,
+            base_url=self.base_url,
+            timeout_s=self.timeout_s,
+            max_wait_s=self.max_pause_s,
+            governor=RateGovernor(
+                initial=self.initial_concurrency,
+                maximum=self.max_concurrency,
+                max_pause_s=self.max_pause_s,
+                wait_timeout_s=self.slot_wait_timeout_s,
+            ),
+        )
+
+    def client(self, budget: Budget, on_record: Callable[[CallRecord], None] | None = None) -> ModelClient:
+        """A client for one stage of one run, sharing the response cache and the backend's governor."""
+        backend = self._backend or self.build_backend()
+        self._backend = backend
+        cache = open_cache(self.redis_url, Path(self.cache_dir))
+        return ModelClient(backend, cache=cache, budget=budget, on_record=on_record)
+
+
+class WorkspaceResource(dg.ConfigurableResource):
+    """Where submitted requests are kept and generated projects are written."""
+
+    root: str = "mge_workspace"
+    requests_dir: str = ".mge/requests"
+    inbox: str = "mge_inbox"
+
+    def project_dir(self, name: str) -> Path:
+        return Path(self.root) / name
+
+    def load_request(self, name: str) -> ProjectRequest:
+        return load_request(Path(self.requests_dir), name)
+
+
+def default_resources() -> dict[str, object]:
+    """The embedded default, shaped by the environment (MGE_BACKEND, MGE_MODEL, MGE_REDIS_URL, ...)."""
+    from mge_assets.defs.io_manager import MgeIOManager
+
+    home = mge_home()
+    return {
+        "model_backend": ModelBackendResource(
+            backend=os.environ.get("MGE_BACKEND", "offline"),
+            model=os.environ.get("MGE_MODEL", "claude-sonnet-4-6"),
+            base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
+            redis_url=os.environ.get("MGE_REDIS_URL") or None,
+            cache_dir=str(home / "cache"),
+            database_url=os.environ.get("MGE_DATABASE_URL") or None,
+            budget_override_usd=_optional_float("MGE_BUDGET_OVERRIDE_USD"),
+        ),
+        "workspace": WorkspaceResource(
+            root=str(workspace_root()), requests_dir=str(requests_dir()), inbox=str(inbox_dir())
+        ),
+        "io_manager": MgeIOManager(base_dir=str(home / "assets")),
+    }
+
+
+def _optional_float(name: str) -> float | None:
+    value = os.environ.get(name)
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of USD, not {value!r}") from None

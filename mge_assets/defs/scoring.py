@@ -1,0 +1,136 @@
+"""Scoring: the precision report (with Gates A and S) and the review queue."""
+
+import time
+
+import dagster as dg
+import pandas as pd
+
+from mge_assets.acceptance.results import AcceptanceResults
+from mge_assets.assemble.project import GeneratedProject
+from mge_assets.defs.metadata import frame_table, markdown_table, stage_calls
+from mge_assets.defs.partitions import requests_partitions
+from mge_assets.execute.engine import MAX_ATTEMPTS
+from mge_assets.graph import DependencyGraph
+from mge_assets.scoring import (
+    PrecisionReport,
+    confidence_frame,
+    integration_pass,
+    select_for_review,
+    spec_conformance,
+    validation_pass,
+)
+from mge_assets.scoring import (
+    precision_report as build_report,
+)
+from mge_assets.scoring.integration import integration_by_atom
+
+
+@dg.asset(partitions_def=requests_partitions, group_name="scoring", kinds={"python"})
+def precision_report(
+    context: dg.AssetExecutionContext,
+    acceptance_results: AcceptanceResults,
+    atom_results: pd.DataFrame,
+    atoms: pd.DataFrame,
+    dependency_graph: DependencyGraph,
+    generated_project: GeneratedProject,
+) -> dg.MaterializeResult:
+    """precision = 0.5 × spec conformance + 0.3 × integration pass + 0.2 × validation pass, each shown
+    with its inputs; plus the run's time, cost, tokens, cache hits and retries."""
+    passed = sum(r.passed for r in acceptance_results.requirements)
+    integration = integration_by_atom(atoms, dependency_graph, generated_project)
+    with_deps = integration[integration["has_dependencies"]]
+    levels = {"atom": float((atom_results["status"] == "valid").mean()), **generated_project.checks.level_scores()}
+    calls = stage_calls(context.instance, context.partition_key)
+    run = context.instance.get_run_record_by_id(context.run.run_id)
+    started = run.start_time if run and run.start_time else time.time()
+    totals = {
+        "model_calls": sum(c["model_calls"] for c in calls.values()),
+        "cache_hits": sum(c["cache_hits"] for c in calls.values()),
+        "input_tokens": sum(c["input_tokens"] for c in calls.values()),
+        "output_tokens": sum(c["output_tokens"] for c in calls.values()),
+        "cost_usd": round(sum(c["cost_usd"] for c in calls.values()), 6),
+        "retries": int((atom_results["attempts"] - 1).clip(lower=0).sum()),
+        "run_seconds": round(time.time() - started, 2),
+    }
+    report = build_report(
+        [
+            spec_conformance(passed, len(acceptance_results.requirements)),
+            integration_pass(int(with_deps["integration_ok"].sum()), len(with_deps)),
+            validation_pass(levels),
+        ],
+        totals,
+    )
+    return dg.MaterializeResult(
+        value=report,
+        metadata={
+            "precision": report.score,
+            **{c.name: c.value for c in report.components},
+            **totals,
+            "components": dg.MetadataValue.md(
+                markdown_table(
+                    [
+                        (c.name, c.weight, c.value, f"{c.numerator:g}/{c.denominator:g}", c.explanation)
+                        for c in report.components
+                    ],
+                    ["component", "weight", "value", "inputs", "meaning"],
+                )
+            ),
+            "calls_by_stage": dg.MetadataValue.md(
+                markdown_table(
+                    [
+                        (s, int(c["model_calls"]), int(c["cache_hits"]), f"{c['cost_usd']:.4f}")
+                        for s, c in calls.items()
+                    ],
+                    ["stage", "model calls", "cache hits", "cost USD"],
+                )
+            ),
+        },
+    )
+
+
+@dg.asset_check(asset=precision_report, partitions_def=requests_partitions)
+def precision_report_gate_a(precision_report: PrecisionReport) -> dg.AssetCheckResult:
+    """Gate A (warning): precision ≥ 0.95."""
+    return dg.AssetCheckResult(
+        passed=precision_report.gate_a,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"precision": precision_report.score, "threshold": 0.95},
+    )
+
+
+@dg.asset_check(asset=precision_report, blocking=True, partitions_def=requests_partitions)
+def precision_report_gate_s(precision_report: PrecisionReport) -> dg.AssetCheckResult:
+    """Gate S: precision ≥ 0.98."""
+    return dg.AssetCheckResult(
+        passed=precision_report.gate_s, metadata={"precision": precision_report.score, "threshold": 0.98}
+    )
+
+
+@dg.asset(partitions_def=requests_partitions, group_name="scoring", kinds={"pandas"})
+def review_queue(
+    atom_results: pd.DataFrame,
+    atoms: pd.DataFrame,
+    dependency_graph: DependencyGraph,
+    generated_project: GeneratedProject,
+) -> dg.MaterializeResult:
+    """The atoms a person should review first: every atom that did not validate, then the least
+    confident 15-20%. confidence = 0.4 validation + 0.3 attempts + 0.2 complexity + 0.1 integration."""
+    integration = integration_by_atom(atoms, dependency_graph, generated_project)
+    frame = (
+        atom_results[["atom_id", "status", "attempts", "file", "errors"]]
+        .merge(atoms[["id", "complexity"]].rename(columns={"id": "atom_id"}), on="atom_id")
+        .merge(integration[["atom_id", "integration_ok"]], on="atom_id")
+    )
+    scored = confidence_frame(frame, MAX_ATTEMPTS)
+    queue = select_for_review(scored).assign(decision="pending")
+    return dg.MaterializeResult(
+        value=queue,
+        metadata={
+            "queued": len(queue),
+            "atoms": len(scored),
+            "confidence_mean": round(float(scored["confidence"].mean()), 4),
+            "queue": frame_table(
+                queue, ["atom_id", "confidence", "status", "attempts", "complexity", "reason", "decision"]
+            ),
+        },
+    )
