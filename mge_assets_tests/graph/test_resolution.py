@@ -1,0 +1,58 @@
+"""The dependency graph: names resolved across modules into typed edges, cycles broken, waves."""
+
+import networkx as nx
+
+from mge_assets.atomize import atomize_files
+from mge_assets.graph import build_graph, module_name
+
+FILES = {
+    "app/__init__.py": "from app.models import User\n",
+    "app/models.py": "class Model:\n    pass\n\n\nclass User(Model):\n    name: str = ''\n",
+    "app/service.py": (
+        "from .models import User\nfrom app import models as m\n\n\n"
+        "def make() -> User:\n    return User()\n\n\ndef base() -> type:\n    return m.Model\n"
+    ),
+    "app/cycle.py": "def ping(n: int) -> int:\n    return pong(n - 1) if n else 0\n\n\n"
+    "def pong(n: int) -> int:\n    return ping(n - 1) if n else 1\n",
+    "app/broken.py": "from app.models import Missing\n",
+}
+
+
+def _edges(graph) -> set[tuple[str, str, str]]:
+    return {(e.source, e.target, e.type) for e in graph.edges}
+
+
+def test_module_names() -> None:
+    assert module_name("app/__init__.py") == "app" and module_name("app/sub/x.py") == "app.sub.x"
+
+
+def test_edges_are_typed_and_resolved_through_relative_imports_and_module_aliases() -> None:
+    graph = build_graph(atomize_files(FILES))
+    edges = _edges(graph)
+    assert ("app/models.py::User", "app/models.py::Model", "inherit") in edges
+    assert ("app/service.py::make", "app/models.py::User", "call") in edges
+    assert ("app/service.py::<module>", "app/models.py::User", "import") in edges
+    assert ("app/service.py::base", "app/models.py::Model", "data") in edges or (
+        "app/service.py::base",
+        "app/models.py::Model",
+        "call",
+    ) in edges
+    assert ("app/__init__.py::<module>", "app/models.py::User", "import") in edges
+
+
+def test_unresolved_internal_imports_are_reported() -> None:
+    graph = build_graph(atomize_files(FILES))
+    assert [(u.atom, u.name) for u in graph.unresolved] == [("app/broken.py::<module>", "Missing")]
+
+
+def test_cycles_are_broken_with_a_recorded_reason_and_waves_put_dependencies_first() -> None:
+    graph = build_graph(atomize_files(FILES))
+    assert len(graph.broken) == 1 and graph.broken[0].type == "call" and "late-bound" in graph.broken[0].reason
+    assert nx.is_directed_acyclic_graph(nx.DiGraph([(e.source, e.target) for e in graph.edges]))
+    wave = graph.wave_of()
+    assert all(wave[e.target] < wave[e.source] for e in graph.edges)
+    assert sum(len(w) for w in graph.waves) == len(graph.nodes)
+
+
+def test_the_graph_is_identical_on_repeated_runs() -> None:
+    assert build_graph(atomize_files(FILES)) == build_graph(atomize_files(FILES))

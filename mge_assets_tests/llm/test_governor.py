@@ -1,0 +1,59 @@
+"""The governor: AIMD limit, prioritised slots, the pause after a 429, pacing by ratelimit headers."""
+
+import asyncio
+
+from mge_assets.llm.governor import RateGovernor
+
+
+def test_aimd_ramps_up_then_halves_on_throttle():
+    async def scenario():
+        governor = RateGovernor(initial=2, maximum=16)
+        for _ in range(6):
+            governor.on_success()
+        ramped = governor.limit
+        governor.on_throttle(0.0)
+        return ramped, governor.limit
+
+    ramped, cut = asyncio.run(scenario())
+    assert ramped == 8 and cut == 4
+
+
+def test_slots_go_to_the_highest_priority_first():
+    async def scenario():
+        governor = RateGovernor(initial=1, maximum=1)
+        await governor.acquire()
+        order: list[float] = []
+
+        async def wait(priority: float):
+            await governor.acquire(priority)
+            order.append(priority)
+            governor.release()
+
+        waiters = [asyncio.create_task(wait(p)) for p in (1.0, 5.0, 3.0)]
+        await asyncio.sleep(0)
+        governor.release()
+        await asyncio.gather(*waiters)
+        return order
+
+    assert asyncio.run(scenario()) == [5.0, 3.0, 1.0]
+
+
+def test_no_call_starts_before_retry_after_passes():
+    async def scenario():
+        governor = RateGovernor(initial=4, jitter_s=0.0)
+        pause = governor.on_throttle(0.2)
+        resume_at = governor.paused_until
+        await governor.acquire()
+        return pause, resume_at, governor.clock()
+
+    pause, resume_at, acquired_at = asyncio.run(scenario())
+    assert pause == 0.2 and acquired_at >= resume_at
+
+
+def test_an_empty_bucket_in_the_headers_holds_calls_back():
+    governor = RateGovernor()
+    headers = {"anthropic-ratelimit-requests-limit": "60", "anthropic-ratelimit-requests-remaining": "0"}
+    governor.observe(headers)
+    assert governor._ready_in() > 0.5  # one request refills in one second at 60 a minute
+    governor.observe({**headers, "anthropic-ratelimit-requests-remaining": "10"})
+    assert governor._ready_in() <= 0

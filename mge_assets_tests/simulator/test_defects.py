@@ -1,0 +1,39 @@
+"""Each injected defect changes the code, and level-1 validation catches it."""
+
+import asyncio
+import random
+
+import pytest
+
+from mge_assets.atomize import atomize_file
+from mge_assets.execute import AtomValidator
+from mge_assets.execute.typecheck import TypeChecker
+from mge_assets.simulator.defects import DEFECT_KINDS, INJECTORS
+
+MODULE = '''"""A module."""
+
+
+def scale(value: int, factor: int) -> int:
+    """Multiply."""
+    product = value * factor
+    result = product + 1
+    return result
+
+
+def describe(value: int) -> str:
+    text = str(scale(value, 2))
+    return text.upper()
+'''
+
+
+@pytest.mark.parametrize("kind", DEFECT_KINDS)
+def test_each_defect_is_caught(kind, tmp_path):
+    atoms = atomize_file("pkg/mod.py", MODULE.encode())
+    target = next(a for a in atoms if a.symbol == "scale")
+    broken = INJECTORS[kind](target.code, random.Random(0))
+    assert broken is not None and broken != target.code
+    checker = TypeChecker({"pkg/mod.py": MODULE, "pkg/__init__.py": ""}, tmp_path / "project", tmp_path / "cache")
+    validator = AtomValidator({"pkg/mod.py": MODULE.encode()}, checker)
+    verdict = asyncio.run(validator(target, broken))
+    assert not verdict.ok, (kind, broken)
+    assert asyncio.run(validator(target, target.code)).ok

@@ -1,0 +1,92 @@
+"""`dagster dev` on workspace.yaml, the way a user starts the UI: a run launched as the UI launches it
+(GraphQL, through the run queue and launcher), and a request dropped into the inbox picked up by the sensor."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster_graphql import DagsterGraphQLClient
+
+from mge_assets.definitions import defs
+from mge_assets.reports import read_report
+from mge_assets_tests.conftest import ROOT, example_path
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait(predicate, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def _serving(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def dagster_dev(mge_env):
+    port = _free_port()
+    with open(mge_env / "dagster-dev.log", "wb") as log:
+        process = subprocess.Popen(
+            [str(BIN / "dagster"), "dev", "-w", str(ROOT / "workspace.yaml"), "-p", str(port)],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait(lambda: _serving(port), 180, "the Dagster UI to serve")
+            yield DagsterGraphQLClient("127.0.0.1", port_number=port)
+        finally:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def test_a_run_launched_like_the_ui_and_an_inbox_request_both_succeed(mge_env, dagster_dev) -> None:
+    subprocess.run([str(BIN / "mge"), "submit", str(example_path("task_api"))], cwd=mge_env, check=True)
+    run_id = dagster_dev.submit_job_execution("request_pipeline", tags={"dagster/partition": "task-api"})
+    shutil.copy(example_path("blog"), mge_env / "mge_inbox" / "blog.md")
+
+    done = ("SUCCESS", "FAILURE", "CANCELED")
+    _wait(lambda: dagster_dev.get_run_status(run_id).value in done, 600, "the launched run to finish")
+    assert dagster_dev.get_run_status(run_id).value == "SUCCESS", (mge_env / "dagster-dev.log").read_text()[-4000:]
+
+    instance = dg.DagsterInstance.get()
+
+    def blog_finished() -> bool:
+        runs = instance.get_runs(dg.RunsFilter(tags={"dagster/partition": "blog"}))
+        return bool(runs) and runs[0].status.value in done
+
+    _wait(blog_finished, 600, "the inbox sensor's run of 'blog'")
+    for name in ("task-api", "blog"):
+        report = read_report(instance, defs, name)
+        assert report.gate_s_passed and report.metadata("precision_report", "precision") == 1.0, name
+        assert (mge_env / "mge_workspace" / name / "Dockerfile").is_file()
