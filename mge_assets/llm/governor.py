@@ -30,9 +30,11 @@ from mge_assets.errors import ModelUnavailableError
 HEADER = "anthropic-ratelimit-"
 BUCKETS = ("requests", "input-tokens", "output-tokens")
 PACING_MARGIN = 1.0  # keep one request's worth in the server's bucket: our clock and its clock differ a little
-# A response's headers were written a moment before we read them: the calls we sent in that moment may
-# not be counted in them yet, so they stay counted against the fresh estimate.
-UNSEEN_SENDS_S = 0.25
+# A response's headers were written a moment before we read them (longer when the event loop is busy):
+# the calls we sent in that moment may not be counted in them yet, so they stay counted against the
+# fresh estimate. Never more than half of what the bucket refills in its size, or a small bucket would
+# always look empty.
+UNSEEN_SENDS_S = 0.5
 
 
 @dataclass
@@ -173,7 +175,6 @@ class RateGovernor:
         now = self.clock()
         while self._sends and self._sends[0][0] < now - UNSEEN_SENDS_S:
             self._sends.popleft()
-        unseen = {"requests": float(len(self._sends)), "input-tokens": sum(tokens for _, tokens in self._sends)}
         for name in BUCKETS:
             limit, remaining = headers.get(f"{HEADER}{name}-limit"), headers.get(f"{HEADER}{name}-remaining")
             if limit is None or remaining is None:
@@ -183,8 +184,14 @@ class RateGovernor:
             except ValueError:
                 continue
             bucket.capacity = _capacity(bucket, headers.get(f"{HEADER}{name}-reset"))
-            bucket.spent_since = unseen.get(name, 0.0)
+            bucket.spent_since = self._unseen(name, bucket, now)
             self.buckets[name] = bucket
+
+    def _unseen(self, name: str, bucket: Bucket, now: float) -> float:
+        """What we sent recently enough that the server may not have counted it in these headers."""
+        window = min(UNSEEN_SENDS_S, 0.5 * (bucket.capacity or bucket.limit) / (bucket.limit / 60.0))
+        recent = [tokens for sent_at, tokens in self._sends if sent_at >= now - window]
+        return float(len(recent)) if name == "requests" else sum(recent)
 
     # -- reporting -----------------------------------------------------------------------------
 
