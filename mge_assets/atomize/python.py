@@ -9,13 +9,16 @@ exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import tree_sitter_python
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Language, Node, Parser, Tree
 
-from mge_assets.atomize.model import Atom, ImportRef
+from mge_assets.atomize.atomicity import LINE_BUDGET
+from mge_assets.atomize.errors import syntax_errors
+from mge_assets.atomize.model import Atom, ImportRef, ParseError
+from mge_assets.atomize.split import split_atom, statement_cuts
 
 LANGUAGE = Language(tree_sitter_python.language())
 _DEFINITIONS = {"function_definition", "class_definition", "decorated_definition"}
@@ -32,6 +35,9 @@ _DECISIONS = {
     "case_clause",
 }
 _SCOPES = {"function_definition", "lambda", "class_definition"}
+_STATEMENT_PARENTS = frozenset({"block", "module", "if_statement", "try_statement"})
+_IMPORTS = ("import_statement", "import_from_statement", "future_import_statement")
+_TYPE_CHECKING = {b"TYPE_CHECKING", b"typing.TYPE_CHECKING", b"t.TYPE_CHECKING"}
 
 
 def parser() -> Parser:
@@ -46,9 +52,13 @@ class _Unit:
     end: int = 0
 
 
-def atomize_python(path: str, source: bytes) -> list[Atom]:
-    """The atoms of one Python file, in byte order."""
-    tree = parser().parse(source)
+def atomize_python(path: str, source: bytes, line_budget: int = LINE_BUDGET) -> list[Atom]:
+    """The atoms of one Python file, in byte order; units over `line_budget` split into child atoms."""
+    return atomize_python_tree(path, source, parser().parse(source), line_budget)
+
+
+def atomize_python_tree(path: str, source: bytes, tree: Tree, line_budget: int = LINE_BUDGET) -> list[Atom]:
+    """As `atomize_python`, from a parse tree already made."""
     units = _units(tree.root_node.children, source)
     if not units and source:
         units = [_Unit([tree.root_node])]  # only blank lines: one atom keeps them
@@ -57,12 +67,58 @@ def atomize_python(path: str, source: bytes) -> list[Atom]:
     for index, unit in enumerate(units):
         if unit.definition is None:
             kind = "module_header" if index == 0 and _has_import(unit.nodes) else "statements"
-            atoms.append(_block_atom(path, source, unit, kind, parent=None, owner=None))
+            atom = _block_atom(path, source, unit, kind, parent=None, owner=None)
+            budget = 2 * line_budget if kind == "module_header" else line_budget
+            atoms.extend(_split_block(atom, unit.nodes, source, budget, owner=None))
         elif _definition(unit.definition).type == "class_definition":
-            atoms.extend(_class_atoms(path, source, unit))
+            atoms.extend(_class_atoms(path, source, unit, line_budget))
         else:
-            atoms.append(_function_atom(path, source, unit, "function", parent=None, owner=None))
+            atom = _function_atom(path, source, unit, "function", parent=None, owner=None)
+            atoms.extend(_split_definition(atom, unit.definition, source, line_budget))
     return _unique_ids(atoms)
+
+
+def _split_definition(atom: Atom, node: Node, source: bytes, budget: int) -> list[Atom]:
+    if atom.loc <= budget:
+        return [atom]
+    body = _definition(node).child_by_field_name("body")
+
+    known: dict[int, set[str]] = {}
+
+    def names(start: int, end: int) -> tuple:
+        found = _Names(source, start, end, known_locals=known)
+        found.visit_definition(node)
+        return found.piece()
+
+    cuts = statement_cuts([body], source, _STATEMENT_PARENTS)
+    return split_atom(atom, source, cuts, budget, names, _complexity_between(node, source))
+
+
+def _split_block(atom: Atom, nodes: list[Node], source: bytes, budget: int, owner: str | None) -> list[Atom]:
+    if atom.loc <= budget:
+        return [atom]
+
+    def names(start: int, end: int) -> tuple:
+        found = _Names(source, start, end)
+        for node in nodes:
+            found.visit_statement(node)
+        result = found.piece()
+        return (tuple(f"{owner}.{n}" if owner else n for n in found.bound_in_range), *result[1:])
+
+    complexity = _complexity_between(nodes[0].parent or nodes[0], source) if nodes else (lambda s, e: 1)
+    cuts = statement_cuts(nodes, source, _STATEMENT_PARENTS)
+    return split_atom(atom, source, cuts, budget, names, complexity)
+
+
+def _complexity_between(node: Node, source: bytes) -> Callable[[int, int], int]:
+    """1 + the decision points that start inside a span of `node`."""
+    decisions = [n.start_byte for n in _walk(node) if n.type in _DECISIONS]
+    return lambda start, end: 1 + sum(1 for b in decisions if start <= b < end)
+
+
+def parse_errors(path: str, tree: Tree, source: bytes) -> list[ParseError]:
+    """Where the tree has ERROR or MISSING nodes: line, column and the text in question."""
+    return syntax_errors(path, tree, source)
 
 
 def _units(children: list[Node], source: bytes) -> list[_Unit]:
@@ -108,25 +164,28 @@ def _line_start(source: bytes, offset: int) -> int:
     return source.rfind(b"\n", 0, offset) + 1
 
 
-def _class_atoms(path: str, source: bytes, unit: _Unit) -> list[Atom]:
+def _class_atoms(path: str, source: bytes, unit: _Unit, budget: int) -> list[Atom]:
     class_node = _definition(unit.definition)
     name = _name(class_node, source)
     body = class_node.child_by_field_name("body")
     members = _units(body.children if body else [], source)
     first_method = next((i for i, m in enumerate(members) if m.definition is not None), None)
     if first_method is None:
-        return [_definition_atom(path, source, unit, "class", name, parent=None, end=unit.end)]
+        atom = _definition_atom(path, source, unit, "class", name, parent=None, end=unit.end)
+        return _split_definition(atom, unit.definition, source, budget)
     members = members[first_method:]
     _assign_spans(members, _line_start(source, members[0].nodes[0].start_byte), unit.end, source)
     header = _definition_atom(
         path, source, unit, "class_header", name, parent=None, end=members[0].start, header_only=True
     )
-    atoms = [header]
+    atoms = _split_definition(header, unit.definition, source, budget)
     for member in members:
         if member.definition is None:
-            atoms.append(_block_atom(path, source, member, "class_statements", parent=header.id, owner=name))
+            atom = _block_atom(path, source, member, "class_statements", parent=header.id, owner=name)
+            atoms.extend(_split_block(atom, member.nodes, source, budget, owner=name))
         else:
-            atoms.append(_function_atom(path, source, member, "method", parent=header.id, owner=name))
+            atom = _function_atom(path, source, member, "method", parent=header.id, owner=name)
+            atoms.extend(_split_definition(atom, member.definition, source, budget))
     return atoms
 
 
@@ -244,7 +303,7 @@ def _text(node: Node | None, source: bytes) -> str:
 
 
 def _has_import(nodes: list[Node]) -> bool:
-    return any(n.type in ("import_statement", "import_from_statement", "future_import_statement") for n in nodes)
+    return any(n.type in _IMPORTS for n in nodes)
 
 
 def _count_decisions(node: Node) -> int:
@@ -261,28 +320,57 @@ def _walk(node: Node) -> Iterator[Node]:
 
 @dataclass
 class _Names:
-    """Names an atom defines at its own level (imports are kept apart), and names it reads."""
+    """Names an atom defines at its own level (imports are kept apart), and names it reads.
+
+    With `lo`/`hi` only what lies in that byte range is recorded (a piece of a split unit).
+    """
 
     source: bytes
+    lo: int = 0
+    hi: int = 1 << 62
     bound: list[str] = field(default_factory=list)
+    bound_in_range: list[str] = field(default_factory=list)
     referenced: set[str] = field(default_factory=set)
     types: set[str] = field(default_factory=set)  # read in annotations
     values: set[str] = field(default_factory=set)  # read anywhere else
     bases: list[str] = field(default_factory=list)
     attributes: set[str] = field(default_factory=set)
     imports: list[ImportRef] = field(default_factory=list)
+    known_locals: dict[int, set[str]] = field(default_factory=dict)  # by node start: shared across pieces
+
+    def _locals(self, node: Node) -> set[str]:
+        if node.start_byte not in self.known_locals:
+            self.known_locals[node.start_byte] = _locals(node, self.source)
+        return self.known_locals[node.start_byte]
+
+    def piece(self) -> tuple:
+        """What a piece of a split unit defines, reads, reads in annotations, reads as attributes, imports."""
+        return (
+            tuple(self.bound_in_range),
+            tuple(sorted(self.referenced)),
+            tuple(sorted(self.types - self.values)),
+            tuple(sorted(self.attributes)),
+            tuple(self.imports),
+        )
+
+    def _inside(self, node: Node) -> bool:
+        return node.end_byte > self.lo and node.start_byte < self.hi
 
     def visit_statement(self, node: Node) -> None:
         """A module- or class-level statement: its bindings are definitions, the rest references."""
-        if node.type in ("import_statement", "import_from_statement", "future_import_statement"):
-            self._import(node)
+        if not self._inside(node):
+            return
+        if node.type in _IMPORTS:
+            self._import(node, "static")
             return
         for target in _binding_targets(node):
             for name in _identifiers(target):
                 text = _text(name, self.source)
                 if text not in self.bound:
                     self.bound.append(text)
-        self._reads(node, local=set())
+                    if self.lo <= name.start_byte < self.hi:
+                        self.bound_in_range.append(text)
+        self._reads(node, local=set(), import_kind="static")
 
     def visit_definition(self, node: Node) -> None:
         """A function or class: decorators, signature and body, with its own locals excluded."""
@@ -293,14 +381,14 @@ class _Names:
             self.visit_class_header(definition)
             body = definition.child_by_field_name("body")
             if body is not None:
-                self._reads(body, local=_locals(body, self.source))
+                self._reads(body, local=self._locals(body), import_kind="static")
             return
-        local = _locals(definition, self.source)
+        local = self._locals(definition)
         self._reads(definition, local=local, skip={definition.child_by_field_name("name")})
 
     def visit_class_header(self, definition: Node) -> None:
         superclasses = definition.child_by_field_name("superclasses")
-        if superclasses is not None:
+        if superclasses is not None and self._inside(superclasses):
             for argument in superclasses.named_children:
                 if argument.type in ("identifier", "attribute"):
                     self.bases.append(_text(argument, self.source))
@@ -309,16 +397,18 @@ class _Names:
         for statement in body.children if body else []:
             if statement.type in _DEFINITIONS:
                 break
-            self._reads(statement, local=set())
+            self._reads(statement, local=set(), import_kind="static")
 
-    def _import(self, node: Node) -> None:
+    def _import(self, node: Node, kind: str) -> None:
         if node.type == "import_statement":
             for name in node.named_children:
                 module_node = name.child_by_field_name("name") if name.type == "aliased_import" else name
                 alias_node = name.child_by_field_name("alias") if name.type == "aliased_import" else None
                 module = _text(module_node, self.source)
                 alias = _text(alias_node, self.source) if alias_node else module.split(".")[0]
-                self.imports.append(ImportRef(module=module, name=None, alias=alias))
+                self.imports.append(ImportRef(module=module, name=None, alias=alias, kind=kind))
+            return
+        if node.type == "future_import_statement":
             return
         module_node = node.child_by_field_name("module_name")
         raw = _text(module_node, self.source)
@@ -329,35 +419,39 @@ class _Names:
             alias_node = name.child_by_field_name("alias") if name.type == "aliased_import" else None
             imported = _text(target, self.source)
             alias = _text(alias_node, self.source) if alias_node else imported
-            self.imports.append(ImportRef(module=module, name=imported, alias=alias, level=level))
+            self.imports.append(ImportRef(module=module, name=imported, alias=alias, level=level, kind=kind))
         if any(c.type == "wildcard_import" for c in node.children):
-            self.imports.append(ImportRef(module=module, name="*", alias="*", level=level))
+            self.imports.append(ImportRef(module=module, name="*", alias="*", level=level, kind=kind))
 
-    def _reads(self, node: Node, local: set[str], skip: set[Node | None] | None = None) -> None:
+    def _reads(
+        self, node: Node, local: set[str], skip: set[Node | None] | None = None, import_kind: str = "late"
+    ) -> None:
         skip = skip or set()
-        stack = [(node, False)]
+        lo, hi, source = self.lo, self.hi, self.source
+        stack = [(node, False, import_kind)]
         while stack:
-            current, in_type = stack.pop()
-            if current in skip:
+            current, in_type, imports = stack.pop()
+            if current in skip or current.end_byte <= lo or current.start_byte >= hi:
                 continue
             kind = current.type
-            if kind in ("import_statement", "import_from_statement"):
+            if kind in _IMPORTS:
+                self._import(current, imports)
                 continue
             if kind == "attribute":
                 obj = current.child_by_field_name("object")
                 attr = current.child_by_field_name("attribute")
-                if obj is not None and obj.type == "identifier":
-                    self.attributes.add(f"{_text(obj, self.source)}.{_text(attr, self.source)}")
+                if obj is not None and obj.type == "identifier" and obj.start_byte >= lo:
+                    self.attributes.add(f"{_text(obj, source)}.{_text(attr, source)}")
                 if obj is not None:
-                    stack.append((obj, in_type))
+                    stack.append((obj, in_type, imports))
                 continue
             if kind == "keyword_argument":
                 value = current.child_by_field_name("value")
                 if value is not None:
-                    stack.append((value, in_type))
+                    stack.append((value, in_type, imports))
                 continue
             if kind == "identifier":
-                text = _text(current, self.source)
+                text = _text(current, source)
                 if text not in local:
                     self.referenced.add(text)
                     (self.types if in_type else self.values).add(text)
@@ -365,8 +459,17 @@ class _Names:
             if kind in ("function_definition", "class_definition") and current is not node:
                 name = current.child_by_field_name("name")
                 skip.add(name)
+                if kind == "function_definition":
+                    imports = "late"
+            if kind == "if_statement" and _is_type_checking(current, source):
+                imports = "type"
             inner_type = in_type or kind == "type"
-            stack.extend((child, inner_type) for child in current.children)
+            stack.extend((child, inner_type, imports) for child in current.children)
+
+
+def _is_type_checking(node: Node, source: bytes) -> bool:
+    condition = node.child_by_field_name("condition")
+    return condition is not None and source[condition.start_byte : condition.end_byte] in _TYPE_CHECKING
 
 
 def _binding_targets(node: Node) -> list[Node]:
