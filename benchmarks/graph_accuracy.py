@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 from mge_assets.atomize import atomize_file, language_of
@@ -198,25 +197,22 @@ def main() -> None:
     if missing or not DEPCRUISE.exists():
         sys.exit(f"missing {', '.join(missing) or 'dependency-cruiser'}: run python benchmarks/fetch_corpora.py first")
     results: list[dict] = []
-    print(
-        f"{'project':<12} {'lang':<10} {'files':>5} {'lines':>6} {'edges':>5} {'oracle':>6} {'P':>6} {'R':>6} {'broken':>7} {'repeat':>6}"
-    )
+    header = ("project", "lang", "files", "lines", "edges", "oracle", "P", "R", "broken", "repeat")
+    print("{:<12} {:<10} {:>5} {:>6} {:>5} {:>6} {:>6} {:>6} {:>7} {:>6}".format(*header))
     for name in args.projects:
         rows, stats = measure(name, args.show_misses)
         results.extend(rows)
         r = rows[0]
         print(
             f"{name:<12} {r['language']:<10} {r['files']:>5} {r['lines']:>6} {r['edges']:>5} {r['oracle_edges']:>6} "
-            f"{r['precision']:>6.3f} {r['recall']:>6.3f} {stats['broken_share']:>7.2%} {str(stats['repeatable']):>6}"
+            f"{r['precision']:>6.3f} {r['recall']:>6.3f} {stats['broken_share']:>7.2%} {stats['repeatable']!s:>6}"
         )
     print("\nper edge type (precision of our edges of a type; recall of the oracle's edges of a type):")
-    totals: Counter = Counter()
     for row in results:
         if "edge_type" in row:
             value = row.get("precision", row.get("recall"))
             metric = "P" if "precision" in row else "R"
             print(f"  {row['project']:<12} {row['edge_type']:<18} {row['edges']:>5}  {metric}={value:.3f}")
-            totals[row["edge_type"]] += row["edges"]
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
         print(f"\nwrote {args.json}")
