@@ -70,17 +70,18 @@ def ours(project: Path, files: dict[str, bytes]) -> tuple[dict[tuple[str, str], 
     config = parse_tsconfig(tsconfig_path.read_text()) if tsconfig_path.exists() else None
     started = time.perf_counter()
     atoms = [atom for path, source in files.items() for atom in atomize_file(path, source)]
-    edges = {(e.source, e.target): e.kind for e in file_edges(atoms, config)}
-    graph = build_graph(atoms, config)
+    edges = {(e.source, e.target): e.kind for e in file_edges(atoms, config, files)}
+    graph = build_graph(atoms, config, files)
     seconds = time.perf_counter() - started
-    again = build_graph(atoms, config)
+    again = build_graph(atoms, config, files)
     total = len(graph.edges) + len(graph.broken)
     stats = {
         "atoms": len(atoms),
         "atom_edges": total,
         "broken": len(graph.broken),
         "broken_share": round(len(graph.broken) / max(1, total), 4),
-        "repeatable": again == graph and edges == {(e.source, e.target): e.kind for e in file_edges(atoms, config)},
+        "repeatable": again == graph
+        and edges == {(e.source, e.target): e.kind for e in file_edges(atoms, config, files)},
         "seconds": round(seconds, 2),
     }
     return edges, stats

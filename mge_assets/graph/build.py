@@ -13,6 +13,8 @@ edge of the cycle can go. Every dropped edge is recorded with its reason.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import networkx as nx
 
 from mge_assets.atomize.model import Atom, ImportRef
@@ -90,9 +92,11 @@ class _Index:
         return target if target_name is None else None
 
 
-def build_graph(atoms: list[Atom], tsconfig: TsConfig | None = None) -> DependencyGraph:
-    """Edges from names defined, imported and referenced across files; cycles broken; waves computed."""
-    resolver = Resolver({a.file for a in atoms}, tsconfig)
+def build_graph(atoms: list[Atom], tsconfig: TsConfig | None = None, files: Iterable[str] = ()) -> DependencyGraph:
+    """Edges from names defined, imported and referenced across files; cycles broken; waves computed.
+
+    `files` names project files that have no atom (an empty `__init__.py` still makes a package)."""
+    resolver = Resolver({a.file for a in atoms} | set(files), tsconfig)
     index = _Index(atoms, resolver)
     edges: dict[tuple[str, str], tuple[str, bool]] = {}
     unresolved: list[Unresolved] = []
@@ -122,10 +126,10 @@ def build_graph(atoms: list[Atom], tsconfig: TsConfig | None = None) -> Dependen
     )
 
 
-def file_edges(atoms: list[Atom], tsconfig: TsConfig | None = None) -> list[FileEdge]:
+def file_edges(atoms: list[Atom], tsconfig: TsConfig | None = None, files: Iterable[str] = ()) -> list[FileEdge]:
     """File-level import edges: every import, require, re-export and dynamic import that names a project
     file (for Python, `from p import m` names module `p.m` when it exists, else `p`)."""
-    resolver = Resolver({a.file for a in atoms}, tsconfig)
+    resolver = Resolver({a.file for a in atoms} | set(files), tsconfig)
     found: dict[tuple[str, str], str] = {}
     for atom in atoms:
         for ref in atom.imports:
