@@ -156,7 +156,8 @@ CASES = [
     Case(
         "typescript tsconfig paths alias",
         {
-            "tsconfig.json": '{\n  // comments are allowed\n  "compilerOptions": {"baseUrl": ".", "paths": {"@/*": ["src/*"]},},\n}\n',
+            "tsconfig.json": '{\n  // comments are allowed\n  "compilerOptions": {"baseUrl": ".",\n'
+            '"paths": {"@/*": ["src/*"]},},\n}\n',
             "src/util/x.ts": "export const x = (): number => 1;\n",
             "src/app.ts": "import { x } from '@/util/x';\n\nexport const y = (): number => x();\n",
         },
@@ -177,7 +178,8 @@ CASES = [
         "typescript type-only imports",
         {
             "types.ts": "export interface User {\n  name: string;\n}\n",
-            "use.ts": "import type { User } from './types';\n\nexport function greet(u: User): string {\n  return u.name;\n}\n",
+            "use.ts": "import type { User } from './types';\n\n"
+            "export function greet(u: User): string {\n  return u.name;\n}\n",
         },
         {("use.ts", "types.ts", "type")},
         {("use.ts::greet", "types.ts::User", "type")},
@@ -186,7 +188,8 @@ CASES = [
         "javascript dynamic import",
         {
             "lazy.js": "export function heavy() {\n  return 1;\n}\n",
-            "main.js": "export async function load() {\n  const m = await import('./lazy.js');\n  return m.heavy();\n}\n",
+            "main.js": "export async function load() {\n  const m = await import('./lazy.js');\n"
+            "  return m.heavy();\n}\n",
         },
         {("main.js", "lazy.js", "dynamic")},
         set(),
@@ -225,7 +228,8 @@ CASES = [
         "tsx component used as JSX",
         {
             "Button.tsx": "export function Button(): JSX.Element {\n  return <button />;\n}\n",
-            "App.tsx": "import { Button } from './Button';\n\nexport function App(): JSX.Element {\n  return <Button />;\n}\n",
+            "App.tsx": "import { Button } from './Button';\n\n"
+            "export function App(): JSX.Element {\n  return <Button />;\n}\n",
         },
         {("App.tsx", "Button.tsx", "static")},
         {("App.tsx::App", "Button.tsx::Button", "call")},

@@ -21,7 +21,7 @@ def test_there_are_at_least_twenty_hard_cases() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_hard_case(case: Case) -> None:
-    atoms, files, graph = _analyze(case)
+    _, files, graph = _analyze(case)
     assert {(e.source, e.target, e.kind) for e in files} == case.file_edges
     edges = {(e.source, e.target, e.type) for e in graph.edges} | {(b.source, b.target, b.type) for b in graph.broken}
     assert case.atom_edges - edges == set()
