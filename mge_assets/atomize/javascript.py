@@ -50,7 +50,8 @@ _DECISIONS = {
     "switch_case",
 }
 _LOGICAL = {b"&&", b"||", b"??"}
-_STATEMENT_PARENTS = frozenset({"statement_block", "program", "switch_case", "switch_default", "class_body"})
+_BODIES = {"statement_block", "class_body", "interface_body", "object_type", "enum_body"}
+_STATEMENT_PARENTS = frozenset({"program", "switch_case", "switch_default", *_BODIES})
 _BINDING_FIELDS = {
     "variable_declarator": "name",
     "required_parameter": "pattern",
@@ -314,7 +315,7 @@ def _bodies(nodes: list[Node]) -> list[Node]:
     stack = list(nodes)
     while stack:
         node = stack.pop()
-        if node.type in ("statement_block", "class_body"):
+        if node.type in _BODIES:
             found.append(node)
             continue
         stack.extend(node.children)
