@@ -10,17 +10,16 @@ kept together.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
 import tree_sitter_javascript
 import tree_sitter_typescript
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from mge_assets.atomize.atomicity import LINE_BUDGET
 from mge_assets.atomize.model import Atom, ImportRef
-from mge_assets.atomize.split import count_loc, split_atom, statement_cuts
+from mge_assets.atomize.split import count_loc, finish, split_atom, statement_cuts
 
 DIALECTS = {
     ".js": "javascript",
@@ -49,7 +48,6 @@ _DECISIONS = {
     "ternary_expression",
     "switch_case",
 }
-_LOGICAL = {b"&&", b"||", b"??"}
 _BODIES = {"statement_block", "class_body", "interface_body", "object_type", "enum_body"}
 _STATEMENT_PARENTS = frozenset({"program", "switch_case", "switch_default", *_BODIES})
 _BINDING_FIELDS = {
@@ -115,7 +113,20 @@ def atomize_javascript_tree(path: str, source: bytes, tree: Tree, line_budget: i
             atoms.extend(build.klass(unit))
         else:
             atoms.extend(build.definition(unit, _kind(unit.definition), None, None))
-    return _unique_ids(atoms)
+    return finish(_unique_ids(atoms), source, _decisions(tree, dialect_of(path)))
+
+
+@cache
+def _decision_query(dialect: str) -> Query:
+    kinds = " ".join(f"({kind})" for kind in sorted(_DECISIONS))
+    logical = '(binary_expression operator: ["&&" "||" "??"])'
+    return Query(parser(dialect).language, f"[{kinds} {logical}] @decision")
+
+
+def _decisions(tree: Tree, dialect: str) -> list[int]:
+    """Start offsets of every decision point in the file, sorted (one query, run by tree-sitter)."""
+    captured = QueryCursor(_decision_query(dialect)).captures(tree.root_node).get("decision", [])
+    return sorted(node.start_byte for node in captured)
 
 
 def _kind(node: Node) -> str:
@@ -269,13 +280,13 @@ class _Builder:
             file=self.path,
             start_byte=start,
             end_byte=end,
-            start_line=source.count(b"\n", 0, start) + 1,
-            end_line=source.count(b"\n", 0, max(start, end - 1)) + 1,
+            start_line=0,  # line spans and complexity are set for the whole file at once (`finish`)
+            end_line=0,
             kind=kind,
             symbol=symbol,
             parent=parent,
             loc=count_loc(source, start, end),
-            complexity=1 + names.decisions,
+            complexity=0,
             code=code,
             defines=defines,
             references=tuple(sorted(names.referenced - names.bindings - set(defines))),
@@ -306,7 +317,7 @@ class _Builder:
             )
 
         cuts = statement_cuts(_bodies(nodes) if not defines_in_pieces else nodes, self.source, _STATEMENT_PARENTS)
-        return split_atom(atom, self.source, cuts, budget, names, _complexity(nodes, self.source))
+        return split_atom(atom, self.source, cuts, budget, names)
 
 
 def _bodies(nodes: list[Node]) -> list[Node]:
@@ -320,15 +331,6 @@ def _bodies(nodes: list[Node]) -> list[Node]:
             continue
         stack.extend(node.children)
     return found
-
-
-def _complexity(nodes: list[Node], source: bytes) -> Callable[[int, int], int]:
-    starts = []
-    for root in nodes:
-        counter = _Names(source)
-        counter.visit(root)
-        starts.extend(counter.decision_starts)
-    return lambda start, end: 1 + sum(1 for b in starts if start <= b < end)
 
 
 def _units_of_class(members: list[Node]) -> list[_Unit]:
@@ -410,8 +412,6 @@ class _Names:
     bases: list[str] = field(default_factory=list)
     attributes: set[str] = field(default_factory=set)
     imports: list[ImportRef] = field(default_factory=list)
-    decisions: int = 0
-    decision_starts: list[int] = field(default_factory=list)
 
     def visit(self, root: Node) -> None:
         self._top_level(root)
@@ -459,9 +459,6 @@ class _Names:
                     for c in _walk_types(node, ("identifier", "type_identifier", "member_expression"))
                     if c.parent is not None and c.parent.type in ("extends_clause", "class_heritage")
                 )
-            elif kind in _DECISIONS or (kind == "binary_expression" and _operator(node) in _LOGICAL):
-                self.decisions += 1
-                self.decision_starts.append(node.start_byte)
             field_name = _BINDING_FIELDS.get(kind)
             if field_name is not None:
                 target = node.child_by_field_name(field_name)
@@ -589,11 +586,6 @@ class _Names:
                 self.referenced.add(local)
                 self.values.add(local)
                 self.imports.append(ImportRef(module="", name=local, alias=_text(alias, self.source), kind="export"))
-
-
-def _operator(node: Node) -> bytes:
-    operator = node.child_by_field_name("operator")
-    return operator.text or b"" if operator is not None else b""
 
 
 def _declared_name(call: Node, source: bytes) -> str:

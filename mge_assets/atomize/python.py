@@ -9,16 +9,16 @@ exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import tree_sitter_python
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from mge_assets.atomize.atomicity import LINE_BUDGET
 from mge_assets.atomize.errors import syntax_errors
 from mge_assets.atomize.model import Atom, ImportRef, ParseError
-from mge_assets.atomize.split import split_atom, statement_cuts
+from mge_assets.atomize.split import count_loc, finish, split_atom, statement_cuts
 
 LANGUAGE = Language(tree_sitter_python.language())
 _DEFINITIONS = {"function_definition", "class_definition", "decorated_definition"}
@@ -34,6 +34,7 @@ _DECISIONS = {
     "for_in_clause",
     "case_clause",
 }
+_DECISION_QUERY = Query(LANGUAGE, "[" + " ".join(f"({kind})" for kind in sorted(_DECISIONS)) + "] @decision")
 _SCOPES = {"function_definition", "lambda", "class_definition"}
 _STATEMENT_PARENTS = frozenset({"block", "module", "if_statement", "try_statement"})
 _IMPORTS = ("import_statement", "import_from_statement", "future_import_statement")
@@ -75,7 +76,13 @@ def atomize_python_tree(path: str, source: bytes, tree: Tree, line_budget: int =
         else:
             atom = _function_atom(path, source, unit, "function", parent=None, owner=None)
             atoms.extend(_split_definition(atom, unit.definition, source, line_budget))
-    return _unique_ids(atoms)
+    return finish(_unique_ids(atoms), source, _decisions(tree))
+
+
+def _decisions(tree: Tree) -> list[int]:
+    """Start offsets of every decision point in the file, sorted (one query, run by tree-sitter)."""
+    captured = QueryCursor(_DECISION_QUERY).captures(tree.root_node).get("decision", [])
+    return sorted(node.start_byte for node in captured)
 
 
 def _split_definition(atom: Atom, node: Node, source: bytes, budget: int) -> list[Atom]:
@@ -91,7 +98,7 @@ def _split_definition(atom: Atom, node: Node, source: bytes, budget: int) -> lis
         return found.piece()
 
     cuts = statement_cuts([body], source, _STATEMENT_PARENTS)
-    return split_atom(atom, source, cuts, budget, names, _complexity_between(node, source))
+    return split_atom(atom, source, cuts, budget, names)
 
 
 def _split_block(atom: Atom, nodes: list[Node], source: bytes, budget: int, owner: str | None) -> list[Atom]:
@@ -105,15 +112,8 @@ def _split_block(atom: Atom, nodes: list[Node], source: bytes, budget: int, owne
         result = found.piece()
         return (tuple(f"{owner}.{n}" if owner else n for n in found.bound_in_range), *result[1:])
 
-    complexity = _complexity_between(nodes[0].parent or nodes[0], source) if nodes else (lambda s, e: 1)
     cuts = statement_cuts(nodes, source, _STATEMENT_PARENTS)
-    return split_atom(atom, source, cuts, budget, names, complexity)
-
-
-def _complexity_between(node: Node, source: bytes) -> Callable[[int, int], int]:
-    """1 + the decision points that start inside a span of `node`."""
-    decisions = [n.start_byte for n in _walk(node) if n.type in _DECISIONS]
-    return lambda start, end: 1 + sum(1 for b in decisions if start <= b < end)
+    return split_atom(atom, source, cuts, budget, names)
 
 
 def parse_errors(path: str, tree: Tree, source: bytes) -> list[ParseError]:
@@ -221,7 +221,6 @@ def _definition_atom(
         parent,
         names,
         defines=(symbol,),
-        complexity_nodes=[] if header_only else [node],
     )
 
 
@@ -235,9 +234,7 @@ def _block_atom(path: str, source: bytes, unit: _Unit, kind: str, parent: str | 
         if kind == "module_header"
         else (names.bound[0] if names.bound else f"<statements:{unit.nodes[0].start_point.row + 1}>")
     )
-    return _make_atom(
-        path, source, unit.start, unit.end, kind, symbol, parent, names, defines=defined, complexity_nodes=unit.nodes
-    )
+    return _make_atom(path, source, unit.start, unit.end, kind, symbol, parent, names, defines=defined)
 
 
 def _make_atom(
@@ -250,7 +247,6 @@ def _make_atom(
     parent: str | None,
     names: _Names,
     defines: tuple[str, ...],
-    complexity_nodes: list[Node],
 ) -> Atom:
     code = source[start:end].decode("utf-8", errors="surrogateescape")
     return Atom(
@@ -259,13 +255,13 @@ def _make_atom(
         file=path,
         start_byte=start,
         end_byte=end,
-        start_line=source.count(b"\n", 0, start) + 1,
-        end_line=source.count(b"\n", 0, max(start, end - 1)) + 1,
+        start_line=0,  # line spans and complexity are set for the whole file at once (`finish`)
+        end_line=0,
         kind=kind,
         symbol=symbol,
         parent=parent,
-        loc=sum(1 for line in code.splitlines() if line.strip()),
-        complexity=1 + sum(_count_decisions(n) for n in complexity_nodes),
+        loc=count_loc(source, start, end),
+        complexity=0,
         code=code,
         defines=defines,
         references=tuple(sorted(names.referenced - set(defines))),
@@ -304,10 +300,6 @@ def _text(node: Node | None, source: bytes) -> str:
 
 def _has_import(nodes: list[Node]) -> bool:
     return any(n.type in _IMPORTS for n in nodes)
-
-
-def _count_decisions(node: Node) -> int:
-    return sum(1 for n in _walk(node) if n.type in _DECISIONS)
 
 
 def _walk(node: Node) -> Iterator[Node]:

@@ -67,14 +67,7 @@ def pieces(source: bytes, start: int, end: int, cuts: Iterable[int], budget: int
     return spans
 
 
-def split_atom(
-    atom: Atom,
-    source: bytes,
-    cuts: list[int],
-    budget: int,
-    names: PieceNames,
-    complexity: Callable[[int, int], int],
-) -> list[Atom]:
+def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: PieceNames) -> list[Atom]:
     """The atom itself when within budget, else its head and `block` children (parent: the head)."""
     if atom.loc <= budget:
         return [atom]
@@ -82,12 +75,12 @@ def split_atom(
     if len(spans) == 1:
         return [atom]
     head_end = spans[0][1]
-    head = _piece(atom, source, atom.start_byte, head_end, complexity)
+    head = _piece(atom, source, atom.start_byte, head_end)
     result = [head]
     for start, end in spans[1:]:
         defines, references, types, attributes, imports = names(start, end)
-        line = source.count(b"\n", 0, start) + 1
-        piece = _piece(atom, source, start, end, complexity)
+        line = head.start_line + source.count(b"\n", atom.start_byte, start)
+        piece = _piece(atom, source, start, end)
         result.append(
             replace(
                 piece,
@@ -107,15 +100,25 @@ def split_atom(
     return result
 
 
-def _piece(atom: Atom, source: bytes, start: int, end: int, complexity: Callable[[int, int], int]) -> Atom:
+def _piece(atom: Atom, source: bytes, start: int, end: int) -> Atom:
     code = source[start:end].decode("utf-8", errors="surrogateescape")
-    return replace(
-        atom,
-        start_byte=start,
-        end_byte=end,
-        start_line=source.count(b"\n", 0, start) + 1,
-        end_line=source.count(b"\n", 0, max(start, end - 1)) + 1,
-        code=code,
-        loc=count_loc(source, start, end),
-        complexity=complexity(start, end),
-    )
+    return replace(atom, start_byte=start, end_byte=end, code=code, loc=count_loc(source, start, end))
+
+
+def finish(atoms: list[Atom], source: bytes, decisions: list[int]) -> list[Atom]:
+    """Line spans and cyclomatic complexity (1 + decision points that start inside the atom), in one pass
+    over the file: atoms are in byte order, so each newline and each decision is counted once."""
+    result = []
+    line, position, index = 1, 0, 0
+    for atom in atoms:
+        line += source.count(b"\n", position, atom.start_byte)
+        position = atom.start_byte
+        last = max(atom.start_byte, atom.end_byte - 1)
+        end_line = line + source.count(b"\n", atom.start_byte, last)
+        while index < len(decisions) and decisions[index] < atom.start_byte:
+            index += 1
+        first = index
+        while index < len(decisions) and decisions[index] < atom.end_byte:
+            index += 1
+        result.append(replace(atom, start_line=line, end_line=end_line, complexity=1 + index - first))
+    return result
