@@ -9,6 +9,7 @@ exactly once.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -36,6 +37,41 @@ _DECISIONS = {
 }
 _DECISION_QUERY = Query(LANGUAGE, "[" + " ".join(f"({kind})" for kind in sorted(_DECISIONS)) + "] @decision")
 _SCOPES = {"function_definition", "lambda", "class_definition"}
+_FACTS_QUERY = Query(
+    LANGUAGE,
+    """
+    (identifier) @id
+    (attribute attribute: (identifier) @skip)
+    (keyword_argument name: (identifier) @skip)
+    (function_definition name: (identifier) @skip)
+    (class_definition name: (identifier) @skip)
+    (attribute object: (identifier)) @attribute
+    (type) @type
+    [(import_statement) (import_from_statement) (future_import_statement)] @import
+    """,
+)
+_LOCALS_QUERY = Query(
+    LANGUAGE,
+    """
+    (assignment left: (_) @target)
+    (augmented_assignment left: (_) @target)
+    (for_statement left: (_) @target)
+    (for_in_clause left: (_) @target)
+    (as_pattern_target (identifier) @name)
+    (named_expression name: (identifier) @name)
+    (function_definition name: (identifier) @name)
+    (class_definition name: (identifier) @name)
+    (parameters (identifier) @name)
+    (typed_parameter . (identifier) @name)
+    (default_parameter name: (identifier) @name)
+    (typed_default_parameter name: (identifier) @name)
+    (list_splat_pattern (identifier) @name)
+    (dictionary_splat_pattern (identifier) @name)
+    (lambda_parameters (identifier) @name)
+    (global_statement (identifier) @global)
+    (nonlocal_statement (identifier) @global)
+    """,
+)
 _STATEMENT_PARENTS = frozenset({"block", "module", "if_statement", "try_statement"})
 _IMPORTS = ("import_statement", "import_from_statement", "future_import_statement")
 _TYPE_CHECKING = {b"TYPE_CHECKING", b"typing.TYPE_CHECKING", b"t.TYPE_CHECKING"}
@@ -60,6 +96,7 @@ def atomize_python(path: str, source: bytes, line_budget: int = LINE_BUDGET) -> 
 
 def atomize_python_tree(path: str, source: bytes, tree: Tree, line_budget: int = LINE_BUDGET) -> list[Atom]:
     """As `atomize_python`, from a parse tree already made."""
+    source = _gather(source, tree)
     units = _units(tree.root_node.children, source)
     if not units and source:
         units = [_Unit([tree.root_node])]  # only blank lines: one atom keeps them
@@ -328,6 +365,7 @@ class _Names:
     bases: list[str] = field(default_factory=list)
     attributes: set[str] = field(default_factory=set)
     imports: list[ImportRef] = field(default_factory=list)
+    imports_seen: set[int] = field(default_factory=set)
     known_locals: dict[int, set[str]] = field(default_factory=dict)  # by node start: shared across pieces
 
     def _locals(self, node: Node) -> set[str]:
@@ -353,7 +391,7 @@ class _Names:
         if not self._inside(node):
             return
         if node.type in _IMPORTS:
-            self._import(node, "static")
+            self._reads(node, local=set())
             return
         for target in _binding_targets(node):
             for name in _identifiers(target):
@@ -362,7 +400,7 @@ class _Names:
                     self.bound.append(text)
                     if self.lo <= name.start_byte < self.hi:
                         self.bound_in_range.append(text)
-        self._reads(node, local=set(), import_kind="static")
+        self._reads(node, local=set())
 
     def visit_definition(self, node: Node) -> None:
         """A function or class: decorators, signature and body, with its own locals excluded."""
@@ -373,10 +411,10 @@ class _Names:
             self.visit_class_header(definition)
             body = definition.child_by_field_name("body")
             if body is not None:
-                self._reads(body, local=self._locals(body), import_kind="static")
+                self._reads(body, local=self._locals(body))
             return
         local = self._locals(definition)
-        self._reads(definition, local=local, skip={definition.child_by_field_name("name")})
+        self._reads(definition, local=local)
 
     def visit_class_header(self, definition: Node) -> None:
         superclasses = definition.child_by_field_name("superclasses")
@@ -389,7 +427,7 @@ class _Names:
         for statement in body.children if body else []:
             if statement.type in _DEFINITIONS:
                 break
-            self._reads(statement, local=set(), import_kind="static")
+            self._reads(statement, local=set())
 
     def _import(self, node: Node, kind: str) -> None:
         if node.type == "import_statement":
@@ -415,48 +453,119 @@ class _Names:
         if any(c.type == "wildcard_import" for c in node.children):
             self.imports.append(ImportRef(module=module, name="*", alias="*", level=level, kind=kind))
 
-    def _reads(
-        self, node: Node, local: set[str], skip: set[Node | None] | None = None, import_kind: str = "late"
-    ) -> None:
-        skip = skip or set()
-        lo, hi, source = self.lo, self.hi, self.source
-        stack = [(node, False, import_kind)]
-        while stack:
-            current, in_type, imports = stack.pop()
-            if current in skip or current.end_byte <= lo or current.start_byte >= hi:
-                continue
-            kind = current.type
-            if kind in _IMPORTS:
-                self._import(current, imports)
-                continue
-            if kind == "attribute":
-                obj = current.child_by_field_name("object")
-                attr = current.child_by_field_name("attribute")
-                if obj is not None and obj.type == "identifier" and obj.start_byte >= lo:
-                    self.attributes.add(f"{_text(obj, source)}.{_text(attr, source)}")
-                if obj is not None:
-                    stack.append((obj, in_type, imports))
-                continue
-            if kind == "keyword_argument":
-                value = current.child_by_field_name("value")
-                if value is not None:
-                    stack.append((value, in_type, imports))
-                continue
-            if kind == "identifier":
-                text = _text(current, source)
-                if text not in local:
-                    self.referenced.add(text)
-                    (self.types if in_type else self.values).add(text)
-                continue
-            if kind in ("function_definition", "class_definition") and current is not node:
-                name = current.child_by_field_name("name")
-                skip.add(name)
-                if kind == "function_definition":
-                    imports = "late"
-            if kind == "if_statement" and _is_type_checking(current, source):
-                imports = "type"
-            inner_type = in_type or kind == "type"
-            stack.extend((child, inner_type, imports) for child in current.children)
+    def _reads(self, node: Node, local: set[str]) -> None:
+        """Record what `node` reads (within this piece's range), from the facts gathered for the file."""
+        facts = _facts(self.source)
+        lo, hi = max(node.start_byte, self.lo), min(node.end_byte, self.hi)
+        if lo >= hi:
+            return
+        starts, texts, in_type = facts.id_starts, facts.id_texts, facts.id_in_type
+        for index in range(bisect_left(starts, lo), bisect_left(starts, hi)):
+            text = texts[index]
+            if text not in local:
+                self.referenced.add(text)
+                (self.types if in_type[index] else self.values).add(text)
+        attribute_starts = facts.attribute_starts
+        for index in range(bisect_left(attribute_starts, lo), bisect_left(attribute_starts, hi)):
+            self.attributes.add(facts.attribute_texts[index])
+        import_starts = facts.import_starts
+        for index in range(bisect_left(import_starts, lo), bisect_left(import_starts, hi)):
+            if import_starts[index] not in self.imports_seen:
+                self.imports_seen.add(import_starts[index])
+                self.imports.extend(facts.import_refs[index])
+
+
+class _Source(bytes):
+    """A file's bytes carrying the facts gathered from its tree once (so every helper can use them)."""
+
+    facts: _Facts
+
+
+@dataclass
+class _Facts:
+    """Per file, in byte order: the identifiers read (with whether in an annotation), `name.attribute`
+    reads, and the imports with their kind. One tree-sitter query gathers them all."""
+
+    id_starts: list[int]
+    id_texts: list[str]
+    id_in_type: list[bool]
+    attribute_starts: list[int]
+    attribute_texts: list[str]
+    import_starts: list[int]
+    import_refs: list[list[ImportRef]]
+
+
+def _facts(source: bytes) -> _Facts:
+    return source.facts  # type: ignore[attr-defined]
+
+
+def _gather(source: bytes, tree: Tree) -> _Source:
+    captured = QueryCursor(_FACTS_QUERY).captures(tree.root_node)
+    imports = sorted(captured.get("import", []), key=lambda n: n.start_byte)
+    import_spans = [(n.start_byte, n.end_byte) for n in imports]
+    skipped = {n.start_byte for n in captured.get("skip", [])}
+    types = _merged((n.start_byte, n.end_byte) for n in captured.get("type", []))
+    type_starts = [start for start, _ in types]
+    ids = sorted((n.start_byte, n.end_byte) for n in captured.get("id", []))
+    id_starts, id_texts, id_in_type = [], [], []
+    for start, end in ids:
+        if start in skipped or _within(import_spans, start):
+            continue
+        position = bisect_right(type_starts, start) - 1
+        id_starts.append(start)
+        id_texts.append(source[start:end].decode("utf-8", errors="replace"))
+        id_in_type.append(position >= 0 and types[position][1] > start)
+    attributes = []
+    for node in captured.get("attribute", []):
+        obj, attr = node.child_by_field_name("object"), node.child_by_field_name("attribute")
+        if obj is not None and attr is not None and obj.type == "identifier":
+            attributes.append((obj.start_byte, f"{_text(obj, source)}.{_text(attr, source)}"))
+    attributes.sort()
+    wrapped = _Source(source)
+    names = _Names(wrapped)
+    refs = []
+    for node in imports:
+        names.imports = []
+        names._import(node, _import_kind(node, source))
+        refs.append(names.imports)
+    wrapped.facts = _Facts(
+        id_starts=id_starts,
+        id_texts=id_texts,
+        id_in_type=id_in_type,
+        attribute_starts=[a[0] for a in attributes],
+        attribute_texts=[a[1] for a in attributes],
+        import_starts=[n.start_byte for n in imports],
+        import_refs=refs,
+    )
+    return wrapped
+
+
+def _merged(spans: Iterator[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _within(spans: list[tuple[int, int]], offset: int) -> bool:
+    position = bisect_right(spans, (offset, 1 << 62)) - 1
+    return position >= 0 and spans[position][0] <= offset < spans[position][1]
+
+
+def _import_kind(node: Node, source: bytes) -> str:
+    """`late` inside a function, `type` under `if TYPE_CHECKING:`, else `static`."""
+    kind = "static"
+    parent = node.parent
+    while parent is not None:
+        if parent.type == "function_definition":
+            return "late"
+        if parent.type == "if_statement" and _is_type_checking(parent, source):
+            kind = "type"
+        parent = parent.parent
+    return kind
 
 
 def _is_type_checking(node: Node, source: bytes) -> bool:
@@ -487,31 +596,11 @@ def _identifiers(node: Node) -> list[Node]:
 
 
 def _locals(definition: Node, source: bytes) -> set[str]:
-    """Names bound inside a function: parameters, assignment and loop targets, with/except aliases."""
-    names: set[str] = set()
-    parameters = definition.child_by_field_name("parameters")
-    if parameters is not None:
-        for parameter in parameters.named_children:
-            target = parameter
-            if parameter.type in ("typed_parameter", "list_splat_pattern", "dictionary_splat_pattern"):
-                target = next((c for c in parameter.named_children if c.type == "identifier"), None)
-            elif parameter.type in ("default_parameter", "typed_default_parameter"):
-                target = parameter.child_by_field_name("name")
-            if target is not None and target.type == "identifier":
-                names.add(_text(target, source))
-    body = definition.child_by_field_name("body") or definition
-    for node in _walk(body):
-        if node.type in ("assignment", "augmented_assignment", "for_statement", "for_in_clause"):
-            target = node.child_by_field_name("left")
-            names.update(_text(i, source) for i in _identifiers(target) if target is not None)
-        elif node.type in ("as_pattern_target", "named_expression"):
-            first = node.named_children[0] if node.named_children else None
-            if first is not None and first.type == "identifier":
-                names.add(_text(first, source))
-        elif node.type in ("function_definition", "class_definition") and node is not definition:
-            name = node.child_by_field_name("name")
-            if name is not None:
-                names.add(_text(name, source))
-        elif node.type in ("global_statement", "nonlocal_statement"):
-            names.difference_update(_text(i, source) for i in node.named_children)
+    """Names bound inside a function (or class body): parameters, assignment and loop targets,
+    with/except aliases, nested definitions; less those declared global or nonlocal."""
+    captured = QueryCursor(_LOCALS_QUERY).captures(definition)
+    names = {_text(n, source) for n in captured.get("name", [])}
+    for target in captured.get("target", []):
+        names.update(_text(i, source) for i in _identifiers(target))
+    names.difference_update(_text(n, source) for n in captured.get("global", []))
     return names
