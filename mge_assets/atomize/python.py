@@ -19,7 +19,7 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 from mge_assets.atomize.atomicity import LINE_BUDGET
 from mge_assets.atomize.errors import syntax_errors
 from mge_assets.atomize.model import Atom, ImportRef, ParseError
-from mge_assets.atomize.split import count_loc, finish, split_atom, statement_cuts
+from mge_assets.atomize.split import count_loc, finish, split_atom
 
 LANGUAGE = Language(tree_sitter_python.language())
 _DEFINITIONS = {"function_definition", "class_definition", "decorated_definition"}
@@ -50,6 +50,15 @@ _FACTS_QUERY = Query(
     [(import_statement) (import_from_statement) (future_import_statement)] @import
     """,
 )
+_STATEMENTS_QUERY = Query(
+    LANGUAGE,
+    """
+    (module (_) @statement)
+    (block (_) @statement)
+    (if_statement [(elif_clause) (else_clause)] @statement)
+    (try_statement [(except_clause) (else_clause) (finally_clause)] @statement)
+    """,
+)
 _LOCALS_QUERY = Query(
     LANGUAGE,
     """
@@ -72,7 +81,6 @@ _LOCALS_QUERY = Query(
     (nonlocal_statement (identifier) @global)
     """,
 )
-_STATEMENT_PARENTS = frozenset({"block", "module", "if_statement", "try_statement"})
 _IMPORTS = ("import_statement", "import_from_statement", "future_import_statement")
 _TYPE_CHECKING = {b"TYPE_CHECKING", b"typing.TYPE_CHECKING", b"t.TYPE_CHECKING"}
 
@@ -134,8 +142,8 @@ def _split_definition(atom: Atom, node: Node, source: bytes, budget: int) -> lis
         found.visit_definition(node)
         return found.piece()
 
-    cuts = statement_cuts([body], source, _STATEMENT_PARENTS)
-    return split_atom(atom, source, cuts, budget, names)
+    first = _line_start(source, body.start_byte) if body is not None else atom.end_byte
+    return split_atom(atom, source, _facts(source).cuts_between(first, atom.end_byte), budget, names)
 
 
 def _split_block(atom: Atom, nodes: list[Node], source: bytes, budget: int, owner: str | None) -> list[Atom]:
@@ -149,8 +157,7 @@ def _split_block(atom: Atom, nodes: list[Node], source: bytes, budget: int, owne
         result = found.piece()
         return (tuple(f"{owner}.{n}" if owner else n for n in found.bound_in_range), *result[1:])
 
-    cuts = statement_cuts(nodes, source, _STATEMENT_PARENTS)
-    return split_atom(atom, source, cuts, budget, names)
+    return split_atom(atom, source, _facts(source).cuts_between(atom.start_byte, atom.end_byte), budget, names)
 
 
 def parse_errors(path: str, tree: Tree, source: bytes) -> list[ParseError]:
@@ -493,6 +500,22 @@ class _Facts:
     attribute_texts: list[str]
     import_starts: list[int]
     import_refs: list[list[ImportRef]]
+    binding_starts: list[int]  # names bound anywhere (parameters, targets, definitions): for locals
+    binding_texts: list[str]
+    global_starts: list[int]
+    global_texts: list[str]
+    cuts: list[int]  # line starts where a statement begins its line: where a split may cut
+
+    def cuts_between(self, start: int, end: int) -> list[int]:
+        return self.cuts[bisect_left(self.cuts, start) : bisect_left(self.cuts, end)]
+
+    def bound_within(self, node: Node) -> set[str]:
+        lo, hi = node.start_byte, node.end_byte
+        names = set(self.binding_texts[bisect_left(self.binding_starts, lo) : bisect_left(self.binding_starts, hi)])
+        names.difference_update(
+            self.global_texts[bisect_left(self.global_starts, lo) : bisect_left(self.global_starts, hi)]
+        )
+        return names
 
 
 def _facts(source: bytes) -> _Facts:
@@ -528,7 +551,18 @@ def _gather(source: bytes, tree: Tree) -> _Source:
         names.imports = []
         names._import(node, _import_kind(node, source))
         refs.append(names.imports)
+    bound = QueryCursor(_LOCALS_QUERY).captures(tree.root_node)
+    bindings = sorted(
+        [(n.start_byte, _text(n, source)) for n in bound.get("name", [])]
+        + [(i.start_byte, _text(i, source)) for t in bound.get("target", []) for i in _identifiers(t)]
+    )
+    globals_ = sorted((n.start_byte, _text(n, source)) for n in bound.get("global", []))
     wrapped.facts = _Facts(
+        binding_starts=[b[0] for b in bindings],
+        binding_texts=[b[1] for b in bindings],
+        global_starts=[g[0] for g in globals_],
+        global_texts=[g[1] for g in globals_],
+        cuts=_statement_cuts(source, tree),
         id_starts=id_starts,
         id_texts=id_texts,
         id_in_type=id_in_type,
@@ -538,6 +572,16 @@ def _gather(source: bytes, tree: Tree) -> _Source:
         import_refs=refs,
     )
     return wrapped
+
+
+def _statement_cuts(source: bytes, tree: Tree) -> list[int]:
+    cuts = set()
+    for node in QueryCursor(_STATEMENTS_QUERY).captures(tree.root_node).get("statement", []):
+        start = node.start_byte
+        line_start = source.rfind(b"\n", 0, start) + 1
+        if not source[line_start:start].strip():
+            cuts.add(line_start)
+    return sorted(cuts)
 
 
 def _merged(spans: Iterator[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -598,9 +642,4 @@ def _identifiers(node: Node) -> list[Node]:
 def _locals(definition: Node, source: bytes) -> set[str]:
     """Names bound inside a function (or class body): parameters, assignment and loop targets,
     with/except aliases, nested definitions; less those declared global or nonlocal."""
-    captured = QueryCursor(_LOCALS_QUERY).captures(definition)
-    names = {_text(n, source) for n in captured.get("name", [])}
-    for target in captured.get("target", []):
-        names.update(_text(i, source) for i in _identifiers(target))
-    names.difference_update(_text(n, source) for n in captured.get("global", []))
-    return names
+    return _facts(source).bound_within(definition)
