@@ -194,7 +194,7 @@ def _is_internal_python(atom: Atom, ref: ImportRef, index: _Index) -> bool:
         return False
     module = index.resolver.absolute_module(atom.file, ref)
     top = module.split(".")[0]
-    return bool(ref.level) or any(m.split(".")[0] == top for m in index.resolver.modules)
+    return bool(ref.level) or top in index.resolver.top_level
 
 
 def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> str | None:

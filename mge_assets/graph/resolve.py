@@ -71,6 +71,7 @@ class Resolver:
     tsconfig: TsConfig | None = None
     modules: dict[str, str] = field(default_factory=dict)
     own_name: dict[str, str] = field(default_factory=dict)
+    top_level: set[str] = field(default_factory=set)  # first parts of the project's module names
 
     def __post_init__(self) -> None:
         python = sorted(f for f in self.files if f.endswith(".py"))
@@ -80,6 +81,7 @@ class Resolver:
             self.own_name[path] = names[0]
             for name in names:
                 self.modules.setdefault(name, path)
+                self.top_level.add(name.split(".")[0])
 
     def is_package(self, path: str) -> bool:
         return path.endswith("__init__.py")
