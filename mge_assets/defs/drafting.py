@@ -11,6 +11,7 @@ from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource
 from mge_assets.graph import DependencyGraph, build_graph
 from mge_assets.graph.analyze import to_dot, to_mermaid
+from mge_assets.graph.context import atom_contexts
 from mge_assets.llm import Budget
 from mge_assets.plan import DiscoveryDocument, Masterplan
 from mge_assets.request import ProjectRequest
@@ -64,11 +65,23 @@ def task_drafts_parse(task_drafts: pd.DataFrame) -> dg.AssetCheckResult:
 @dg.asset(partitions_def=requests_partitions, group_name="drafting", kinds={"python", "pandas"})
 def atoms(task_drafts: pd.DataFrame) -> dg.MaterializeResult:
     """The drafts split by tree-sitter into atoms: id, file, byte and line span, kind, symbol, parent,
-    LOC, complexity, names defined and referenced, imports; with atomicity criteria per atom."""
-    rows = []
-    for draft in task_drafts.itertuples():
-        for atom in atomize_file(draft.file, draft.code.encode()):
-            rows.append({**atom.as_row(), "task_id": draft.task_id})
+    LOC, complexity, names defined and referenced, imports, context (signatures of what it reads) and
+    its completeness; with atomicity criteria per atom."""
+    found = [
+        (atom, draft.task_id)
+        for draft in task_drafts.itertuples()
+        for atom in atomize_file(draft.file, draft.code.encode())
+    ]
+    contexts = atom_contexts([atom for atom, _ in found], files=task_drafts["file"])
+    rows = [
+        {
+            **atom.as_row(),
+            "task_id": task_id,
+            "context": list(contexts[atom.id][0]),
+            "context_completeness": contexts[atom.id][1],
+        }
+        for atom, task_id in found
+    ]
     frame = pd.DataFrame(rows)
     frame = pd.concat([frame, atomicity(frame)], axis=1)
     return dg.MaterializeResult(
@@ -80,9 +93,11 @@ def atoms(task_drafts: pd.DataFrame) -> dg.MaterializeResult:
             "loc_max": int(frame["loc"].max()),
             "complexity_max": int(frame["complexity"].max()),
             "atomicity_mean": round(float(frame["atomicity"].mean()), 4),
+            "context_completeness_mean": round(float(frame["context_completeness"].mean()), 4),
             "distribution": dg.MetadataValue.md(_distribution(frame)),
             "atoms_table": frame_table(
-                frame, ["id", "kind", "start_line", "end_line", "loc", "complexity", "atomicity"]
+                frame,
+                ["id", "kind", "start_line", "end_line", "loc", "complexity", "context_completeness", "atomicity"],
             ),
         },
     )

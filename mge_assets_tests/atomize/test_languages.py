@@ -136,3 +136,15 @@ def test_every_file_of_a_real_corpus_reassembles_byte_for_byte(name: str) -> Non
         ):
             bad.append(str(path))
     assert bad == []
+
+
+def test_atomicity_criteria_for_hidden_state_and_context() -> None:
+    import pandas as pd
+
+    from mge_assets.atomize.atomicity import atomicity
+
+    atoms = atomize_file("m.py", b"N = 0\n\n\ndef bump():\n    global N\n    N += 1\n\n\ndef pure(x):\n    return x\n")
+    frame = pd.DataFrame([a.as_row() for a in atoms])
+    assert atomicity(frame)["no_hidden_state"].tolist() == [True, False, True]
+    frame["context_completeness"] = [1.0, 1.0, 0.5]
+    assert atomicity(frame)["context_complete"].tolist() == [True, True, False]
