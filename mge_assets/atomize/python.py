@@ -35,11 +35,9 @@ _DECISIONS = {
     "for_in_clause",
     "case_clause",
 }
-_DECISION_QUERY = Query(LANGUAGE, "[" + " ".join(f"({kind})" for kind in sorted(_DECISIONS)) + "] @decision")
+_DECISION_PATTERNS = "[" + " ".join(f"({kind})" for kind in sorted(_DECISIONS)) + "] @decision"
 _SCOPES = {"function_definition", "lambda", "class_definition"}
-_FACTS_QUERY = Query(
-    LANGUAGE,
-    """
+_FACTS_PATTERNS = """
     (identifier) @id
     (attribute attribute: (identifier) @skip)
     (keyword_argument name: (identifier) @skip)
@@ -48,20 +46,14 @@ _FACTS_QUERY = Query(
     (attribute object: (identifier)) @attribute
     (type) @type
     [(import_statement) (import_from_statement) (future_import_statement)] @import
-    """,
-)
-_STATEMENTS_QUERY = Query(
-    LANGUAGE,
     """
+_STATEMENTS_PATTERNS = """
     (module (_) @statement)
     (block (_) @statement)
     (if_statement [(elif_clause) (else_clause)] @statement)
     (try_statement [(except_clause) (else_clause) (finally_clause)] @statement)
-    """,
-)
-_LOCALS_QUERY = Query(
-    LANGUAGE,
     """
+_LOCALS_PATTERNS = """
     (assignment left: (_) @target)
     (augmented_assignment left: (_) @target)
     (for_statement left: (_) @target)
@@ -79,8 +71,9 @@ _LOCALS_QUERY = Query(
     (lambda_parameters (identifier) @name)
     (global_statement (identifier) @global)
     (nonlocal_statement (identifier) @global)
-    """,
-)
+    """
+# One query, one pass over the tree, gathers every fact the atomizer needs about a file.
+_FILE_QUERY = Query(LANGUAGE, "\n".join((_DECISION_PATTERNS, _FACTS_PATTERNS, _STATEMENTS_PATTERNS, _LOCALS_PATTERNS)))
 _IMPORTS = ("import_statement", "import_from_statement", "future_import_statement")
 _TYPE_CHECKING = {b"TYPE_CHECKING", b"typing.TYPE_CHECKING", b"t.TYPE_CHECKING"}
 
@@ -121,13 +114,7 @@ def atomize_python_tree(path: str, source: bytes, tree: Tree, line_budget: int =
         else:
             atom = _function_atom(path, source, unit, "function", parent=None, owner=None)
             atoms.extend(_split_definition(atom, unit.definition, source, line_budget))
-    return finish(_unique_ids(atoms), source, _decisions(tree))
-
-
-def _decisions(tree: Tree) -> list[int]:
-    """Start offsets of every decision point in the file, sorted (one query, run by tree-sitter)."""
-    captured = QueryCursor(_DECISION_QUERY).captures(tree.root_node).get("decision", [])
-    return sorted(node.start_byte for node in captured)
+    return finish(_unique_ids(atoms), source, _facts(source).decisions)
 
 
 def _split_definition(atom: Atom, node: Node, source: bytes, budget: int) -> list[Atom]:
@@ -505,6 +492,7 @@ class _Facts:
     global_starts: list[int]
     global_texts: list[str]
     cuts: list[int]  # line starts where a statement begins its line: where a split may cut
+    decisions: list[int]  # starts of decision points, for cyclomatic complexity
 
     def cuts_between(self, start: int, end: int) -> list[int]:
         return self.cuts[bisect_left(self.cuts, start) : bisect_left(self.cuts, end)]
@@ -523,7 +511,7 @@ def _facts(source: bytes) -> _Facts:
 
 
 def _gather(source: bytes, tree: Tree) -> _Source:
-    captured = QueryCursor(_FACTS_QUERY).captures(tree.root_node)
+    captured = QueryCursor(_FILE_QUERY).captures(tree.root_node)
     imports = sorted(captured.get("import", []), key=lambda n: n.start_byte)
     import_spans = [(n.start_byte, n.end_byte) for n in imports]
     skipped = {n.start_byte for n in captured.get("skip", [])}
@@ -551,18 +539,18 @@ def _gather(source: bytes, tree: Tree) -> _Source:
         names.imports = []
         names._import(node, _import_kind(node, source))
         refs.append(names.imports)
-    bound = QueryCursor(_LOCALS_QUERY).captures(tree.root_node)
     bindings = sorted(
-        [(n.start_byte, _text(n, source)) for n in bound.get("name", [])]
-        + [(i.start_byte, _text(i, source)) for t in bound.get("target", []) for i in _identifiers(t)]
+        [(n.start_byte, _text(n, source)) for n in captured.get("name", [])]
+        + [(i.start_byte, _text(i, source)) for t in captured.get("target", []) for i in _identifiers(t)]
     )
-    globals_ = sorted((n.start_byte, _text(n, source)) for n in bound.get("global", []))
+    globals_ = sorted((n.start_byte, _text(n, source)) for n in captured.get("global", []))
     wrapped.facts = _Facts(
         binding_starts=[b[0] for b in bindings],
         binding_texts=[b[1] for b in bindings],
         global_starts=[g[0] for g in globals_],
         global_texts=[g[1] for g in globals_],
-        cuts=_statement_cuts(source, tree),
+        cuts=_statement_cuts(source, captured.get("statement", [])),
+        decisions=sorted(n.start_byte for n in captured.get("decision", [])),
         id_starts=id_starts,
         id_texts=id_texts,
         id_in_type=id_in_type,
@@ -574,9 +562,9 @@ def _gather(source: bytes, tree: Tree) -> _Source:
     return wrapped
 
 
-def _statement_cuts(source: bytes, tree: Tree) -> list[int]:
+def _statement_cuts(source: bytes, statements: list[Node]) -> list[int]:
     cuts = set()
-    for node in QueryCursor(_STATEMENTS_QUERY).captures(tree.root_node).get("statement", []):
+    for node in statements:
         start = node.start_byte
         line_start = source.rfind(b"\n", 0, start) + 1
         if not source[line_start:start].strip():
