@@ -22,6 +22,7 @@ from mge_assets.atomize import atomize_file, language_of
 from mge_assets.atomize.javascript import parser as javascript_parser
 from mge_assets.atomize.python import parser as python_parser
 from mge_assets.graph import build_graph
+from mge_assets.graph.analyze import paused_gc
 
 
 def corpus(packages: list[str]) -> dict[str, bytes]:
@@ -58,8 +59,9 @@ def measure(files: dict[str, bytes]) -> dict:
     gc.collect()
     lines = sum(s.count(b"\n") for s in files.values())
     parse_seconds = parse_only(files)
-    atoms, atomize_seconds = atomize_all(files)
-    graph, graph_seconds = graph_all(atoms, files)
+    with paused_gc():
+        atoms, atomize_seconds = atomize_all(files)
+        graph, graph_seconds = graph_all(atoms, files)
     total = atomize_seconds + graph_seconds
     return {
         "files": len(files),
