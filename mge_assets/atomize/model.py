@@ -7,12 +7,19 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass(frozen=True)
 class ImportRef:
-    """`from <module> import <name> as <alias>` (name None for `import <module> as <alias>`)."""
+    """`from <module> import <name> as <alias>` (name None for `import <module> as <alias>`).
+
+    `kind` says when the import takes effect: `static` at import time, `type` for type checkers only
+    (`if TYPE_CHECKING:`, `import type`), `late` inside a function body, `dynamic` for `import()`,
+    `require` for CommonJS, `reexport` for `export ... from`. JavaScript modules are the specifier as
+    written (`./util`, `@/lib/x`); Python modules are dotted, relative ones with their `level`.
+    """
 
     module: str
     name: str | None
     alias: str
     level: int = 0
+    kind: str = "static"
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class Atom:
     bases: tuple[str, ...] = ()
     attribute_references: tuple[str, ...] = ()
     imports: tuple[ImportRef, ...] = field(default_factory=tuple)
+    exported: bool = False
 
     def as_row(self) -> dict:
         row = asdict(self)
@@ -53,6 +61,7 @@ class Atom:
         for key in ("defines", "references", "type_references", "bases", "attribute_references"):
             values[key] = tuple(_sequence(values.get(key)))
         values["imports"] = tuple(ImportRef(**dict(i)) for i in _sequence(row.get("imports")))
+        values["exported"] = bool(values.get("exported", False))
         parent = values.get("parent")
         values["parent"] = parent if isinstance(parent, str) and parent else None  # Parquet gives NaN for None
         return cls(**values)
@@ -68,3 +77,14 @@ def reassemble(atoms: list[Atom]) -> dict[str, str]:
     for atom in atoms:
         files.setdefault(atom.file, []).append(atom)
     return {f: "".join(a.code for a in sorted(group, key=lambda a: a.start_byte)) for f, group in files.items()}
+
+
+@dataclass(frozen=True)
+class ParseError:
+    """A place where a file does not parse: its atoms are still produced, around the error."""
+
+    file: str
+    line: int
+    column: int
+    kind: str  # `error` (unexpected text) or `missing` (a token the grammar expected)
+    text: str

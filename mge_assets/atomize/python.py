@@ -9,13 +9,17 @@ exactly once.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import tree_sitter_python
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
-from mge_assets.atomize.model import Atom, ImportRef
+from mge_assets.atomize.atomicity import LINE_BUDGET
+from mge_assets.atomize.errors import syntax_errors
+from mge_assets.atomize.model import Atom, ImportRef, ParseError
+from mge_assets.atomize.split import count_loc, finish, split_atom
 
 LANGUAGE = Language(tree_sitter_python.language())
 _DEFINITIONS = {"function_definition", "class_definition", "decorated_definition"}
@@ -31,7 +35,47 @@ _DECISIONS = {
     "for_in_clause",
     "case_clause",
 }
+_DECISION_PATTERNS = "[" + " ".join(f"({kind})" for kind in sorted(_DECISIONS)) + "] @decision"
 _SCOPES = {"function_definition", "lambda", "class_definition"}
+_FACTS_PATTERNS = """
+    (identifier) @id
+    (attribute attribute: (identifier) @skip)
+    (keyword_argument name: (identifier) @skip)
+    (function_definition name: (identifier) @skip)
+    (class_definition name: (identifier) @skip)
+    (attribute object: (identifier)) @attribute
+    (type) @type
+    [(import_statement) (import_from_statement) (future_import_statement)] @import
+    """
+_STATEMENTS_PATTERNS = """
+    (module (_) @statement)
+    (block (_) @statement)
+    (if_statement [(elif_clause) (else_clause)] @statement)
+    (try_statement [(except_clause) (else_clause) (finally_clause)] @statement)
+    """
+_LOCALS_PATTERNS = """
+    (assignment left: (_) @target)
+    (augmented_assignment left: (_) @target)
+    (for_statement left: (_) @target)
+    (for_in_clause left: (_) @target)
+    (as_pattern_target (identifier) @name)
+    (named_expression name: (identifier) @name)
+    (function_definition name: (identifier) @name)
+    (class_definition name: (identifier) @name)
+    (parameters (identifier) @name)
+    (typed_parameter . (identifier) @name)
+    (default_parameter name: (identifier) @name)
+    (typed_default_parameter name: (identifier) @name)
+    (list_splat_pattern (identifier) @name)
+    (dictionary_splat_pattern (identifier) @name)
+    (lambda_parameters (identifier) @name)
+    (global_statement (identifier) @global)
+    (nonlocal_statement (identifier) @global)
+    """
+# One query, one pass over the tree, gathers every fact the atomizer needs about a file.
+_FILE_QUERY = Query(LANGUAGE, "\n".join((_DECISION_PATTERNS, _FACTS_PATTERNS, _STATEMENTS_PATTERNS, _LOCALS_PATTERNS)))
+_IMPORTS = ("import_statement", "import_from_statement", "future_import_statement")
+_TYPE_CHECKING = {b"TYPE_CHECKING", b"typing.TYPE_CHECKING", b"t.TYPE_CHECKING"}
 
 
 def parser() -> Parser:
@@ -46,9 +90,14 @@ class _Unit:
     end: int = 0
 
 
-def atomize_python(path: str, source: bytes) -> list[Atom]:
-    """The atoms of one Python file, in byte order."""
-    tree = parser().parse(source)
+def atomize_python(path: str, source: bytes, line_budget: int = LINE_BUDGET) -> list[Atom]:
+    """The atoms of one Python file, in byte order; units over `line_budget` split into child atoms."""
+    return atomize_python_tree(path, source, parser().parse(source), line_budget)
+
+
+def atomize_python_tree(path: str, source: bytes, tree: Tree, line_budget: int = LINE_BUDGET) -> list[Atom]:
+    """As `atomize_python`, from a parse tree already made."""
+    source = _gather(source, tree)
     units = _units(tree.root_node.children, source)
     if not units and source:
         units = [_Unit([tree.root_node])]  # only blank lines: one atom keeps them
@@ -57,12 +106,50 @@ def atomize_python(path: str, source: bytes) -> list[Atom]:
     for index, unit in enumerate(units):
         if unit.definition is None:
             kind = "module_header" if index == 0 and _has_import(unit.nodes) else "statements"
-            atoms.append(_block_atom(path, source, unit, kind, parent=None, owner=None))
+            atom = _block_atom(path, source, unit, kind, parent=None, owner=None)
+            budget = 2 * line_budget if kind == "module_header" else line_budget
+            atoms.extend(_split_block(atom, unit.nodes, source, budget, owner=None))
         elif _definition(unit.definition).type == "class_definition":
-            atoms.extend(_class_atoms(path, source, unit))
+            atoms.extend(_class_atoms(path, source, unit, line_budget))
         else:
-            atoms.append(_function_atom(path, source, unit, "function", parent=None, owner=None))
-    return _unique_ids(atoms)
+            atom = _function_atom(path, source, unit, "function", parent=None, owner=None)
+            atoms.extend(_split_definition(atom, unit.definition, source, line_budget))
+    return finish(_unique_ids(atoms), source, _facts(source).decisions)
+
+
+def _split_definition(atom: Atom, node: Node, source: bytes, budget: int) -> list[Atom]:
+    if atom.loc <= budget:
+        return [atom]
+    body = _definition(node).child_by_field_name("body")
+
+    known: dict[int, set[str]] = {}
+
+    def names(start: int, end: int) -> tuple:
+        found = _Names(source, start, end, known_locals=known)
+        found.visit_definition(node)
+        return found.piece()
+
+    first = _line_start(source, body.start_byte) if body is not None else atom.end_byte
+    return split_atom(atom, source, _facts(source).cuts_between(first, atom.end_byte), budget, names)
+
+
+def _split_block(atom: Atom, nodes: list[Node], source: bytes, budget: int, owner: str | None) -> list[Atom]:
+    if atom.loc <= budget:
+        return [atom]
+
+    def names(start: int, end: int) -> tuple:
+        found = _Names(source, start, end)
+        for node in nodes:
+            found.visit_statement(node)
+        result = found.piece()
+        return (tuple(f"{owner}.{n}" if owner else n for n in found.bound_in_range), *result[1:])
+
+    return split_atom(atom, source, _facts(source).cuts_between(atom.start_byte, atom.end_byte), budget, names)
+
+
+def parse_errors(path: str, tree: Tree, source: bytes) -> list[ParseError]:
+    """Where the tree has ERROR or MISSING nodes: line, column and the text in question."""
+    return syntax_errors(path, tree, source)
 
 
 def _units(children: list[Node], source: bytes) -> list[_Unit]:
@@ -108,25 +195,28 @@ def _line_start(source: bytes, offset: int) -> int:
     return source.rfind(b"\n", 0, offset) + 1
 
 
-def _class_atoms(path: str, source: bytes, unit: _Unit) -> list[Atom]:
+def _class_atoms(path: str, source: bytes, unit: _Unit, budget: int) -> list[Atom]:
     class_node = _definition(unit.definition)
     name = _name(class_node, source)
     body = class_node.child_by_field_name("body")
     members = _units(body.children if body else [], source)
     first_method = next((i for i, m in enumerate(members) if m.definition is not None), None)
     if first_method is None:
-        return [_definition_atom(path, source, unit, "class", name, parent=None, end=unit.end)]
+        atom = _definition_atom(path, source, unit, "class", name, parent=None, end=unit.end)
+        return _split_definition(atom, unit.definition, source, budget)
     members = members[first_method:]
     _assign_spans(members, _line_start(source, members[0].nodes[0].start_byte), unit.end, source)
     header = _definition_atom(
         path, source, unit, "class_header", name, parent=None, end=members[0].start, header_only=True
     )
-    atoms = [header]
+    atoms = _split_definition(header, unit.definition, source, budget)
     for member in members:
         if member.definition is None:
-            atoms.append(_block_atom(path, source, member, "class_statements", parent=header.id, owner=name))
+            atom = _block_atom(path, source, member, "class_statements", parent=header.id, owner=name)
+            atoms.extend(_split_block(atom, member.nodes, source, budget, owner=name))
         else:
-            atoms.append(_function_atom(path, source, member, "method", parent=header.id, owner=name))
+            atom = _function_atom(path, source, member, "method", parent=header.id, owner=name)
+            atoms.extend(_split_definition(atom, member.definition, source, budget))
     return atoms
 
 
@@ -162,7 +252,6 @@ def _definition_atom(
         parent,
         names,
         defines=(symbol,),
-        complexity_nodes=[] if header_only else [node],
     )
 
 
@@ -176,9 +265,7 @@ def _block_atom(path: str, source: bytes, unit: _Unit, kind: str, parent: str | 
         if kind == "module_header"
         else (names.bound[0] if names.bound else f"<statements:{unit.nodes[0].start_point.row + 1}>")
     )
-    return _make_atom(
-        path, source, unit.start, unit.end, kind, symbol, parent, names, defines=defined, complexity_nodes=unit.nodes
-    )
+    return _make_atom(path, source, unit.start, unit.end, kind, symbol, parent, names, defines=defined)
 
 
 def _make_atom(
@@ -191,7 +278,6 @@ def _make_atom(
     parent: str | None,
     names: _Names,
     defines: tuple[str, ...],
-    complexity_nodes: list[Node],
 ) -> Atom:
     code = source[start:end].decode("utf-8", errors="surrogateescape")
     return Atom(
@@ -200,13 +286,13 @@ def _make_atom(
         file=path,
         start_byte=start,
         end_byte=end,
-        start_line=source.count(b"\n", 0, start) + 1,
-        end_line=source.count(b"\n", 0, max(start, end - 1)) + 1,
+        start_line=0,  # line spans and complexity are set for the whole file at once (`finish`)
+        end_line=0,
         kind=kind,
         symbol=symbol,
         parent=parent,
-        loc=sum(1 for line in code.splitlines() if line.strip()),
-        complexity=1 + sum(_count_decisions(n) for n in complexity_nodes),
+        loc=count_loc(source, start, end),
+        complexity=0,
         code=code,
         defines=defines,
         references=tuple(sorted(names.referenced - set(defines))),
@@ -244,11 +330,7 @@ def _text(node: Node | None, source: bytes) -> str:
 
 
 def _has_import(nodes: list[Node]) -> bool:
-    return any(n.type in ("import_statement", "import_from_statement", "future_import_statement") for n in nodes)
-
-
-def _count_decisions(node: Node) -> int:
-    return sum(1 for n in _walk(node) if n.type in _DECISIONS)
+    return any(n.type in _IMPORTS for n in nodes)
 
 
 def _walk(node: Node) -> Iterator[Node]:
@@ -261,27 +343,57 @@ def _walk(node: Node) -> Iterator[Node]:
 
 @dataclass
 class _Names:
-    """Names an atom defines at its own level (imports are kept apart), and names it reads."""
+    """Names an atom defines at its own level (imports are kept apart), and names it reads.
+
+    With `lo`/`hi` only what lies in that byte range is recorded (a piece of a split unit).
+    """
 
     source: bytes
+    lo: int = 0
+    hi: int = 1 << 62
     bound: list[str] = field(default_factory=list)
+    bound_in_range: list[str] = field(default_factory=list)
     referenced: set[str] = field(default_factory=set)
     types: set[str] = field(default_factory=set)  # read in annotations
     values: set[str] = field(default_factory=set)  # read anywhere else
     bases: list[str] = field(default_factory=list)
     attributes: set[str] = field(default_factory=set)
     imports: list[ImportRef] = field(default_factory=list)
+    imports_seen: set[int] = field(default_factory=set)
+    known_locals: dict[int, set[str]] = field(default_factory=dict)  # by node start: shared across pieces
+
+    def _locals(self, node: Node) -> set[str]:
+        if node.start_byte not in self.known_locals:
+            self.known_locals[node.start_byte] = _locals(node, self.source)
+        return self.known_locals[node.start_byte]
+
+    def piece(self) -> tuple:
+        """What a piece of a split unit defines, reads, reads in annotations, reads as attributes, imports."""
+        return (
+            tuple(self.bound_in_range),
+            tuple(sorted(self.referenced)),
+            tuple(sorted(self.types - self.values)),
+            tuple(sorted(self.attributes)),
+            tuple(self.imports),
+        )
+
+    def _inside(self, node: Node) -> bool:
+        return node.end_byte > self.lo and node.start_byte < self.hi
 
     def visit_statement(self, node: Node) -> None:
         """A module- or class-level statement: its bindings are definitions, the rest references."""
-        if node.type in ("import_statement", "import_from_statement", "future_import_statement"):
-            self._import(node)
+        if not self._inside(node):
+            return
+        if node.type in _IMPORTS:
+            self._reads(node, local=set())
             return
         for target in _binding_targets(node):
             for name in _identifiers(target):
                 text = _text(name, self.source)
                 if text not in self.bound:
                     self.bound.append(text)
+                    if self.lo <= name.start_byte < self.hi:
+                        self.bound_in_range.append(text)
         self._reads(node, local=set())
 
     def visit_definition(self, node: Node) -> None:
@@ -293,14 +405,14 @@ class _Names:
             self.visit_class_header(definition)
             body = definition.child_by_field_name("body")
             if body is not None:
-                self._reads(body, local=_locals(body, self.source))
+                self._reads(body, local=self._locals(body))
             return
-        local = _locals(definition, self.source)
-        self._reads(definition, local=local, skip={definition.child_by_field_name("name")})
+        local = self._locals(definition)
+        self._reads(definition, local=local)
 
     def visit_class_header(self, definition: Node) -> None:
         superclasses = definition.child_by_field_name("superclasses")
-        if superclasses is not None:
+        if superclasses is not None and self._inside(superclasses):
             for argument in superclasses.named_children:
                 if argument.type in ("identifier", "attribute"):
                     self.bases.append(_text(argument, self.source))
@@ -311,14 +423,16 @@ class _Names:
                 break
             self._reads(statement, local=set())
 
-    def _import(self, node: Node) -> None:
+    def _import(self, node: Node, kind: str) -> None:
         if node.type == "import_statement":
             for name in node.named_children:
                 module_node = name.child_by_field_name("name") if name.type == "aliased_import" else name
                 alias_node = name.child_by_field_name("alias") if name.type == "aliased_import" else None
                 module = _text(module_node, self.source)
                 alias = _text(alias_node, self.source) if alias_node else module.split(".")[0]
-                self.imports.append(ImportRef(module=module, name=None, alias=alias))
+                self.imports.append(ImportRef(module=module, name=None, alias=alias, kind=kind))
+            return
+        if node.type == "future_import_statement":
             return
         module_node = node.child_by_field_name("module_name")
         raw = _text(module_node, self.source)
@@ -329,44 +443,166 @@ class _Names:
             alias_node = name.child_by_field_name("alias") if name.type == "aliased_import" else None
             imported = _text(target, self.source)
             alias = _text(alias_node, self.source) if alias_node else imported
-            self.imports.append(ImportRef(module=module, name=imported, alias=alias, level=level))
+            self.imports.append(ImportRef(module=module, name=imported, alias=alias, level=level, kind=kind))
         if any(c.type == "wildcard_import" for c in node.children):
-            self.imports.append(ImportRef(module=module, name="*", alias="*", level=level))
+            self.imports.append(ImportRef(module=module, name="*", alias="*", level=level, kind=kind))
 
-    def _reads(self, node: Node, local: set[str], skip: set[Node | None] | None = None) -> None:
-        skip = skip or set()
-        stack = [(node, False)]
-        while stack:
-            current, in_type = stack.pop()
-            if current in skip:
-                continue
-            kind = current.type
-            if kind in ("import_statement", "import_from_statement"):
-                continue
-            if kind == "attribute":
-                obj = current.child_by_field_name("object")
-                attr = current.child_by_field_name("attribute")
-                if obj is not None and obj.type == "identifier":
-                    self.attributes.add(f"{_text(obj, self.source)}.{_text(attr, self.source)}")
-                if obj is not None:
-                    stack.append((obj, in_type))
-                continue
-            if kind == "keyword_argument":
-                value = current.child_by_field_name("value")
-                if value is not None:
-                    stack.append((value, in_type))
-                continue
-            if kind == "identifier":
-                text = _text(current, self.source)
-                if text not in local:
-                    self.referenced.add(text)
-                    (self.types if in_type else self.values).add(text)
-                continue
-            if kind in ("function_definition", "class_definition") and current is not node:
-                name = current.child_by_field_name("name")
-                skip.add(name)
-            inner_type = in_type or kind == "type"
-            stack.extend((child, inner_type) for child in current.children)
+    def _reads(self, node: Node, local: set[str]) -> None:
+        """Record what `node` reads (within this piece's range), from the facts gathered for the file."""
+        facts = _facts(self.source)
+        lo, hi = max(node.start_byte, self.lo), min(node.end_byte, self.hi)
+        if lo >= hi:
+            return
+        starts, texts, in_type = facts.id_starts, facts.id_texts, facts.id_in_type
+        for index in range(bisect_left(starts, lo), bisect_left(starts, hi)):
+            text = texts[index]
+            if text not in local:
+                self.referenced.add(text)
+                (self.types if in_type[index] else self.values).add(text)
+        attribute_starts = facts.attribute_starts
+        for index in range(bisect_left(attribute_starts, lo), bisect_left(attribute_starts, hi)):
+            self.attributes.add(facts.attribute_texts[index])
+        import_starts = facts.import_starts
+        for index in range(bisect_left(import_starts, lo), bisect_left(import_starts, hi)):
+            if import_starts[index] not in self.imports_seen:
+                self.imports_seen.add(import_starts[index])
+                self.imports.extend(facts.import_refs[index])
+
+
+class _Source(bytes):
+    """A file's bytes carrying the facts gathered from its tree once (so every helper can use them)."""
+
+    facts: _Facts
+
+
+@dataclass
+class _Facts:
+    """Per file, in byte order: the identifiers read (with whether in an annotation), `name.attribute`
+    reads, and the imports with their kind. One tree-sitter query gathers them all."""
+
+    id_starts: list[int]
+    id_texts: list[str]
+    id_in_type: list[bool]
+    attribute_starts: list[int]
+    attribute_texts: list[str]
+    import_starts: list[int]
+    import_refs: list[list[ImportRef]]
+    binding_starts: list[int]  # names bound anywhere (parameters, targets, definitions): for locals
+    binding_texts: list[str]
+    global_starts: list[int]
+    global_texts: list[str]
+    cuts: list[int]  # line starts where a statement begins its line: where a split may cut
+    decisions: list[int]  # starts of decision points, for cyclomatic complexity
+
+    def cuts_between(self, start: int, end: int) -> list[int]:
+        return self.cuts[bisect_left(self.cuts, start) : bisect_left(self.cuts, end)]
+
+    def bound_within(self, node: Node) -> set[str]:
+        lo, hi = node.start_byte, node.end_byte
+        names = set(self.binding_texts[bisect_left(self.binding_starts, lo) : bisect_left(self.binding_starts, hi)])
+        names.difference_update(
+            self.global_texts[bisect_left(self.global_starts, lo) : bisect_left(self.global_starts, hi)]
+        )
+        return names
+
+
+def _facts(source: bytes) -> _Facts:
+    return source.facts  # type: ignore[attr-defined]
+
+
+def _gather(source: bytes, tree: Tree) -> _Source:
+    captured = QueryCursor(_FILE_QUERY).captures(tree.root_node)
+    imports = sorted(captured.get("import", []), key=lambda n: n.start_byte)
+    import_spans = [(n.start_byte, n.end_byte) for n in imports]
+    skipped = {n.start_byte for n in captured.get("skip", [])}
+    types = _merged((n.start_byte, n.end_byte) for n in captured.get("type", []))
+    type_starts = [start for start, _ in types]
+    ids = sorted((n.start_byte, n.end_byte) for n in captured.get("id", []))
+    id_starts, id_texts, id_in_type = [], [], []
+    for start, end in ids:
+        if start in skipped or _within(import_spans, start):
+            continue
+        position = bisect_right(type_starts, start) - 1
+        id_starts.append(start)
+        id_texts.append(source[start:end].decode("utf-8", errors="replace"))
+        id_in_type.append(position >= 0 and types[position][1] > start)
+    attributes = []
+    for node in captured.get("attribute", []):
+        obj, attr = node.child_by_field_name("object"), node.child_by_field_name("attribute")
+        if obj is not None and attr is not None and obj.type == "identifier":
+            attributes.append((obj.start_byte, f"{_text(obj, source)}.{_text(attr, source)}"))
+    attributes.sort()
+    wrapped = _Source(source)
+    names = _Names(wrapped)
+    refs = []
+    for node in imports:
+        names.imports = []
+        names._import(node, _import_kind(node, source))
+        refs.append(names.imports)
+    bindings = sorted(
+        [(n.start_byte, _text(n, source)) for n in captured.get("name", [])]
+        + [(i.start_byte, _text(i, source)) for t in captured.get("target", []) for i in _identifiers(t)]
+    )
+    globals_ = sorted((n.start_byte, _text(n, source)) for n in captured.get("global", []))
+    wrapped.facts = _Facts(
+        binding_starts=[b[0] for b in bindings],
+        binding_texts=[b[1] for b in bindings],
+        global_starts=[g[0] for g in globals_],
+        global_texts=[g[1] for g in globals_],
+        cuts=_statement_cuts(source, captured.get("statement", [])),
+        decisions=sorted(n.start_byte for n in captured.get("decision", [])),
+        id_starts=id_starts,
+        id_texts=id_texts,
+        id_in_type=id_in_type,
+        attribute_starts=[a[0] for a in attributes],
+        attribute_texts=[a[1] for a in attributes],
+        import_starts=[n.start_byte for n in imports],
+        import_refs=refs,
+    )
+    return wrapped
+
+
+def _statement_cuts(source: bytes, statements: list[Node]) -> list[int]:
+    cuts = set()
+    for node in statements:
+        start = node.start_byte
+        line_start = source.rfind(b"\n", 0, start) + 1
+        if not source[line_start:start].strip():
+            cuts.add(line_start)
+    return sorted(cuts)
+
+
+def _merged(spans: Iterator[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _within(spans: list[tuple[int, int]], offset: int) -> bool:
+    position = bisect_right(spans, (offset, 1 << 62)) - 1
+    return position >= 0 and spans[position][0] <= offset < spans[position][1]
+
+
+def _import_kind(node: Node, source: bytes) -> str:
+    """`late` inside a function, `type` under `if TYPE_CHECKING:`, else `static`."""
+    kind = "static"
+    parent = node.parent
+    while parent is not None:
+        if parent.type == "function_definition":
+            return "late"
+        if parent.type == "if_statement" and _is_type_checking(parent, source):
+            kind = "type"
+        parent = parent.parent
+    return kind
+
+
+def _is_type_checking(node: Node, source: bytes) -> bool:
+    condition = node.child_by_field_name("condition")
+    return condition is not None and source[condition.start_byte : condition.end_byte] in _TYPE_CHECKING
 
 
 def _binding_targets(node: Node) -> list[Node]:
@@ -392,31 +628,6 @@ def _identifiers(node: Node) -> list[Node]:
 
 
 def _locals(definition: Node, source: bytes) -> set[str]:
-    """Names bound inside a function: parameters, assignment and loop targets, with/except aliases."""
-    names: set[str] = set()
-    parameters = definition.child_by_field_name("parameters")
-    if parameters is not None:
-        for parameter in parameters.named_children:
-            target = parameter
-            if parameter.type in ("typed_parameter", "list_splat_pattern", "dictionary_splat_pattern"):
-                target = next((c for c in parameter.named_children if c.type == "identifier"), None)
-            elif parameter.type in ("default_parameter", "typed_default_parameter"):
-                target = parameter.child_by_field_name("name")
-            if target is not None and target.type == "identifier":
-                names.add(_text(target, source))
-    body = definition.child_by_field_name("body") or definition
-    for node in _walk(body):
-        if node.type in ("assignment", "augmented_assignment", "for_statement", "for_in_clause"):
-            target = node.child_by_field_name("left")
-            names.update(_text(i, source) for i in _identifiers(target) if target is not None)
-        elif node.type in ("as_pattern_target", "named_expression"):
-            first = node.named_children[0] if node.named_children else None
-            if first is not None and first.type == "identifier":
-                names.add(_text(first, source))
-        elif node.type in ("function_definition", "class_definition") and node is not definition:
-            name = node.child_by_field_name("name")
-            if name is not None:
-                names.add(_text(name, source))
-        elif node.type in ("global_statement", "nonlocal_statement"):
-            names.difference_update(_text(i, source) for i in node.named_children)
-    return names
+    """Names bound inside a function (or class body): parameters, assignment and loop targets,
+    with/except aliases, nested definitions; less those declared global or nonlocal."""
+    return _facts(source).bound_within(definition)

@@ -10,9 +10,12 @@ from mge_assets.defs.metadata import call_metadata, frame_table, markdown_table,
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource
 from mge_assets.graph import DependencyGraph, build_graph
+from mge_assets.graph.analyze import to_dot, to_mermaid
+from mge_assets.graph.context import atom_contexts
 from mge_assets.llm import Budget
 from mge_assets.plan import DiscoveryDocument, Masterplan
 from mge_assets.request import ProjectRequest
+from mge_assets.settings import mge_home
 from mge_assets.synth.drafting import write_drafts
 
 ATOMICITY_PASS = 0.9
@@ -62,11 +65,23 @@ def task_drafts_parse(task_drafts: pd.DataFrame) -> dg.AssetCheckResult:
 @dg.asset(partitions_def=requests_partitions, group_name="drafting", kinds={"python", "pandas"})
 def atoms(task_drafts: pd.DataFrame) -> dg.MaterializeResult:
     """The drafts split by tree-sitter into atoms: id, file, byte and line span, kind, symbol, parent,
-    LOC, complexity, names defined and referenced, imports; with atomicity criteria per atom."""
-    rows = []
-    for draft in task_drafts.itertuples():
-        for atom in atomize_file(draft.file, draft.code.encode()):
-            rows.append({**atom.as_row(), "task_id": draft.task_id})
+    LOC, complexity, names defined and referenced, imports, context (signatures of what it reads) and
+    its completeness; with atomicity criteria per atom."""
+    found = [
+        (atom, draft.task_id)
+        for draft in task_drafts.itertuples()
+        for atom in atomize_file(draft.file, draft.code.encode())
+    ]
+    contexts = atom_contexts([atom for atom, _ in found], files=task_drafts["file"])
+    rows = [
+        {
+            **atom.as_row(),
+            "task_id": task_id,
+            "context": list(contexts[atom.id][0]),
+            "context_completeness": contexts[atom.id][1],
+        }
+        for atom, task_id in found
+    ]
     frame = pd.DataFrame(rows)
     frame = pd.concat([frame, atomicity(frame)], axis=1)
     return dg.MaterializeResult(
@@ -78,9 +93,11 @@ def atoms(task_drafts: pd.DataFrame) -> dg.MaterializeResult:
             "loc_max": int(frame["loc"].max()),
             "complexity_max": int(frame["complexity"].max()),
             "atomicity_mean": round(float(frame["atomicity"].mean()), 4),
+            "context_completeness_mean": round(float(frame["context_completeness"].mean()), 4),
             "distribution": dg.MetadataValue.md(_distribution(frame)),
             "atoms_table": frame_table(
-                frame, ["id", "kind", "start_line", "end_line", "loc", "complexity", "atomicity"]
+                frame,
+                ["id", "kind", "start_line", "end_line", "loc", "complexity", "context_completeness", "atomicity"],
             ),
         },
     )
@@ -146,20 +163,30 @@ def atoms_atomicity(atoms: pd.DataFrame) -> dg.AssetCheckResult:
 
 
 @dg.asset(partitions_def=requests_partitions, group_name="drafting", kinds={"networkx"})
-def dependency_graph(atoms: pd.DataFrame) -> dg.MaterializeResult:
+def dependency_graph(context: dg.AssetExecutionContext, atoms: pd.DataFrame) -> dg.MaterializeResult:
     """Atoms as nodes and typed edges (import, call, type, inherit, data, parent) resolved across
-    modules; cycles broken with each decision recorded; execution waves (topological generations)."""
+    files; cycles broken with each decision recorded; execution waves (topological generations). The
+    graph is also written as Graphviz DOT and Mermaid files under MGE_HOME/graphs/."""
     graph = build_graph([Atom.from_row(r) for r in atoms.to_dict("records")])
     types = pd.Series([e.type for e in graph.edges], dtype=str).value_counts()
     widths = [len(w) for w in graph.waves]
+    folder = mge_home() / "graphs"
+    folder.mkdir(parents=True, exist_ok=True)
+    dot, mermaid = folder / f"{context.partition_key}.dot", folder / f"{context.partition_key}.mmd"
+    dot.write_text(to_dot(graph))
+    mermaid.write_text(to_mermaid(graph))
+    stats = graph.wave_stats()
     return dg.MaterializeResult(
         value=graph,
         metadata={
             "nodes": len(graph.nodes),
             "edges": len(graph.edges),
             "waves": len(graph.waves),
-            "widest_wave": max(widths, default=0),
-            "parallelism": round(len(graph.nodes) / max(1, len(graph.waves)), 2),
+            "depth": stats["depth"],
+            "widest_wave": stats["widest_wave"],
+            "parallelism": stats["parallelism"],
+            "graph_dot": dg.MetadataValue.path(str(dot.resolve())),
+            "graph_mermaid": dg.MetadataValue.path(str(mermaid.resolve())),
             "broken_edges": len(graph.broken),
             "unresolved": len(graph.unresolved),
             "edges_by_type": dg.MetadataValue.md(

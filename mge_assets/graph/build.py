@@ -1,15 +1,30 @@
-"""Resolve what each atom references to the atoms that define it, across the project's modules."""
+"""Resolve what each atom references to the atoms that define it, across the project's files.
+
+Edges point from an atom to what must exist before it. Types: `import` (an import statement needs the
+name), `inherit` (a base class), `type` (used only in annotations or type positions, or imported for
+types only), `call` (a function or class used), `data` (any other value read), and `parent` (a method to
+its class, a piece of a split unit to its head). An edge is late-bound when the use sits inside a
+function body, or comes from a dynamic or function-local import.
+
+Cycles are broken inside each strongly connected component with semantic guards: type-only edges go
+first, then late-bound ones; inheritance, parent and import-time edges are never chosen while another
+edge of the cycle can go. Every dropped edge is recorded with its reason.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import networkx as nx
 
 from mge_assets.atomize.model import Atom, ImportRef
-from mge_assets.graph.model import BrokenEdge, DependencyGraph, Edge, Unresolved
+from mge_assets.graph.model import BrokenEdge, DependencyGraph, Edge, FileEdge, Unresolved
+from mge_assets.graph.resolve import Resolver, TsConfig
 
-# Which edges a cycle gives up first: annotations, then calls made inside bodies, then data.
-_BREAK_ORDER = {"type": 0, "call": 1, "data": 2}
-_NEVER_BROKEN = {"inherit", "import", "parent"}
+_STRENGTH = {"inherit": 5, "parent": 5, "import": 4, "data": 3, "call": 2, "type": 1}
+_LATE_KINDS = {"function", "method"}
+_DEFINITION_KINDS = {"function", "method", "class", "class_header"}
+_LATE_IMPORTS = {"late", "dynamic"}
 
 
 def module_name(path: str) -> str:
@@ -21,151 +36,229 @@ def module_name(path: str) -> str:
 
 
 class _Index:
-    """Module-level definitions and imports of every module, for name resolution."""
+    """Definitions, imports and first atom of every file, for name resolution."""
 
-    def __init__(self, atoms: list[Atom]) -> None:
+    def __init__(self, atoms: list[Atom], resolver: Resolver) -> None:
+        self.resolver = resolver
         self.atoms = {a.id: a for a in atoms}
-        self.module_of = {a.id: module_name(a.file) for a in atoms}
-        self.is_package = {module_name(a.file): a.file.endswith("__init__.py") for a in atoms}
         self.defs: dict[str, dict[str, str]] = {}
-        self.imports: dict[str, dict[str, tuple[ImportRef, str]]] = {}
-        for atom in atoms:
-            module = self.module_of[atom.id]
+        self.imports: dict[str, dict[str, ImportRef]] = {}
+        self.stars: dict[str, list[ImportRef]] = {}
+        self.first: dict[str, str] = {}
+        self.late: set[str] = set()
+        for atom in sorted(atoms, key=lambda a: (a.file, a.start_byte)):
+            self.first.setdefault(atom.file, atom.id)
+            if atom.kind in _LATE_KINDS or (atom.kind == "block" and atom.parent in self.late):
+                self.late.add(atom.id)
             for name in atom.defines:
-                self.defs.setdefault(module, {}).setdefault(name, atom.id)
+                self.defs.setdefault(atom.file, {}).setdefault(name, atom.id)
             for ref in atom.imports:
-                self.imports.setdefault(module, {})[ref.alias] = (ref, atom.id)
-        self.top_packages = {m.split(".")[0] for m in self.defs}
-
-    def absolute(self, module: str, ref: ImportRef) -> str:
-        if not ref.level:
-            return ref.module
-        base = module.split(".")
-        base = base if self.is_package.get(module) else base[:-1]
-        base = base[: len(base) - (ref.level - 1)] if ref.level > 1 else base
-        return ".".join([*base, ref.module] if ref.module else base)
-
-    def is_internal(self, module: str) -> bool:
-        return module.split(".")[0] in self.top_packages
-
-    def resolve(self, module: str, name: str, depth: int = 0) -> str | None:
-        """The atom defining `name` as seen from `module`, following imports and re-exports."""
-        if depth > 8:
-            return None
-        if name in self.defs.get(module, {}):
-            return self.defs[module][name]
-        entry = self.imports.get(module, {}).get(name)
-        if entry is None:
-            for ref, _ in self.imports.get(module, {}).values():
                 if ref.name == "*":
-                    found = self.resolve(self.absolute(module, ref), name, depth + 1)
-                    if found:
-                        return found
+                    self.stars.setdefault(atom.file, []).append(ref)
+                elif ref.alias and (ref.kind not in _LATE_IMPORTS or ref.alias not in self.imports.get(atom.file, {})):
+                    self.imports.setdefault(atom.file, {})[ref.alias] = ref
+
+    def resolve(self, file: str, name: str, depth: int = 0) -> str | None:
+        """The atom defining `name` as seen from `file`, following imports, re-exports and barrels."""
+        if depth > 12:
             return None
-        ref, _ = entry
-        if ref.name is None:
-            return None  # a module object, not a definition
-        return self.resolve(self.absolute(module, ref), ref.name, depth + 1)
+        found = self.defs.get(file, {}).get(name)
+        if found is not None:
+            return found
+        ref = self.imports.get(file, {}).get(name)
+        if ref is not None:
+            if ref.kind == "export":  # `export { a as b }`: b is the local a
+                return self.resolve(file, ref.name, depth + 1) if ref.name and ref.name != name else None
+            target, target_name = self.resolver.resolve(file, ref)
+            if target is None or target_name is None:
+                return None
+            return self.resolve(target, target_name, depth + 1)
+        if name == "default":
+            return None
+        for star in self.stars.get(file, []):
+            target, _ = self.resolver.resolve(file, star)
+            if target is not None and target != file:
+                found = self.resolve(target, name, depth + 1)
+                if found is not None:
+                    return found
+        return None
+
+    def module_of(self, file: str, alias: str) -> str | None:
+        """The file an alias names when it is a module object (`import a.b as m`, `import * as ns`)."""
+        ref = self.imports.get(file, {}).get(alias)
+        if ref is None or ref.kind == "export":
+            return None
+        target, target_name = self.resolver.resolve(file, ref)
+        return target if target_name is None else None
 
 
-def build_graph(atoms: list[Atom]) -> DependencyGraph:
-    """Edges from names defined and referenced across modules; cycles broken; waves computed."""
-    index = _Index(atoms)
-    edges: dict[tuple[str, str], str] = {}
+def build_graph(atoms: list[Atom], tsconfig: TsConfig | None = None, files: Iterable[str] = ()) -> DependencyGraph:
+    """Edges from names defined, imported and referenced across files; cycles broken; waves computed.
+
+    `files` names project files that have no atom (an empty `__init__.py` still makes a package)."""
+    resolver = Resolver({a.file for a in atoms} | set(files), tsconfig)
+    index = _Index(atoms, resolver)
+    edges: dict[tuple[str, str], tuple[str, bool]] = {}
     unresolved: list[Unresolved] = []
     for atom in atoms:
-        for target, kind in _dependencies(atom, index, unresolved):
-            if target != atom.id and (atom.id, target) not in edges:
-                edges[(atom.id, target)] = kind
+        for target, kind, late in _dependencies(atom, index, unresolved):
+            if target == atom.id:
+                continue
+            previous = edges.get((atom.id, target))
+            if previous is None:
+                edges[(atom.id, target)] = (kind, late)
+            else:
+                strongest = max(previous[0], kind, key=lambda k: _STRENGTH[k])
+                edges[(atom.id, target)] = (strongest, previous[1] and late)
     graph = nx.DiGraph()
     graph.add_nodes_from(a.id for a in atoms)
-    graph.add_edges_from((s, t, {"type": k}) for (s, t), k in edges.items())
+    graph.add_edges_from((s, t, {"type": k, "late": late}) for (s, t), (k, late) in edges.items())
     broken = _break_cycles(graph)
     waves = [tuple(sorted(w)) for w in nx.topological_generations(graph.reverse(copy=False))]
     return DependencyGraph(
         nodes=tuple(a.id for a in atoms),
-        edges=tuple(Edge(source=s, target=t, type=d["type"]) for s, t, d in sorted(graph.edges(data=True))),
-        broken=tuple(broken),
+        edges=tuple(
+            Edge(source=s, target=t, type=d["type"], late=d["late"]) for s, t, d in sorted(graph.edges(data=True))
+        ),
+        broken=tuple(sorted(broken, key=lambda b: (b.source, b.target))),
         unresolved=tuple(unresolved),
         waves=tuple(waves),
     )
 
 
-def _dependencies(atom: Atom, index: _Index, unresolved: list[Unresolved]) -> list[tuple[str, str]]:
-    module = index.module_of[atom.id]
-    found: list[tuple[str, str]] = []
+def file_edges(atoms: list[Atom], tsconfig: TsConfig | None = None, files: Iterable[str] = ()) -> list[FileEdge]:
+    """File-level import edges: every import, require, re-export and dynamic import that names a project
+    file (for Python, `from p import m` names module `p.m` when it exists, else `p`)."""
+    resolver = Resolver({a.file for a in atoms} | set(files), tsconfig)
+    found: dict[tuple[str, str], str] = {}
+    for atom in atoms:
+        for ref in atom.imports:
+            target, _ = resolver.resolve(atom.file, ref)
+            if target is not None and target != atom.file:
+                kind = "type" if ref.kind == "type" else ref.kind
+                previous = found.get((atom.file, target))
+                found[(atom.file, target)] = kind if previous is None or previous == "type" else previous
+    return [FileEdge(source=s, target=t, kind=k) for (s, t), k in sorted(found.items())]
+
+
+def _dependencies(atom: Atom, index: _Index, unresolved: list[Unresolved]) -> list[tuple[str, str, bool]]:
+    found: list[tuple[str, str, bool]] = []
+    late = atom.id in index.late
     if atom.parent:
-        found.append((atom.parent, "parent"))
+        found.append((atom.parent, "parent", False))
     for ref in atom.imports:
-        if ref.name in (None, "*"):
-            continue
-        target_module = index.absolute(module, ref)
-        target = index.resolve(target_module, ref.name)
-        if target:
-            found.append((target, "import"))
-        elif index.is_internal(target_module) and not _is_module(index, f"{target_module}.{ref.name}"):
-            unresolved.append(Unresolved(atom=atom.id, name=ref.name, module=target_module))
+        found.extend(_import_edges(atom, ref, index, unresolved))
     for name in atom.references:
-        target = index.resolve(module, name)
+        target = index.resolve(atom.file, name)
         if target:
-            found.append((target, _edge_type(atom, name, index.atoms[target])))
+            kind = _edge_type(atom, name, index.atoms[target])
+            found.append((target, kind, late and kind in ("call", "data")))
+    for name in atom.type_references:
+        target = index.resolve(atom.file, name)
+        if target and name not in atom.references:
+            found.append((target, "type", False))
     for dotted in atom.attribute_references:
-        target = _resolve_attribute(atom, dotted, module, index)
+        target = _resolve_attribute(atom, dotted, index)
         if target:
-            found.append((target, "call" if index.atoms[target].kind in ("method", "function") else "data"))
+            kind = "call" if index.atoms[target].kind in _DEFINITION_KINDS else "data"
+            found.append((target, kind, late))
     return found
 
 
-def _resolve_attribute(atom: Atom, dotted: str, module: str, index: _Index) -> str | None:
+def _import_edges(
+    atom: Atom, ref: ImportRef, index: _Index, unresolved: list[Unresolved]
+) -> list[tuple[str, str, bool]]:
+    if ref.kind == "export":
+        return []
+    kind = "type" if ref.kind == "type" else "import"
+    late = ref.kind in _LATE_IMPORTS
+    target_file, name = index.resolver.resolve(atom.file, ref)
+    if target_file is None:
+        if _is_internal_python(atom, ref, index) or (ref.module.startswith(".") and not atom.file.endswith(".py")):
+            unresolved.append(Unresolved(atom=atom.id, name=ref.name or ref.module, module=ref.module))
+        return []
+    if name is None or name == "*":
+        first = index.first.get(target_file)
+        return [(first, kind, late)] if first and target_file != atom.file else []
+    target = index.resolve(target_file, name)
+    if target is not None:
+        return [(target, kind, late)]
+    first = index.first.get(target_file)
+    if atom.file.endswith(".py") and ref.kind != "type":
+        unresolved.append(Unresolved(atom=atom.id, name=name, module=index.resolver.absolute_module(atom.file, ref)))
+    return [(first, kind, late)] if first and target_file != atom.file else []
+
+
+def _is_internal_python(atom: Atom, ref: ImportRef, index: _Index) -> bool:
+    if not atom.file.endswith(".py"):
+        return False
+    module = index.resolver.absolute_module(atom.file, ref)
+    top = module.split(".")[0]
+    return bool(ref.level) or top in index.resolver.top_level
+
+
+def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> str | None:
     owner, attribute = dotted.split(".", 1)
-    if owner in ("self", "cls") and "." in atom.symbol:
-        return index.defs.get(module, {}).get(f"{atom.symbol.split('.')[0]}.{attribute}")
-    entry = index.imports.get(module, {}).get(owner)
-    if entry and entry[0].name is None:  # `import pkg.mod as m` then `m.attr`
-        return index.resolve(index.absolute(module, entry[0]), attribute)
-    if entry and _is_module(index, f"{index.absolute(module, entry[0])}.{entry[0].name}"):
-        return index.resolve(f"{index.absolute(module, entry[0])}.{entry[0].name}", attribute)
-    target = index.resolve(module, owner)
+    file = atom.file
+    if owner in ("self", "cls", "this") and "." in atom.symbol:
+        return index.defs.get(file, {}).get(f"{atom.symbol.split('.')[0]}.{attribute}")
+    module = index.module_of(file, owner)
+    if module is not None:
+        return index.resolve(module, attribute)
+    target = index.resolve(file, owner)
     if target and index.atoms[target].kind in ("class", "class_header"):
         target_atom = index.atoms[target]
-        return index.defs.get(index.module_of[target], {}).get(f"{target_atom.symbol}.{attribute}")
+        return index.defs.get(target_atom.file, {}).get(f"{target_atom.symbol}.{attribute}")
     return None
-
-
-def _is_module(index: _Index, name: str) -> bool:
-    return name in index.defs or name in index.is_package
 
 
 def _edge_type(atom: Atom, name: str, target: Atom) -> str:
     if name in atom.bases:
         return "inherit"
-    if name in atom.type_references and target.kind in ("class", "class_header"):
+    if name in atom.type_references and target.kind in ("class", "class_header", "interface", "type", "enum"):
         return "type"
-    if target.kind in ("function", "method", "class", "class_header"):
+    if target.kind in _DEFINITION_KINDS:
         return "call"
     return "data"
 
 
 def _break_cycles(graph: nx.DiGraph) -> list[BrokenEdge]:
-    """Drop the cheapest edge of each cycle until none is left; record every decision."""
+    """Inside each strongly connected component, drop the cheapest edge of a cycle, then look again."""
     broken: list[BrokenEdge] = []
-    while True:
-        try:
-            cycle = nx.find_cycle(graph)
-        except nx.NetworkXNoCycle:
-            return broken
-        candidates = [(s, t) for s, t in cycle if graph.edges[s, t]["type"] not in _NEVER_BROKEN]
-        if not candidates:
-            candidates = list(cycle)
-            reason = "cycle of import-time edges only; dropped the last one to keep going"
-        else:
-            reason = None
-        source, target = min(candidates, key=lambda e: (_BREAK_ORDER.get(graph.edges[e]["type"], 9), e))
-        kind = graph.edges[source, target]["type"]
-        reason = reason or {
-            "type": "type-only use: the annotation can refer to the name before it exists",
-            "call": "late-bound: the call happens inside a body, after both atoms exist",
-            "data": "a value read at run time, after both atoms exist",
-        }.get(kind, "cycle")
-        broken.append(BrokenEdge(source=source, target=target, type=kind, reason=reason))
+    pending = _cyclic_components(graph)
+    while pending:
+        component = pending.pop()
+        sub = graph.subgraph(component)
+        cycle = nx.find_cycle(sub, source=min(component))
+        source, target = min(cycle, key=lambda e: (_cost(graph.edges[e[0], e[1]]), e))
+        data = graph.edges[source, target]
+        broken.append(BrokenEdge(source=source, target=target, type=data["type"], reason=_reason(data)))
         graph.remove_edge(source, target)
+        pending.extend(_cyclic_components(graph.subgraph(component)))
+    return broken
+
+
+def _cyclic_components(graph: nx.DiGraph) -> list[set[str]]:
+    """Strongly connected components with a cycle, the one to handle first last (popped first)."""
+    found = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
+    return sorted(found, key=min, reverse=True)
+
+
+def _cost(data: dict) -> int:
+    """Which edge of a cycle goes first: type-only, then late-bound, then the rest (never by choice)."""
+    if data["type"] == "type":
+        return 0
+    if data["late"]:
+        return 1
+    return 2 + _STRENGTH[data["type"]]
+
+
+def _reason(data: dict) -> str:
+    if data["type"] == "type":
+        return "type-only use: the annotation can refer to the name before it exists"
+    if data["late"]:
+        return "late-bound: the use is inside a function body, after both atoms exist"
+    return (
+        f"cycle of import-time edges only; dropped this `{data['type']}` edge to keep going "
+        "(the code relies on partially initialised modules)"
+    )

@@ -15,6 +15,17 @@ class Edge(BaseModel):
     source: str
     target: str
     type: str
+    late: bool = False  # the use happens inside a function body (or a dynamic import), not at import time
+
+
+class FileEdge(BaseModel):
+    """File-level import: `source` imports `target`; `kind` is static, type, late, dynamic, require, reexport."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    target: str
+    kind: str
 
 
 class BrokenEdge(BaseModel):
@@ -58,3 +69,18 @@ class DependencyGraph(BaseModel):
 
     def wave_of(self) -> dict[str, int]:
         return {atom: index for index, wave in enumerate(self.waves) for atom in wave}
+
+    def wave_stats(self) -> dict[str, float]:
+        """Depth (number of waves), widest wave, and parallelism (atoms per wave on average)."""
+        widths = [len(w) for w in self.waves]
+        return {
+            "depth": len(widths),
+            "widest_wave": max(widths, default=0),
+            "parallelism": round(len(self.nodes) / max(1, len(widths)), 2),
+        }
+
+    def edges_by_type(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for edge in self.edges:
+            counts[edge.type] = counts.get(edge.type, 0) + 1
+        return dict(sorted(counts.items()))

@@ -56,3 +56,13 @@ def test_cycles_are_broken_with_a_recorded_reason_and_waves_put_dependencies_fir
 
 def test_the_graph_is_identical_on_repeated_runs() -> None:
     assert build_graph(atomize_files(FILES)) == build_graph(atomize_files(FILES))
+
+
+def test_atom_context_lists_signatures_and_scores_completeness() -> None:
+    from mge_assets.graph.context import atom_contexts
+
+    atoms = atomize_files({**FILES, "app/lost.py": "def lost() -> int:\n    return nowhere() + len([])\n"})
+    contexts = atom_contexts(atoms)
+    lines, score = contexts["app/service.py::make"]
+    assert lines == ("app/models.py: class User(Model):",) and score == 1.0
+    assert contexts["app/lost.py::lost"][1] == 0.6667  # `len` and `int` are builtins, `nowhere` is nowhere

@@ -1,0 +1,117 @@
+"""Speed of atomization and of atomization plus the graph, on a large real codebase, on one core.
+
+The corpus is the published sources of big packages installed in this environment (dagster and pandas
+by default: well over 300,000 lines). Prints lines per second for parse only (tree-sitter), atomize
+(parse included) and atomize + graph, the ratio of atomize to parse-only time, the peak memory, and the
+growth of the cost when the code doubles (every other file of the corpus against all of it).
+
+    python benchmarks/atomize_speed.py [--packages dagster pandas] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import json
+import resource
+import time
+from pathlib import Path
+
+from mge_assets.atomize import atomize_file, language_of
+from mge_assets.atomize.javascript import parser as javascript_parser
+from mge_assets.atomize.python import parser as python_parser
+from mge_assets.graph import build_graph
+from mge_assets.graph.analyze import paused_gc
+
+
+def corpus(packages: list[str]) -> dict[str, bytes]:
+    """Relative path (under site-packages) → source, for every Python file of the packages."""
+    files: dict[str, bytes] = {}
+    for name in packages:
+        root = Path(importlib.import_module(name).__file__ or "").parent
+        for path in sorted(root.rglob("*.py")):
+            files[path.relative_to(root.parent).as_posix()] = path.read_bytes()
+    return files
+
+
+def parse_only(files: dict[str, bytes]) -> float:
+    started = time.perf_counter()
+    for path, source in files.items():
+        language = language_of(path)
+        (python_parser() if language == "python" else javascript_parser(language or "javascript")).parse(source)
+    return time.perf_counter() - started
+
+
+def atomize_all(files: dict[str, bytes]) -> tuple[list, float]:
+    started = time.perf_counter()
+    atoms = [atom for path, source in files.items() for atom in atomize_file(path, source)]
+    return atoms, time.perf_counter() - started
+
+
+def graph_all(atoms: list, files: dict[str, bytes]) -> tuple[object, float]:
+    started = time.perf_counter()
+    graph = build_graph(atoms, files=files)
+    return graph, time.perf_counter() - started
+
+
+def measure(files: dict[str, bytes]) -> dict:
+    gc.collect()
+    lines = sum(s.count(b"\n") for s in files.values())
+    parse_seconds = parse_only(files)
+    with paused_gc():
+        atoms, atomize_seconds = atomize_all(files)
+        graph, graph_seconds = graph_all(atoms, files)
+    total = atomize_seconds + graph_seconds
+    return {
+        "files": len(files),
+        "lines": lines,
+        "atoms": len(atoms),
+        "edges": len(graph.edges),  # type: ignore[attr-defined]
+        "broken": len(graph.broken),  # type: ignore[attr-defined]
+        "parse_only_seconds": round(parse_seconds, 3),
+        "atomize_seconds": round(atomize_seconds, 3),
+        "graph_seconds": round(graph_seconds, 3),
+        "seconds": round(total, 3),
+        "parse_lines_per_second": round(lines / parse_seconds),
+        "atomize_lines_per_second": round(lines / atomize_seconds),
+        "lines_per_second": round(lines / total),
+        "atomize_to_parse_ratio": round(atomize_seconds / parse_seconds, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--packages", nargs="+", default=["dagster", "pandas"])
+    parser.add_argument("--json", type=Path, help="write the figures here as JSON")
+    args = parser.parse_args()
+    files = corpus(args.packages)
+    half = dict(list(files.items())[::2])  # every other file: half the code, of the same mix
+    small = measure(half)
+    full = measure(files)
+    full["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    full["growth_2x_atomize"] = round(
+        full["atomize_seconds"] / small["atomize_seconds"] * small["lines"] / full["lines"] * 2, 2
+    )
+    full["growth_2x"] = round(full["seconds"] / small["seconds"] * small["lines"] / full["lines"] * 2, 2)
+    full["packages"] = args.packages
+    print(
+        f"corpus: {', '.join(args.packages)}: {full['files']} files, {full['lines']:,} lines, {full['atoms']:,} atoms"
+    )
+    print(f"{'stage':<22} {'seconds':>8} {'lines/s':>10}")
+    print(f"{'parse only':<22} {full['parse_only_seconds']:>8.2f} {full['parse_lines_per_second']:>10,}")
+    print(f"{'atomize (with parse)':<22} {full['atomize_seconds']:>8.2f} {full['atomize_lines_per_second']:>10,}")
+    print(f"{'graph':<22} {full['graph_seconds']:>8.2f}")
+    print(f"{'atomize + graph':<22} {full['seconds']:>8.2f} {full['lines_per_second']:>10,}")
+    print(f"atomize / parse-only time: {full['atomize_to_parse_ratio']}x;  peak RSS {full['peak_rss_mb']} MB")
+    print(
+        f"2x the code ({small['lines']:,} -> {full['lines']:,} lines, normalised to exactly 2x): "
+        f"atomize {full['growth_2x_atomize']}x, atomize + graph {full['growth_2x']}x the time"
+    )
+    if args.json:
+        args.json.write_text(json.dumps({**full, "half": small}, indent=2))
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

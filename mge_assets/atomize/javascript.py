@@ -1,0 +1,628 @@
+"""Split JavaScript, TypeScript and TSX source into atoms with tree-sitter.
+
+Top level: the module header (imports and what sits between them), each function, class, interface,
+type alias, enum and `const f = () => ...`, exported or not, and any other run of statements. A class is
+split into its header (heritage and fields) and one atom per method. Comments and decorators directly
+above a definition stay with it. As in Python, each atom runs from the start of its first line to the
+start of the next, so the atoms cover every byte of the file exactly once; units that share a line are
+kept together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+import tree_sitter_javascript
+import tree_sitter_typescript
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+
+from mge_assets.atomize.atomicity import LINE_BUDGET
+from mge_assets.atomize.model import Atom, ImportRef
+from mge_assets.atomize.split import count_loc, finish, split_atom, statement_cuts
+
+DIALECTS = {
+    ".js": "javascript",
+    ".jsx": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+}
+_FUNCTIONS = {"function_declaration", "generator_function_declaration", "function_signature"}
+_CLASSES = {"class_declaration", "abstract_class_declaration", "class"}
+_TYPES = {"interface_declaration", "type_alias_declaration", "enum_declaration"}
+_DEFINITIONS = _FUNCTIONS | _CLASSES | _TYPES
+_FUNCTION_VALUES = {"arrow_function", "function_expression", "function", "generator_function", "class"}
+_DECLARATIONS = {"lexical_declaration", "variable_declaration"}
+_MEMBERS = {"method_definition", "method_signature", "abstract_method_signature"}
+_DECISIONS = {
+    "if_statement",
+    "for_statement",
+    "for_in_statement",
+    "while_statement",
+    "do_statement",
+    "catch_clause",
+    "ternary_expression",
+    "switch_case",
+}
+_BODIES = {"statement_block", "class_body", "interface_body", "object_type", "enum_body"}
+_STATEMENT_PARENTS = frozenset({"program", "switch_case", "switch_default", *_BODIES})
+_BINDING_FIELDS = {
+    "variable_declarator": "name",
+    "required_parameter": "pattern",
+    "optional_parameter": "pattern",
+    "arrow_function": "parameter",
+    "catch_clause": "parameter",
+    "for_in_statement": "left",
+    "function_declaration": "name",
+    "function_expression": "name",
+    "generator_function_declaration": "name",
+    "class_declaration": "name",
+    "class": "name",
+}
+_PATTERN_NAMES = {"identifier", "shorthand_property_identifier_pattern"}
+
+
+@cache
+def parser(dialect: str) -> Parser:
+    if dialect == "javascript":
+        return Parser(Language(tree_sitter_javascript.language()))
+    if dialect == "typescript":
+        return Parser(Language(tree_sitter_typescript.language_typescript()))
+    return Parser(Language(tree_sitter_typescript.language_tsx()))
+
+
+def dialect_of(path: str) -> str:
+    suffix = path[path.rfind(".") :]
+    if suffix not in DIALECTS:
+        raise ValueError(f"{path} is not JavaScript or TypeScript (expected one of {', '.join(DIALECTS)})")
+    return DIALECTS[suffix]
+
+
+@dataclass
+class _Unit:
+    nodes: list[Node]
+    definition: Node | None = None  # the declaration itself, inside any `export`
+    exported: bool = False
+    start: int = 0
+    end: int = 0
+
+
+def atomize_javascript(path: str, source: bytes, line_budget: int = LINE_BUDGET) -> list[Atom]:
+    """The atoms of one JavaScript/TypeScript/TSX file, in byte order."""
+    dialect = dialect_of(path)
+    return atomize_javascript_tree(path, source, parser(dialect).parse(source), line_budget)
+
+
+def atomize_javascript_tree(path: str, source: bytes, tree: Tree, line_budget: int = LINE_BUDGET) -> list[Atom]:
+    """As `atomize_javascript`, from a parse tree already made."""
+    language = "typescript" if dialect_of(path) != "javascript" else "javascript"
+    build = _Builder(path, source, language, line_budget)
+    units = _spans(_units(tree.root_node.children), 0, len(source), source)
+    if not units and source:
+        units = [_Unit([tree.root_node], start=0, end=len(source))]
+    atoms: list[Atom] = []
+    for index, unit in enumerate(units):
+        if unit.definition is None:
+            header = index == 0 and any(n.type == "import_statement" for n in unit.nodes)
+            atoms.extend(build.block(unit, "module_header" if header else "statements", None, None))
+        elif unit.definition.type in _CLASSES:
+            atoms.extend(build.klass(unit))
+        else:
+            atoms.extend(build.definition(unit, _kind(unit.definition), None, None))
+    return finish(_unique_ids(atoms), source, _decisions(tree, dialect_of(path)))
+
+
+@cache
+def _decision_query(dialect: str) -> Query:
+    kinds = " ".join(f"({kind})" for kind in sorted(_DECISIONS))
+    logical = '(binary_expression operator: ["&&" "||" "??"])'
+    return Query(parser(dialect).language, f"[{kinds} {logical}] @decision")
+
+
+def _decisions(tree: Tree, dialect: str) -> list[int]:
+    """Start offsets of every decision point in the file, sorted (one query, run by tree-sitter)."""
+    captured = QueryCursor(_decision_query(dialect)).captures(tree.root_node).get("decision", [])
+    return sorted(node.start_byte for node in captured)
+
+
+def _kind(node: Node) -> str:
+    if node.type in _TYPES:
+        return node.type.removesuffix("_declaration").replace("_alias", "")
+    return "function"
+
+
+def _definition_of(node: Node) -> tuple[Node | None, bool]:
+    """The declaration a top-level statement introduces (None for plain statements), and if exported."""
+    exported = node.type == "export_statement"
+    if exported:
+        if node.child_by_field_name("source") is not None:
+            return None, True
+        inner = node.child_by_field_name("declaration") or node.child_by_field_name("value")
+        if inner is None:
+            return None, True
+        node = inner
+    if node.type in _DEFINITIONS:
+        return node, exported
+    if node.type in _DECLARATIONS:
+        declarators = [c for c in node.named_children if c.type == "variable_declarator"]
+        if len(declarators) == 1:
+            value = declarators[0].child_by_field_name("value")
+            name = declarators[0].child_by_field_name("name")
+            if value is not None and value.type in _FUNCTION_VALUES and name is not None and name.type == "identifier":
+                return node, exported
+    if exported and node.type in _FUNCTION_VALUES:
+        return node, exported  # export default function () {} / export default class {}
+    return None, exported
+
+
+def _units(children: list[Node]) -> list[_Unit]:
+    """Each definition is a unit with the comments and decorators right above it; runs of the rest too."""
+    units: list[_Unit] = []
+    block: list[Node] = []
+    for child in children:
+        definition, exported = _definition_of(child)
+        if definition is None:
+            block.append(child)
+            continue
+        leading = _leading(block, child)
+        block = block[: len(block) - len(leading)]
+        if block:
+            units.append(_Unit(block))
+        units.append(_Unit([*leading, child], definition=definition, exported=exported))
+        block = []
+    if block:
+        units.append(_Unit(block))
+    return units
+
+
+def _leading(block: list[Node], definition: Node) -> list[Node]:
+    taken: list[Node] = []
+    row = definition.start_point.row
+    for node in reversed(block):
+        if node.type not in ("comment", "decorator") or node.end_point.row not in (row, row - 1):
+            break
+        taken.insert(0, node)
+        row = node.start_point.row
+    return taken
+
+
+def _spans(units: list[_Unit], start: int, end: int, source: bytes) -> list[_Unit]:
+    """Units start at their first line and end where the next begins; units sharing a line merge."""
+    merged: list[_Unit] = []
+    for unit in units:
+        unit.start = start if not merged else source.rfind(b"\n", 0, unit.nodes[0].start_byte) + 1
+        if merged and unit.start <= merged[-1].start:
+            previous = merged[-1]
+            merged[-1] = _Unit(previous.nodes + unit.nodes, start=previous.start)
+            continue
+        merged.append(unit)
+    for index, unit in enumerate(merged):
+        unit.end = merged[index + 1].start if index + 1 < len(merged) else end
+    return merged
+
+
+class _Builder:
+    """Makes the atoms of one file."""
+
+    def __init__(self, path: str, source: bytes, language: str, budget: int) -> None:
+        self.path, self.source, self.language, self.budget = path, source, language, budget
+
+    def definition(self, unit: _Unit, kind: str, parent: str | None, owner: str | None) -> list[Atom]:
+        name = _name(unit.definition, self.source) if unit.definition is not None else "default"
+        symbol = f"{owner}.{name}" if owner else name
+        names = _Names(self.source)
+        for node in unit.nodes:
+            names.visit(node)
+        atom = self._atom(unit.start, unit.end, kind, symbol, parent, names, (symbol,), unit.exported)
+        if kind == "function" and unit.exported and _is_default(unit.nodes[-1]):
+            atom = _with_default_export(atom)
+        return self._split(atom, unit.nodes, names.bindings, defines_in_pieces=False)
+
+    def block(self, unit: _Unit, kind: str, parent: str | None, owner: str | None) -> list[Atom]:
+        names = _Names(self.source)
+        for node in unit.nodes:
+            names.visit(node)
+        defined = tuple(f"{owner}.{n}" if owner else n for n in names.top_level)
+        label = "<module>" if kind == "module_header" else (defined[0] if defined else None)
+        symbol = label or f"{owner + '.' if owner else ''}<statements:{unit.nodes[0].start_point.row + 1}>"
+        atom = self._atom(unit.start, unit.end, kind, symbol, parent, names, defined, False)
+        return self._split(atom, unit.nodes, names.bindings - set(names.top_level), defines_in_pieces=True)
+
+    def klass(self, unit: _Unit) -> list[Atom]:
+        node = unit.definition
+        assert node is not None
+        name = _name(node, self.source)
+        body = node.child_by_field_name("body")
+        members = _units_of_class(body.named_children if body else [])
+        first = next((i for i, m in enumerate(members) if m.definition is not None), None)
+        rows = {unit.nodes[-1].start_point.row} | {m.nodes[0].start_point.row for m in members}
+        if first is None or len(rows) < len(members) + 1:
+            return self.definition(unit, "class", None, None)
+        members = _spans(
+            members[first:], _line_start(self.source, members[first].nodes[0].start_byte), unit.end, self.source
+        )
+        header_names = _Names(self.source, hi=members[0].start)
+        for part in unit.nodes:
+            header_names.visit(part)
+        header = self._atom(
+            unit.start, members[0].start, "class_header", name, None, header_names, (name,), unit.exported
+        )
+        if unit.exported and _is_default(unit.nodes[-1]):
+            header = _with_default_export(header)
+        atoms = self._split(header, unit.nodes, header_names.bindings, defines_in_pieces=False)
+        for member in members:
+            if member.definition is None:
+                atoms.extend(self.block(member, "class_statements", header.id, name))
+            else:
+                atoms.extend(self.definition(member, "method", header.id, name))
+        return atoms
+
+    def _atom(
+        self,
+        start: int,
+        end: int,
+        kind: str,
+        symbol: str,
+        parent: str | None,
+        names: _Names,
+        defines: tuple[str, ...],
+        exported: bool,
+    ) -> Atom:
+        source = self.source
+        code = source[start:end].decode("utf-8", errors="surrogateescape")
+        return Atom(
+            id=f"{self.path}::{symbol}",
+            language=self.language,
+            file=self.path,
+            start_byte=start,
+            end_byte=end,
+            start_line=0,  # line spans and complexity are set for the whole file at once (`finish`)
+            end_line=0,
+            kind=kind,
+            symbol=symbol,
+            parent=parent,
+            loc=count_loc(source, start, end),
+            complexity=0,
+            code=code,
+            defines=defines,
+            references=tuple(sorted(names.referenced - names.bindings - set(defines))),
+            type_references=tuple(sorted(names.types - names.values - names.bindings - set(defines))),
+            bases=tuple(names.bases),
+            attribute_references=tuple(sorted(names.attributes)),
+            imports=tuple(names.imports),
+            exported=exported,
+        )
+
+    def _split(self, atom: Atom, nodes: list[Node], local: set[str], defines_in_pieces: bool) -> list[Atom]:
+        """Over budget: a head and child pieces; a piece's reads exclude the unit's own locals."""
+        budget = 2 * self.budget if atom.kind == "module_header" else self.budget
+        if atom.loc <= budget:
+            return [atom]
+
+        def names(start: int, end: int) -> tuple:
+            found = _Names(self.source, start, end)
+            for node in nodes:
+                found.visit(node)
+            defines = tuple(found.top_level) if defines_in_pieces else ()
+            return (
+                defines,
+                tuple(sorted(found.referenced - found.bindings - local - set(atom.defines))),
+                tuple(sorted(found.types - found.values - found.bindings - local)),
+                tuple(sorted(found.attributes)),
+                tuple(found.imports),
+            )
+
+        cuts = statement_cuts(_bodies(nodes) if not defines_in_pieces else nodes, self.source, _STATEMENT_PARENTS)
+        return split_atom(atom, self.source, cuts, budget, names)
+
+
+def _bodies(nodes: list[Node]) -> list[Node]:
+    """The statement blocks inside definitions, where a split may cut."""
+    found = []
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if node.type in _BODIES:
+            found.append(node)
+            continue
+        stack.extend(node.children)
+    return found
+
+
+def _units_of_class(members: list[Node]) -> list[_Unit]:
+    units: list[_Unit] = []
+    block: list[Node] = []
+    for member in members:
+        if member.type not in _MEMBERS:
+            block.append(member)
+            continue
+        leading = _leading(block, member)
+        block = block[: len(block) - len(leading)]
+        if block:
+            units.append(_Unit(block))
+        units.append(_Unit([*leading, member], definition=member))
+        block = []
+    if block:
+        units.append(_Unit(block))
+    return units
+
+
+def _is_default(node: Node) -> bool:
+    return node.type == "export_statement" and any(c.type == "default" for c in node.children)
+
+
+def _with_default_export(atom: Atom) -> Atom:
+    record = ImportRef(module="", name=atom.symbol, alias="default", kind="export")
+    return Atom(**{**atom.__dict__, "imports": (*atom.imports, record)})
+
+
+def _name(node: Node, source: bytes) -> str:
+    if node.type in _DECLARATIONS:
+        declarator = next(c for c in node.named_children if c.type == "variable_declarator")
+        node = declarator
+    name = node.child_by_field_name("name")
+    return _text(name, source) if name is not None else "default"
+
+
+def _text(node: Node, source: bytes) -> str:
+    return source[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
+
+
+def _line_start(source: bytes, offset: int) -> int:
+    return source.rfind(b"\n", 0, offset) + 1
+
+
+def _string_value(node: Node | None, source: bytes) -> str | None:
+    """The text of a string literal (or a template without substitutions), else None."""
+    if node is None or node.type not in ("string", "template_string"):
+        return None
+    if any(c.type == "template_substitution" for c in node.children):
+        return None
+    return _text(node, source)[1:-1]
+
+
+def _unique_ids(atoms: list[Atom]) -> list[Atom]:
+    seen: dict[str, int] = {}
+    result = []
+    for atom in atoms:
+        count = seen.get(atom.id, 0) + 1
+        seen[atom.id] = count
+        if count > 1:
+            atom = Atom(**{**atom.__dict__, "id": f"{atom.id}#{count}"})
+        result.append(atom)
+    return result
+
+
+@dataclass
+class _Names:
+    """One walk over a unit: bindings, reads (value and type), attribute reads, imports, decisions."""
+
+    source: bytes
+    lo: int = 0
+    hi: int = 1 << 62
+    top_level: list[str] = field(default_factory=list)
+    bindings: set[str] = field(default_factory=set)
+    referenced: set[str] = field(default_factory=set)
+    types: set[str] = field(default_factory=set)
+    values: set[str] = field(default_factory=set)
+    bases: list[str] = field(default_factory=list)
+    attributes: set[str] = field(default_factory=set)
+    imports: list[ImportRef] = field(default_factory=list)
+
+    def visit(self, root: Node) -> None:
+        self._top_level(root)
+        source, lo, hi = self.source, self.lo, self.hi
+        binding_starts: set[int] = set()
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node.end_byte <= lo or node.start_byte >= hi:
+                continue
+            kind = node.type
+            if kind == "import_statement":
+                self._import(node)
+                continue
+            if kind == "export_statement" and node.child_by_field_name("source") is not None:
+                self._reexport(node)
+                continue
+            if kind == "export_clause":
+                self._local_exports(node)
+                continue
+            if kind == "identifier":
+                if node.start_byte in binding_starts:
+                    self.bindings.add(_text(node, source))
+                else:
+                    text = _text(node, source)
+                    self.referenced.add(text)
+                    self.values.add(text)
+                continue
+            if kind == "type_identifier":
+                text = _text(node, source)
+                self.referenced.add(text)
+                self.types.add(text)
+                continue
+            if kind in ("member_expression", "nested_type_identifier"):
+                self._attribute(node)
+            elif kind == "call_expression":
+                self._call(node)
+            elif kind == "shorthand_property_identifier":
+                text = _text(node, source)
+                self.referenced.add(text)
+                self.values.add(text)
+            elif kind in ("extends_clause", "class_heritage") and not self.bases:
+                self.bases.extend(
+                    _text(c, source)
+                    for c in _walk_types(node, ("identifier", "type_identifier", "member_expression"))
+                    if c.parent is not None and c.parent.type in ("extends_clause", "class_heritage")
+                )
+            field_name = _BINDING_FIELDS.get(kind)
+            if field_name is not None:
+                target = node.child_by_field_name(field_name)
+                if target is not None:
+                    binding_starts.update(n.start_byte for n in _pattern_names(target))
+            elif kind == "formal_parameters":
+                for child in node.named_children:
+                    binding_starts.update(n.start_byte for n in _pattern_names(child))
+            stack.extend(reversed(node.children))
+
+    def _top_level(self, node: Node) -> None:
+        """Names a module-level declaration binds (`const a = 1`, `export function f`)."""
+        if node.type == "export_statement":
+            inner = node.child_by_field_name("declaration")
+            if inner is None:
+                return
+            node = inner
+        if not (self.lo <= node.start_byte < self.hi or node.start_byte < self.lo < node.end_byte):
+            return
+        if node.type in _DECLARATIONS:
+            for declarator in (c for c in node.named_children if c.type == "variable_declarator"):
+                target = declarator.child_by_field_name("name")
+                if target is not None and self.lo <= declarator.start_byte < self.hi:
+                    self.top_level.extend(_text(n, self.source) for n in _pattern_names(target))
+        elif node.type in _DEFINITIONS and self.lo <= node.start_byte < self.hi:
+            name = node.child_by_field_name("name")
+            if name is not None:
+                self.top_level.append(_text(name, self.source))
+
+    def _attribute(self, node: Node) -> None:
+        obj = node.child_by_field_name("object") or (node.named_children[0] if node.named_children else None)
+        prop = node.child_by_field_name("property") or (node.named_children[-1] if node.named_children else None)
+        if obj is not None and prop is not None and obj.type in ("identifier", "type_identifier") and obj is not prop:
+            self.attributes.add(f"{_text(obj, self.source)}.{_text(prop, self.source)}")
+
+    def _call(self, node: Node) -> None:
+        function = node.child_by_field_name("function")
+        arguments = node.child_by_field_name("arguments")
+        if function is None or arguments is None:
+            return
+        first = arguments.named_children[0] if arguments.named_children else None
+        module = _string_value(first, self.source)
+        if module is None:
+            return
+        if function.type == "import":
+            self.imports.append(
+                ImportRef(module=module, name=None, alias=_declared_name(node, self.source), kind="dynamic")
+            )
+        elif function.type == "identifier" and _text(function, self.source) == "require":
+            self.imports.append(
+                ImportRef(module=module, name=None, alias=_declared_name(node, self.source), kind="require")
+            )
+
+    def _import(self, node: Node) -> None:
+        source = self.source
+        module = _string_value(node.child_by_field_name("source"), source)
+        type_only = any(c.type == "type" for c in node.children)
+        kind = "type" if type_only else "static"
+        require = next((c for c in node.named_children if c.type == "import_require_clause"), None)
+        if require is not None:  # import x = require("y")
+            alias = next((c for c in require.named_children if c.type == "identifier"), None)
+            module = _string_value(require.child_by_field_name("source"), source) or module
+            if module is not None:
+                self.imports.append(
+                    ImportRef(module=module, name=None, alias=_text(alias, source) if alias else "", kind="require")
+                )
+            return
+        if module is None:
+            return
+        clause = next((c for c in node.named_children if c.type == "import_clause"), None)
+        if clause is None:
+            self.imports.append(ImportRef(module=module, name=None, alias="", kind=kind))
+            return
+        for part in clause.named_children:
+            if part.type == "identifier":
+                self.imports.append(ImportRef(module=module, name="default", alias=_text(part, source), kind=kind))
+            elif part.type == "namespace_import":
+                alias = next((c for c in part.named_children if c.type == "identifier"), None)
+                self.imports.append(
+                    ImportRef(module=module, name=None, alias=_text(alias, source) if alias else "", kind=kind)
+                )
+            elif part.type == "named_imports":
+                for spec in (c for c in part.named_children if c.type == "import_specifier"):
+                    name = spec.child_by_field_name("name")
+                    alias = spec.child_by_field_name("alias") or name
+                    spec_kind = "type" if type_only or any(c.type == "type" for c in spec.children) else "static"
+                    if name is not None and alias is not None:
+                        self.imports.append(
+                            ImportRef(
+                                module=module, name=_text(name, source), alias=_text(alias, source), kind=spec_kind
+                            )
+                        )
+
+    def _reexport(self, node: Node) -> None:
+        source = self.source
+        module = _string_value(node.child_by_field_name("source"), source)
+        if module is None:
+            return
+        kind = "type" if any(c.type == "type" for c in node.children) else "reexport"
+        clause = next((c for c in node.named_children if c.type == "export_clause"), None)
+        namespace = next((c for c in node.named_children if c.type == "namespace_export"), None)
+        if clause is not None:
+            for spec in (c for c in clause.named_children if c.type == "export_specifier"):
+                name = spec.child_by_field_name("name")
+                alias = spec.child_by_field_name("alias") or name
+                if name is not None and alias is not None:
+                    self.imports.append(
+                        ImportRef(module=module, name=_text(name, source), alias=_text(alias, source), kind=kind)
+                    )
+        elif namespace is not None:
+            alias = next((c for c in namespace.named_children if c.type in ("identifier", "string")), None)
+            self.imports.append(
+                ImportRef(module=module, name=None, alias=_text(alias, source) if alias else "", kind=kind)
+            )
+        else:
+            self.imports.append(ImportRef(module=module, name="*", alias="*", kind=kind))
+
+    def _local_exports(self, clause: Node) -> None:
+        """`export { a as b }`: `b` is exported, bound to the local `a`."""
+        for spec in (c for c in clause.named_children if c.type == "export_specifier"):
+            name = spec.child_by_field_name("name")
+            alias = spec.child_by_field_name("alias") or name
+            if name is not None and alias is not None:
+                local = _text(name, self.source)
+                self.referenced.add(local)
+                self.values.add(local)
+                self.imports.append(ImportRef(module="", name=local, alias=_text(alias, self.source), kind="export"))
+
+
+def _declared_name(call: Node, source: bytes) -> str:
+    """`x` in `const x = require("y")` / `const x = await import("y")`, else empty."""
+    parent = call.parent
+    while parent is not None and parent.type in ("await_expression", "parenthesized_expression"):
+        parent = parent.parent
+    if parent is not None and parent.type == "variable_declarator":
+        name = parent.child_by_field_name("name")
+        if name is not None and name.type == "identifier":
+            return _text(name, source)
+    return ""
+
+
+def _pattern_names(node: Node) -> list[Node]:
+    """Identifiers a binding pattern binds: `a`, `{a, b: c}`, `[a, ...rest]`, `a = 1`."""
+    if node.type in _PATTERN_NAMES:
+        return [node]
+    found = []
+    for child in node.named_children:
+        if node.type == "pair_pattern" and child == node.child_by_field_name("key"):
+            continue
+        if node.type in ("assignment_pattern", "object_assignment_pattern") and child != node.named_children[0]:
+            continue
+        if child.type in ("type_annotation", "default_value"):
+            continue
+        found.extend(_pattern_names(child))
+    return found
+
+
+def _walk_types(node: Node, types: tuple[str, ...]) -> list[Node]:
+    found = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type in types:
+            found.append(current)
+            continue
+        stack.extend(reversed(current.children))
+    return found

@@ -1,0 +1,129 @@
+"""Over-budget units split at statement boundaries into a head and child atoms.
+
+A cut is the start of a line where a statement (at any depth inside the unit's body) begins. Pieces are
+taken greedily: each as long as the line budget allows; a single statement longer than the budget that
+has no inner statement to cut at stays whole. The head keeps the unit's kind and symbol (so it still
+introduces the unit); every later piece is a `block` atom whose parent is the head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+
+from tree_sitter import Node
+
+from mge_assets.atomize.model import Atom
+
+# For a piece (start, end): names it defines, references, type references, attribute references, imports.
+PieceNames = Callable[[int, int], tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple]]
+
+
+def count_loc(source: bytes, start: int, end: int) -> int:
+    """Non-blank lines in source[start:end]."""
+    return sum(1 for line in source[start:end].split(b"\n") if line.strip())
+
+
+def statement_cuts(roots: Iterable[Node | None], source: bytes, statement_parents: frozenset[str]) -> list[int]:
+    """Line starts where a statement begins its line: each root, and any statement inside them."""
+    cuts: set[int] = set()
+    stack = [r for r in roots if r is not None]
+    for root in stack:
+        cuts.add(source.rfind(b"\n", 0, root.start_byte) + 1)
+    while stack:
+        node = stack.pop()
+        children = node.children
+        if node.type in statement_parents:
+            for child in children:
+                start = child.start_byte
+                line_start = source.rfind(b"\n", 0, start) + 1
+                if not source[line_start:start].strip():
+                    cuts.add(line_start)
+        stack.extend(c for c in children if c.child_count)
+    return sorted(cuts)
+
+
+def pieces(source: bytes, start: int, end: int, cuts: Iterable[int], budget: int) -> list[tuple[int, int]]:
+    """Greedy spans of at most `budget` non-blank lines, cut only at `cuts` (one pass over them)."""
+    options = sorted(c for c in cuts if start < c < end)
+    before: list[int] = []  # non-blank lines from `start` to each cut
+    total, previous = 0, start
+    for cut in options:
+        total += count_loc(source, previous, cut)
+        before.append(total)
+        previous = cut
+    total += count_loc(source, previous, end)
+    spans: list[tuple[int, int]] = []
+    base, base_loc, index = start, 0, 0
+    while total - base_loc > budget and index < len(options):
+        best = index
+        while best + 1 < len(options) and before[best + 1] - base_loc <= budget:
+            best += 1
+        if before[best] - base_loc <= 0 and best + 1 < len(options):
+            best += 1  # never a piece of blank lines only
+        spans.append((base, options[best]))
+        base, base_loc, index = options[best], before[best], best + 1
+    spans.append((base, end))
+    return spans
+
+
+def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: PieceNames) -> list[Atom]:
+    """The atom itself when within budget, else its head and `block` children (parent: the head)."""
+    if atom.loc <= budget:
+        return [atom]
+    spans = pieces(source, atom.start_byte, atom.end_byte, cuts, budget)
+    if len(spans) == 1:
+        return [atom]
+    head_end = spans[0][1]
+    head = _piece(atom, source, atom.start_byte, head_end)
+    result = [head]
+    for start, end in spans[1:]:
+        defines, references, types, attributes, imports = names(start, end)
+        line = head.start_line + source.count(b"\n", atom.start_byte, start)
+        piece = _piece(atom, source, start, end)
+        result.append(
+            replace(
+                piece,
+                id=f"{atom.id}.<block:{line}>",
+                kind="block",
+                symbol=f"{atom.symbol}.<block:{line}>",
+                parent=head.id,
+                defines=defines,
+                references=references,
+                type_references=types,
+                bases=(),
+                attribute_references=attributes,
+                imports=imports,
+                exported=False,
+            )
+        )
+    return result
+
+
+def _piece(atom: Atom, source: bytes, start: int, end: int) -> Atom:
+    code = source[start:end].decode("utf-8", errors="surrogateescape")
+    return replace(atom, start_byte=start, end_byte=end, code=code, loc=count_loc(source, start, end))
+
+
+def finish(atoms: list[Atom], source: bytes, decisions: list[int]) -> list[Atom]:
+    """Line spans and cyclomatic complexity (1 + decision points that start inside the atom), in one pass
+    over the file: atoms are in byte order, so each newline and each decision is counted once."""
+    result = []
+    line, position, index = 1, 0, 0
+    for atom in atoms:
+        line += source.count(b"\n", position, atom.start_byte)
+        position = atom.start_byte
+        last = max(atom.start_byte, atom.end_byte - 1)
+        end_line = line + source.count(b"\n", atom.start_byte, last)
+        while index < len(decisions) and decisions[index] < atom.start_byte:
+            index += 1
+        first = index
+        while index < len(decisions) and decisions[index] < atom.end_byte:
+            index += 1
+        # The atoms were made by this pass's caller and are not shared yet: set the three fields in place
+        # rather than copy every atom (a copy per atom costs as much as the rest of this function).
+        object.__setattr__(atom, "start_line", line)
+        object.__setattr__(atom, "end_line", end_line)
+        object.__setattr__(atom, "complexity", 1 + index - first)
+        result.append(atom)
+    return result

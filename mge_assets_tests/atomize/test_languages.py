@@ -1,0 +1,150 @@
+"""JavaScript, TypeScript and TSX atoms; over-budget splits; parse errors; reassembly on real corpora."""
+
+from pathlib import Path
+
+import pytest
+
+from mge_assets.atomize import atomize_file, atomize_with_errors, language_of
+
+TSX = b"""import React, { useState, type FC } from "react";
+import type { Props } from "@/types";
+import * as ns from "./ns";
+export * from "./barrel";
+export { x as y } from "./x";
+const lazy = () => import("./lazy");
+const fs = require("fs");
+// The app.
+export default function App(props: Props): JSX.Element {
+  const [a, setA] = useState(0);
+  if (a && props.b) {
+    return <div>{ns.a}</div>;
+  }
+  for (const k of props.items) {
+    console.log(k);
+    fs.readFileSync(k);
+  }
+  return <Other />;
+}
+@sealed
+export class C extends Base implements I {
+  private x: number = 1;
+  m(a: number): number { return this.x + a; }
+}
+interface I { a: string }
+type T = Props | I;
+enum E { A, B }
+"""
+
+PY_LONG = b"""def long(a):
+    b = 1
+    c = 2
+    if a:
+        d = helper(a)
+        e = 4
+    for i in range(3):
+        print(i)
+    return b + c
+"""
+
+
+def _imports(atoms) -> set[tuple]:
+    return {(i.module, i.name, i.alias, i.kind) for a in atoms for i in a.imports}
+
+
+def test_tsx_units_kinds_imports_and_exports() -> None:
+    atoms = atomize_file("src/App.tsx", TSX, line_budget=4)
+    kinds = [(a.kind, a.symbol) for a in atoms]
+    assert kinds[0] == ("module_header", "<module>")
+    assert ("function", "App") in kinds and ("class_header", "C") in kinds and ("method", "C.m") in kinds
+    assert ("interface", "I") in kinds and ("type", "T") in kinds and ("enum", "E") in kinds
+    blocks = [a for a in atoms if a.kind == "block"]
+    app = next(a for a in atoms if a.symbol == "App")
+    assert blocks and all(b.parent == app.id and b.loc <= 4 for b in blocks)
+    assert app.code.startswith("// The app.\nexport default function App")
+    assert "props" not in {r for b in blocks for r in b.references}  # a parameter, not a dependency
+    imports = _imports(atoms)
+    assert ("react", "FC", "FC", "type") in imports and ("@/types", "Props", "Props", "type") in imports
+    assert ("./ns", None, "ns", "static") in imports and ("./barrel", "*", "*", "reexport") in imports
+    assert ("./lazy", None, "", "dynamic") in imports and ("fs", None, "fs", "require") in imports
+    assert ("", "App", "default", "export") in imports
+    header = next(a for a in atoms if a.symbol == "C")
+    assert header.bases == ("Base",) and header.exported and "sealed" in header.references
+    assert b"".join(a.code.encode() for a in atoms) == TSX
+
+
+def test_python_units_over_budget_split_at_statements_with_parent_links() -> None:
+    atoms = atomize_file("m.py", PY_LONG, line_budget=4)
+    assert [a.kind for a in atoms] == ["function", "block", "block"]
+    assert all(a.loc <= 4 for a in atoms) and {a.parent for a in atoms[1:]} == {atoms[0].id}
+    assert "helper" in atoms[1].references and "a" not in atoms[1].references
+    assert atomize_file("m.py", PY_LONG)[0].kind == "function" and len(atomize_file("m.py", PY_LONG)) == 1
+    assert "".join(a.code for a in atoms).encode() == PY_LONG
+
+
+def test_python_type_checking_and_late_imports_have_their_kind() -> None:
+    source = (
+        b"from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .m import T\n\n\ndef f():\n    import json\n"
+    )
+    assert _imports(atomize_file("p.py", source)) == {
+        ("typing", "TYPE_CHECKING", "TYPE_CHECKING", "static"),
+        ("m", "T", "T", "type"),
+        ("json", None, "json", "late"),
+    }
+
+
+@pytest.mark.parametrize("path", ["bad.py", "bad.ts", "bad.js"])
+def test_a_file_that_does_not_parse_reports_positions_and_still_reassembles(path: str) -> None:
+    source = b"x = 1\ndef broken(:\n    pass\n" if path.endswith(".py") else b"const a = 1;\nfunction f( {\n"
+    atoms, errors = atomize_with_errors(path, source)
+    assert errors and errors[0].line == 2 and errors[0].file == path
+    assert "".join(a.code for a in atoms).encode() == source
+
+
+def test_unknown_extensions_are_refused_with_a_clear_message() -> None:
+    with pytest.raises(ValueError, match=r"cannot atomize notes\.txt: only"):
+        atomize_file("notes.txt", b"hello")
+
+
+def _corpus(roots: list[Path]) -> list[Path]:
+    return sorted(p for root in roots for p in root.rglob("*") if p.is_file() and language_of(p.name))
+
+
+CORPORA = {
+    "npm (JavaScript)": [Path("/usr/lib/node_modules/npm")],
+    "registry projects (TypeScript/TSX/JavaScript)": [
+        Path(__file__).resolve().parents[2] / "benchmarks" / ".data" / "projects"
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORPORA))
+def test_every_file_of_a_real_corpus_reassembles_byte_for_byte(name: str) -> None:
+    files = _corpus([r for r in CORPORA[name] if r.exists()])
+    if len(files) < 50:
+        pytest.skip(f"{name} not on this machine (run benchmarks/fetch_corpora.py)")
+    bad = []
+    for path in files:
+        if path.stat().st_size > 400_000:
+            continue  # bundles and minified files: a single line each, nothing to learn
+        source = path.read_bytes()
+        atoms = atomize_file(str(path), source)
+        joined = "".join(a.code for a in atoms).encode("utf-8", "surrogateescape")
+        if (
+            joined != source
+            or any(a.end_byte <= a.start_byte for a in atoms)
+            or len({a.id for a in atoms}) < len(atoms)
+        ):
+            bad.append(str(path))
+    assert bad == []
+
+
+def test_atomicity_criteria_for_hidden_state_and_context() -> None:
+    import pandas as pd
+
+    from mge_assets.atomize.atomicity import atomicity
+
+    atoms = atomize_file("m.py", b"N = 0\n\n\ndef bump():\n    global N\n    N += 1\n\n\ndef pure(x):\n    return x\n")
+    frame = pd.DataFrame([a.as_row() for a in atoms])
+    assert atomicity(frame)["no_hidden_state"].tolist() == [True, False, True]
+    frame["context_completeness"] = [1.0, 1.0, 0.5]
+    assert atomicity(frame)["context_complete"].tolist() == [True, True, False]
