@@ -66,12 +66,23 @@ def read_tsconfig(root: Path) -> TsConfig | None:
         raise ValueError(f"{path} is not valid JSON ({error}); fix it or remove it to analyze without it") from error
 
 
+def _import_root(folder: Path) -> Path:
+    """The folder imports are written from: above every Python package that `folder` lies in, so that
+    `mge atomize mypkg` names the modules `mypkg.x`, as their own imports do."""
+    folder = folder.resolve()
+    while (folder / "__init__.py").exists() and folder.parent != folder:
+        folder = folder.parent
+    return folder
+
+
 def analyze_path(root: Path, line_budget: int = LINE_BUDGET) -> Analysis:
     """Atoms, parse errors, the atom graph and the file-level imports of the codebase under `root`."""
     if not root.exists():
         raise ValueError(f"{root} does not exist: give a folder or a file of Python, JavaScript or TypeScript")
-    base = root if root.is_dir() else root.parent
-    files = source_files(root) if root.is_dir() else [root.name]
+    base = _import_root(root if root.is_dir() else root.parent)
+    inside = (root if root.is_dir() else root.parent).resolve().relative_to(base.resolve()).as_posix()
+    found = source_files(root) if root.is_dir() else [root.name]
+    files = [f if inside == "." else f"{inside}/{f}" for f in found]
     if not files:
         raise ValueError(f"{root} holds no .py, .js, .jsx, .mjs, .cjs, .ts, .mts, .cts or .tsx file")
     atoms: list[Atom] = []

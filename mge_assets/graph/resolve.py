@@ -78,7 +78,7 @@ class Resolver:
         packages = {f.rsplit("/", 1)[0] for f in python if f.endswith("/__init__.py")}
         for path in python:
             names = python_module_names(path, packages)
-            self.own_name[path] = names[0]
+            self.own_name[path] = names[0] if names else ""
             for name in names:
                 self.modules.setdefault(name, path)
                 self.top_level.add(name.split(".")[0])

@@ -52,3 +52,12 @@ def test_bad_input_gets_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixt
     (tmp_path / "notes.txt").write_text("hello")
     assert main(["atomize", str(tmp_path)]) == 2
     assert "holds no .py" in capsys.readouterr().err
+
+
+def test_a_package_folder_is_analyzed_under_its_own_name(codebase: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (codebase / "pkg/broken.py").unlink()
+    assert main(["atomize", str(codebase / "pkg"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {a["file"] for a in result["atoms"]} == {"pkg/__init__.py", "pkg/core.py", "pkg/util.py"}
+    edges = {(e["source"], e["target"], e["type"]) for e in result["edges"]}
+    assert ("pkg/core.py::run", "pkg/util.py::helper", "call") in edges
