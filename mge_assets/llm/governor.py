@@ -39,22 +39,30 @@ UNSEEN_SENDS_S = 0.5
 
 @dataclass
 class Bucket:
-    """The client's view of one of the server's token buckets: `limit` per minute refilled
-    continuously, holding at most `capacity` (a minute's worth unless the reset header says less)."""
+    """The client's copy of one of the server's token buckets: `limit` per minute refilled
+    continuously, holding at most `capacity` (a minute's worth unless the reset header says less).
+    Our calls are taken out when sent; the level may go below zero and refills from there."""
 
     limit: float
-    remaining: float
-    observed_at: float
-    spent_since: float = 0.0
+    tokens: float
+    updated_at: float
     capacity: float | None = None
 
+    @property
+    def size(self) -> float:
+        return self.capacity or self.limit
+
     def level(self, now: float) -> float:
-        refill = self.limit / 60.0 * (now - self.observed_at)
-        return min(self.capacity or self.limit, self.remaining + refill) - self.spent_since
+        self.tokens = min(self.size, self.tokens + self.limit / 60.0 * max(0.0, now - self.updated_at))
+        self.updated_at = max(self.updated_at, now)
+        return self.tokens
+
+    def spend(self, amount: float, now: float) -> None:
+        self.tokens = self.level(now) - amount
 
     def wait_for(self, amount: float, now: float) -> float:
-        """Seconds until `amount` is available (0 when it is now)."""
-        missing = min(amount, self.limit) - self.level(now)
+        """Seconds until `amount` is available (0 when it is now); a tiny bucket never holds the margin."""
+        missing = min(amount, self.size) - self.level(now)
         return max(0.0, missing / (self.limit / 60.0)) if missing > 0 else 0.0
 
 
@@ -132,7 +140,7 @@ class RateGovernor:
         self._sends.append((self.clock(), float(input_tokens)))
         for name, amount in (("requests", 1.0), ("input-tokens", float(input_tokens))):
             if name in self.buckets:
-                self.buckets[name].spent_since += amount
+                self.buckets[name].spend(amount, self.clock())
         self._wake()
 
     def release(self) -> None:
@@ -184,7 +192,7 @@ class RateGovernor:
             except ValueError:
                 continue
             bucket.capacity = _capacity(bucket, headers.get(f"{HEADER}{name}-reset"))
-            bucket.spent_since = self._unseen(name, bucket, now)
+            bucket.tokens -= self._unseen(name, bucket, now)
             self.buckets[name] = bucket
 
     def _unseen(self, name: str, bucket: Bucket, now: float) -> float:
@@ -286,4 +294,4 @@ def _capacity(bucket: Bucket, reset: str | None) -> float | None:
         full_in = datetime.fromisoformat(reset.replace("Z", "+00:00")).timestamp() - time.time()
     except ValueError:
         return None
-    return min(bucket.limit, bucket.remaining + max(0.0, full_in) * bucket.limit / 60.0)
+    return min(bucket.limit, bucket.tokens + max(0.0, full_in) * bucket.limit / 60.0)

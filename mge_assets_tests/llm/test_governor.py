@@ -87,4 +87,21 @@ def test_a_small_bucket_is_not_assumed_to_hold_a_minute():
     governor.observe(_bucket_headers(0, 1.0))  # a bucket of 20 at 1200 a minute, empty
     bucket = governor.buckets["requests"]
     assert 19 <= bucket.capacity <= 21
-    assert bucket.level(bucket.observed_at + 10.0) <= 21  # ten seconds later it is full, not 200
+    assert bucket.level(bucket.updated_at + 10.0) <= 21  # ten seconds later it is full, not 200
+
+
+def test_a_bucket_smaller_than_the_calls_in_flight_refills_instead_of_locking():
+    now = [0.0]
+    governor = RateGovernor(initial=6, maximum=6, clock=lambda: now[0])
+
+    async def send_six():
+        for _ in range(6):
+            await governor.acquire()
+
+    asyncio.run(send_six())
+    now[0] = 0.1
+    governor.observe(_bucket_headers(0, 0.5, limit=120))  # a bucket of one request, 2 a second, empty
+    wait = governor._ready_in()
+    assert 0 < wait < 10
+    now[0] += wait + 0.01
+    assert governor._ready_in() == 0
