@@ -78,8 +78,11 @@ def run_in_sandbox(
     timeout_s: float = 120.0,
     limits: Limits | None = None,
     collect: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
 ) -> SandboxResult:
-    """Run `command` in a fresh copy of `project`; read back the `collect` files it wrote; remove the copy."""
+    """Run `command` in a fresh copy of `project`; read back the `collect` files it wrote; remove the copy.
+
+    `extra_env` adds settings (never secrets) to the scrubbed environment."""
     limits = limits or Limits()
     with tempfile.TemporaryDirectory(prefix="mge-sandbox-") as scratch:
         root = Path(scratch)
@@ -99,7 +102,8 @@ def run_in_sandbox(
         stdout_path, stderr_path = root / "stdout", root / "stderr"
         started = time.perf_counter()
         try:
-            returncode, timed_out = _run(command, config, workdir, home, stdout_path, stderr_path, timeout_s)
+            environment = {**(extra_env or {}), **sandbox_environment(home)}
+            returncode, timed_out = _run(command, config, workdir, environment, stdout_path, stderr_path, timeout_s)
         finally:
             remove_cgroup(cgroup)
         duration = time.perf_counter() - started
@@ -120,7 +124,7 @@ def _run(
     command: list[str],
     config: dict[str, object],
     workdir: Path,
-    home: Path,
+    environment: dict[str, str],
     stdout_path: Path,
     stderr_path: Path,
     timeout_s: float,
@@ -131,7 +135,7 @@ def _run(
         child = subprocess.Popen(
             [sys.executable, "-I", "-c", _LAUNCHER, json.dumps(config), *command],
             cwd=workdir,
-            env=sandbox_environment(home),
+            env=environment,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
