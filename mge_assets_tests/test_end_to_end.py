@@ -49,7 +49,7 @@ def test_mge_run_on_task_api_from_the_console_script(mge_env) -> None:
     )
     assert run.returncode == 0, run.stdout + run.stderr
     out = run.stdout
-    assert out.count("  PASS  ") == 18 and "FAIL" not in out
+    assert out.count("  PASS  ") == 19 and "FAIL" not in out
     assert "Precision: 1.0000" in out
     assert re.search(r"Model: [1-9]\d* calls, \d+ cache hits, [\d,]+ tokens in, [\d,]+ out, \$0\.0000", out)
     project = mge_env / "mge_workspace" / "task-api"
