@@ -1,5 +1,6 @@
 """Acceptance: tests generated from the requirements, run in the sandbox, judged by Gate S."""
 
+import tempfile
 from pathlib import Path
 
 import dagster as dg
@@ -7,6 +8,7 @@ import dagster as dg
 from mge_assets.acceptance.execution import SUITE_TIMEOUT_S, TEST_TIMEOUT_S, WORKERS, RunSettings, run_suite
 from mge_assets.acceptance.results import AcceptanceResults, judge
 from mge_assets.acceptance.suite import AcceptanceSuite
+from mge_assets.acceptance.trust import vet_suite
 from mge_assets.acceptance.writing import write_suite
 from mge_assets.assemble import add_files
 from mge_assets.assemble.project import GeneratedProject
@@ -37,10 +39,13 @@ async def acceptance_tests(
     model_backend: ModelBackendResource,
 ) -> dg.MaterializeResult:
     """pytest tests written from the requirements (one file per requirement, each test named after its
-    requirement id) and written into the project's `acceptance/` folder. A requirement that cannot be
-    turned into a test is recorded as untestable, with the reason."""
+    requirement id) and written into the project's `acceptance/` folder. Only tests that collect and fail
+    against a deliberately broken build are trusted; a requirement without a trusted test is recorded
+    as untestable, with the reason."""
     client = model_backend.client(Budget(project_request.settings.budget_usd, spent_usd=run_spend(context)))
-    suite = await write_suite(discovery_document, client, model_backend.concurrency)
+    written = await write_suite(discovery_document, client, model_backend.concurrency)
+    with tempfile.TemporaryDirectory(prefix="mge-trust-") as scratch:
+        suite = vet_suite(written, Path(generated_project.root), generated_project.package, Path(scratch))
     add_files(Path(generated_project.root), suite.files, replace_directories=("acceptance",))
     per_requirement = [
         (
@@ -55,6 +60,7 @@ async def acceptance_tests(
         value=suite,
         metadata={
             "tests": len(suite.cases),
+            "tests_untrusted": len(written.cases) - len(suite.cases),
             "files": len(suite.files),
             "untestable": len(suite.untestable),
             "tests_by_requirement": dg.MetadataValue.md(

@@ -9,6 +9,7 @@ from mge_assets.acceptance import suite as suites
 from mge_assets.acceptance.execution import RunSettings, run_suite
 from mge_assets.acceptance.results import judge
 from mge_assets.acceptance.suite import AcceptanceSuite, TestCase
+from mge_assets.acceptance.trust import vet_suite
 from mge_assets.request import Requirement
 
 BODIES = {
@@ -91,3 +92,25 @@ def test_parallel_and_serial_runs_agree(tmp_path: Path) -> None:
 def test_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="workers"):
         RunSettings(workers=0)
+
+
+def test_only_tests_that_fail_against_a_broken_build_are_trusted(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "pkg").mkdir(parents=True)
+    (project / "pkg" / "app.py").write_text("def create_app(path=None):\n    raise RuntimeError('real app')\n")
+    bodies = {
+        "MUST-01": "from pkg.app import create_app\n    from fastapi.testclient import TestClient\n"
+        "    assert TestClient(create_app()).get('/health').status_code == 200",
+        "MUST-02": "assert True",
+        "SHOULD-01": "assert True",
+    }
+    suite = make_suite(tmp_path / "written", bodies)
+    suite = suite.model_copy(update={"files": {**suite.files, "acceptance/test_should_01.py": "def broken(:\n"}})
+    vetted = vet_suite(suite, project, "pkg", tmp_path / "scratch")
+    assert {c.requirement_id for c in vetted.cases} == {"MUST-01"}
+    assert [c.name for c in vetted.cases] == ["test_must_01__it_holds"]  # its `_too` twin passes anyway
+    reasons = {u.requirement_id: u.reason for u in vetted.untestable}
+    assert "passes against a broken build" in reasons["MUST-02"]
+    assert "did not collect" in reasons["SHOULD-01"]
+    results = judge(vetted, {c.test_id: ("passed", "", 0.0) for c in vetted.cases}, 0.0, "")
+    assert [r.passed for r in results.requirements] == [True, False, False]
