@@ -6,6 +6,8 @@ import dagster as dg
 import pytest
 
 from mge_assets.acceptance.results import AcceptanceResults
+from mge_assets.acceptance.suite import AcceptanceSuite
+from mge_assets.llm.answers import render_files
 from mge_assets.scoring.precision import PrecisionReport
 from mge_assets_tests.conftest import example_path
 from mge_assets_tests.helpers import (
@@ -36,7 +38,8 @@ class BreaksTaskApi(RewritingModel):
         return answer
 
 
-def test_a_removed_route_and_a_dropped_validation_fail_their_requirements_and_gate_s(tmp_path) -> None:
+def test_a_removed_route_and_a_dropped_validation_fail_their_requirements_and_gate_s(tmp_path, mge_env) -> None:
+    # mge_env: the atom checkpoints of a rewritten model must not outlive this test.
     backend = backend_serving(BreaksTaskApi, tmp_path)
     with dg.instance_for_test() as instance:
         name = submit(instance, tmp_path, example_path("task_api"))
@@ -91,3 +94,33 @@ def test_a_removed_route_and_a_dropped_validation_fail_their_requirements_and_ga
     )
     assert report.score == pytest.approx(1.0 - expected_drop, abs=1e-5)
     assert report.score < 0.95 and not report.gate_a and not report.gate_s
+
+
+class WritesVacuousTests(RewritingModel):
+    """A model whose tests for SHOULD-01 assert nothing about the service."""
+
+    def rewrite(self, payload: dict, answer: str) -> str:
+        if payload["kind"] == "write_tests" and payload["requirement"]["id"] == "SHOULD-01":
+            code = "def test_should_01__filtered(client, factory) -> None:\n    assert client is not None\n"
+            return render_files({"acceptance/test_should_01.py": code})
+        return answer
+
+
+def test_model_written_tests_that_pass_against_a_broken_build_are_not_trusted(tmp_path, mge_env) -> None:
+    backend = backend_serving(WritesVacuousTests, tmp_path)
+    with dg.instance_for_test() as instance:
+        name = submit(instance, tmp_path, example_path("task_api"))
+        run = materialize_everything(instance, tmp_path, name, backend)
+        assert not run.success  # Gate S: SHOULD-01 fails, and 2/3 SHOULD is under 95%
+        defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, resources=test_resources(tmp_path, backend))
+        suite = defs.load_asset_value(
+            "acceptance_tests", partition_key=name, instance=instance, python_type=AcceptanceSuite
+        )
+        results = defs.load_asset_value(
+            "acceptance_results", partition_key=name, instance=instance, python_type=AcceptanceResults
+        )
+    untestable = {u.requirement_id: u.reason for u in suite.untestable}
+    assert list(untestable) == ["SHOULD-01"] and "passes against a broken build" in untestable["SHOULD-01"]
+    assert not any(c.requirement_id == "SHOULD-01" for c in suite.cases)
+    failed = [r.requirement_id for r in results.requirements if not r.passed]
+    assert failed == ["SHOULD-01"]
