@@ -115,6 +115,34 @@ def _metadata(frame, report, budget, client, model_backend, config) -> dict:
     return metadata
 
 
+@dg.asset_check(asset=atom_results, blocking=True, partitions_def=requests_partitions)
+def atom_results_budget_cap_held(atom_results: pd.DataFrame) -> dg.AssetCheckResult:
+    """Gate: what the atoms cost stays within the request's hard budget cap (or the recorded override)."""
+    spent = float(atom_results["cost_usd"].sum())
+    cap = float(atom_results["budget_cap_usd"].iloc[0]) if len(atom_results) else 0.0
+    stopped = int((atom_results["status"] == "budget").sum())
+    return dg.AssetCheckResult(
+        passed=spent <= cap + 1e-9,
+        metadata={"spent_usd": round(spent, 6), "cap_usd": cap, "atoms_stopped_by_cap": stopped},
+    )
+
+
+@dg.asset_check(asset=atom_results, blocking=True, partitions_def=requests_partitions)
+def atom_results_valid_or_queued(atom_results: pd.DataFrame) -> dg.AssetCheckResult:
+    """Gate: every atom is valid, or carries the errors that send it to the review queue; an atom
+    left without either (lost in the run) fails the gate."""
+    unexplained = atom_results[(atom_results["status"] != "valid") & (atom_results["errors"].str.len() == 0)]
+    counts = atom_results["status"].value_counts().to_dict()
+    return dg.AssetCheckResult(
+        passed=unexplained.empty,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            **{f"status_{s}": int(n) for s, n in sorted(counts.items())},
+            "unexplained": ", ".join(unexplained["atom_id"].head(20)) or "none",
+        },
+    )
+
+
 @dg.asset(partitions_def=requests_partitions, group_name="execution", kinds={"python", "docker", "sqlite"})
 def generated_project(
     context: dg.AssetExecutionContext,

@@ -20,6 +20,7 @@ import heapq
 import itertools
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,20 +30,27 @@ from mge_assets.errors import ModelUnavailableError
 HEADER = "anthropic-ratelimit-"
 BUCKETS = ("requests", "input-tokens", "output-tokens")
 PACING_MARGIN = 1.0  # keep one request's worth in the server's bucket: our clock and its clock differ a little
+# A response's headers were written a moment before we read them (longer when the event loop is busy):
+# the calls we sent in that moment may not be counted in them yet, so they stay counted against the
+# fresh estimate. Never more than half of what the bucket refills in its size, or a small bucket would
+# always look empty.
+UNSEEN_SENDS_S = 0.5
 
 
 @dataclass
 class Bucket:
-    """The client's view of one of the server's token buckets."""
+    """The client's view of one of the server's token buckets: `limit` per minute refilled
+    continuously, holding at most `capacity` (a minute's worth unless the reset header says less)."""
 
     limit: float
     remaining: float
     observed_at: float
     spent_since: float = 0.0
+    capacity: float | None = None
 
     def level(self, now: float) -> float:
         refill = self.limit / 60.0 * (now - self.observed_at)
-        return min(self.limit, self.remaining + refill) - self.spent_since
+        return min(self.capacity or self.limit, self.remaining + refill) - self.spent_since
 
     def wait_for(self, amount: float, now: float) -> float:
         """Seconds until `amount` is available (0 when it is now)."""
@@ -88,6 +96,7 @@ class RateGovernor:
         self.stats = GovernorStats()
         self._waiters: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
+        self._sends: deque[tuple[float, float]] = deque()  # (sent at, input tokens)
         self._last_change = clock()
         self._wakeup: asyncio.TimerHandle | None = None
         self._last_cut = -1.0
@@ -120,6 +129,7 @@ class RateGovernor:
                 break
         self._account(+1)
         self.stats.calls += 1
+        self._sends.append((self.clock(), float(input_tokens)))
         for name, amount in (("requests", 1.0), ("input-tokens", float(input_tokens))):
             if name in self.buckets:
                 self.buckets[name].spent_since += amount
@@ -163,14 +173,25 @@ class RateGovernor:
         if not headers:
             return
         now = self.clock()
+        while self._sends and self._sends[0][0] < now - UNSEEN_SENDS_S:
+            self._sends.popleft()
         for name in BUCKETS:
             limit, remaining = headers.get(f"{HEADER}{name}-limit"), headers.get(f"{HEADER}{name}-remaining")
             if limit is None or remaining is None:
                 continue
             try:
-                self.buckets[name] = Bucket(float(limit), float(remaining), now)
+                bucket = Bucket(float(limit), float(remaining), now)
             except ValueError:
                 continue
+            bucket.capacity = _capacity(bucket, headers.get(f"{HEADER}{name}-reset"))
+            bucket.spent_since = self._unseen(name, bucket, now)
+            self.buckets[name] = bucket
+
+    def _unseen(self, name: str, bucket: Bucket, now: float) -> float:
+        """What we sent recently enough that the server may not have counted it in these headers."""
+        window = min(UNSEEN_SENDS_S, 0.5 * (bucket.capacity or bucket.limit) / (bucket.limit / 60.0))
+        recent = [tokens for sent_at, tokens in self._sends if sent_at >= now - window]
+        return float(len(recent)) if name == "requests" else sum(recent)
 
     # -- reporting -----------------------------------------------------------------------------
 
@@ -253,3 +274,16 @@ class RateGovernor:
             except ValueError:
                 continue
         return max(waits) if waits else 1.0
+
+
+def _capacity(bucket: Bucket, reset: str | None) -> float | None:
+    """What the bucket holds when full: `remaining` plus the refill until `reset` (the time it is full
+    again). Without it, a bucket is assumed to hold a minute's worth, as the API's do; assuming that of a
+    smaller bucket would send a burst into it after every pause."""
+    if reset is None:
+        return None
+    try:
+        full_in = datetime.fromisoformat(reset.replace("Z", "+00:00")).timestamp() - time.time()
+    except ValueError:
+        return None
+    return min(bucket.limit, bucket.remaining + max(0.0, full_in) * bucket.limit / 60.0)

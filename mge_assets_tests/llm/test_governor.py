@@ -57,3 +57,34 @@ def test_an_empty_bucket_in_the_headers_holds_calls_back():
     assert governor._ready_in() > 0.5  # one request refills in one second at 60 a minute
     governor.observe({**headers, "anthropic-ratelimit-requests-remaining": "10"})
     assert governor._ready_in() <= 0
+
+
+def _bucket_headers(remaining: int, full_in_s: float, limit: int = 1200) -> dict[str, str]:
+    from datetime import UTC, datetime, timedelta
+
+    reset = (datetime.now(UTC) + timedelta(seconds=full_in_s)).isoformat().replace("+00:00", "Z")
+    return {
+        "anthropic-ratelimit-requests-limit": str(limit),
+        "anthropic-ratelimit-requests-remaining": str(remaining),
+        "anthropic-ratelimit-requests-reset": reset,
+    }
+
+
+def test_calls_sent_just_before_stale_headers_arrive_stay_counted():
+    async def scenario():
+        governor = RateGovernor(initial=8)
+        governor.observe(_bucket_headers(3, 0.85))  # 20 a second: 3 left
+        for _ in range(2):
+            await governor.acquire()  # sent, but not yet counted by the server's headers below
+        governor.observe(_bucket_headers(3, 0.85))  # written before those two calls arrived
+        return governor._ready_in()
+
+    assert asyncio.run(scenario()) > 0  # 3 - 2 leaves one: below the margin, so the next call waits
+
+
+def test_a_small_bucket_is_not_assumed_to_hold_a_minute():
+    governor = RateGovernor()
+    governor.observe(_bucket_headers(0, 1.0))  # a bucket of 20 at 1200 a minute, empty
+    bucket = governor.buckets["requests"]
+    assert 19 <= bucket.capacity <= 21
+    assert bucket.level(bucket.observed_at + 10.0) <= 21  # ten seconds later it is full, not 200
