@@ -48,6 +48,18 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("name")
     report.set_defaults(command=cmd_report)
 
+    results = sub.add_parser("results", help="acceptance results of a request, per requirement")
+    results.add_argument("name")
+    results.set_defaults(command=cmd_results)
+
+    gate = sub.add_parser("gate", help="Gate S of a request; exit status 0 only when it passed")
+    gate.add_argument("name")
+    gate.set_defaults(command=cmd_gate)
+
+    tests = sub.add_parser("tests", help="the acceptance tests of a request, each with its requirement and outcome")
+    tests.add_argument("name")
+    tests.set_defaults(command=cmd_tests)
+
     simulate = sub.add_parser(
         "simulate", help="serve a simulated Anthropic Messages API (latency, rate limits, errors, defects)"
     )
@@ -189,6 +201,48 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise MgeError(f"no request named '{args.name}' has been submitted to {os.environ['DAGSTER_HOME']}")
     print(render_report(read_report(instance, defs, args.name)))
     return 0
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    from mge_assets.acceptance.results import AcceptanceResults
+    from mge_assets.definitions import defs
+    from mge_assets.reads import load_value, render_results
+
+    instance = _submitted(args.name)
+    print(render_results(load_value(defs, instance, "acceptance_results", args.name, AcceptanceResults)))
+    return 0
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    from mge_assets.definitions import defs
+    from mge_assets.reads import request_gate
+
+    verdict = request_gate(defs, _submitted(args.name), args.name)
+    print(verdict.text)
+    return 0 if verdict.passed else 1
+
+
+def cmd_tests(args: argparse.Namespace) -> int:
+    from mge_assets.acceptance.results import AcceptanceResults
+    from mge_assets.acceptance.suite import AcceptanceSuite
+    from mge_assets.definitions import defs
+    from mge_assets.reads import load_value, render_tests
+
+    instance = _submitted(args.name)
+    suite = load_value(defs, instance, "acceptance_tests", args.name, AcceptanceSuite)
+    try:
+        results = load_value(defs, instance, "acceptance_results", args.name, AcceptanceResults)
+    except MgeError:
+        results = None
+    print(render_tests(suite, results))
+    return 0
+
+
+def _submitted(name: str) -> DagsterInstance:
+    instance = _instance()
+    if name not in instance.get_dynamic_partitions("requests"):
+        raise MgeError(f"no request named '{name}' has been submitted to {os.environ['DAGSTER_HOME']}")
+    return instance
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

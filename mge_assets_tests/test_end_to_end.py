@@ -49,7 +49,7 @@ def test_mge_run_on_task_api_from_the_console_script(mge_env) -> None:
     )
     assert run.returncode == 0, run.stdout + run.stderr
     out = run.stdout
-    assert out.count("  PASS  ") == 18 and "FAIL" not in out
+    assert out.count("  PASS  ") == 19 and "FAIL" not in out
     assert "Precision: 1.0000" in out
     assert re.search(r"Model: [1-9]\d* calls, \d+ cache hits, [\d,]+ tokens in, [\d,]+ out, \$0\.0000", out)
     project = mge_env / "mge_workspace" / "task-api"
@@ -88,6 +88,14 @@ def test_every_shipped_example_runs_green(path: Path, mge_env, capsys) -> None:
     assert report.metadata("precision_report", "precision") == 1.0
     outcomes = _pytest_in_sandbox(mge_env / "mge_workspace" / name)
     assert outcomes and set(outcomes.values()) == {"passed"}
+    capsys.readouterr()
+    assert main(["gate", name]) == 0
+    assert main(["results", name]) == 0
+    assert main(["tests", name]) == 0
+    out = capsys.readouterr().out
+    assert "Gate S for" in out and "PASSED" in out
+    assert re.search(r"MUST (\d+)/\1, SHOULD (\d+)/\2", out)
+    assert "not run" not in out and "untestable" not in out
 
 
 def test_plain_dagster_cli_on_the_same_instance(mge_env) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mge_assets.acceptance.patterns import Untestable, match_requirement
+from mge_assets.acceptance.patterns import INVALID_VALUES, Untestable, match_requirement
 from mge_assets.acceptance.suite import test_file_for, test_prefix
 from mge_assets.llm.answers import render_files
 from mge_assets.plan.discovery import DiscoveryDocument
@@ -17,7 +17,14 @@ def offline_tests_answer(discovery: DiscoveryDocument, requirement: Requirement)
         match = match_requirement(requirement.text, entity_views(discovery))
     except Untestable as reason:
         return f'<untestable reason="{str(reason).replace(chr(34), chr(39))}"/>'
-    code = render("acceptance/tests.py.j2", requirement=requirement, match=match, prefix=test_prefix(requirement.id))
+    invalid = INVALID_VALUES.get(match.field.type) if match.field else None
+    code = render(
+        "acceptance/tests.py.j2",
+        requirement=requirement,
+        match=match,
+        prefix=test_prefix(requirement.id),
+        invalid=invalid,
+    )
     return render_files({test_file_for(requirement.id): code})
 
 

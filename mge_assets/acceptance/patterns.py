@@ -34,6 +34,26 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         r"is rejected with (?P<status>\d{3})\.?$",
         re.I,
     ),
+    "reject_invalid": re.compile(
+        r"^creating an? (?P<entity>[A-Za-z_]+) with an? invalid (?P<field>[A-Za-z_]+) "
+        r"is rejected with (?P<status>\d{3})\.?$",
+        re.I,
+    ),
+    "reject_unknown_id": re.compile(
+        r"^(?P<verb>reading|updating|deleting) an? (?P<entity>[A-Za-z_]+) that does not exist "
+        r"is rejected with (?P<status>\d{3})\.?$",
+        re.I,
+    ),
+    "default": re.compile(
+        r"^(?:an? |every |each )?(?:new )?(?P<entity>[A-Za-z_]+) is created with (?P<field>[A-Za-z_]+) "
+        r"(?P<value>\S+?) by default\.?$",
+        re.I,
+    ),
+    "ordering": re.compile(
+        r"^listing (?P<entity>[A-Za-z_]+) (?:returns them |is )?(?:ordered|sorted) by "
+        r"(?P<field>[A-Za-z_]+)(?: ascending)?\.?$",
+        re.I,
+    ),
     "filter": re.compile(r"^listing (?P<entity>[A-Za-z_]+) can be filtered by (?P<field>[A-Za-z_]+)\.?$", re.I),
     "pagination": re.compile(r"^listing(?: (?P<entity>[A-Za-z_]+))? supports limit and offset\.?$", re.I),
 }
@@ -43,6 +63,10 @@ EXAMPLES = {
     "reject_missing_field": "Creating a Task without a title is rejected with 422.",
     "reject_duplicate": "Creating a User with an email that already exists is rejected with 409.",
     "reject_missing_reference": "Creating a Task whose project does not exist is rejected with 404.",
+    "reject_invalid": "Creating a User with an invalid email is rejected with 422.",
+    "reject_unknown_id": "Reading a Task that does not exist is rejected with 404.",
+    "default": "A Task is created with done false by default.",
+    "ordering": "Listing Tasks is ordered by id.",
     "filter": "Listing Tasks can be filtered by done.",
     "pagination": "Listing supports limit and offset. / Listing Books supports limit and offset.",
 }
@@ -59,6 +83,7 @@ class Match:
     field: FieldView | None = None
     status: int | None = None
     verbs: tuple[str, ...] = ()
+    value: str | None = None  # a default's value, as a Python literal
 
 
 def match_requirement(text: str, entities: list[EntityView]) -> Match:
@@ -76,7 +101,8 @@ def match_requirement(text: str, entities: list[EntityView]) -> Match:
 def _resolve(name: str, found: re.Match[str], entities: list[EntityView], text: str) -> Match:
     groups = found.groupdict()
     targets = tuple(entities) if not groups.get("entity") else (_entity(groups["entity"], entities, text),)
-    field = _field(groups["field"], targets[0], text) if groups.get("field") else None
+    by_id = name == "ordering" and groups["field"].lower() in ("id", "creation")
+    field = _field(groups["field"], targets[0], text) if groups.get("field") and not by_id else None
     verbs: tuple[str, ...] = ()
     if name == "crud":
         verbs = tuple(v for v in CRUD_VERBS if re.search(rf"\b{v}\b", groups["verbs"]))
@@ -88,8 +114,43 @@ def _resolve(name: str, found: re.Match[str], entities: list[EntityView], text: 
         raise Untestable(f"field '{field.name}' of {targets[0].name} is not a reference to another entity")
     if name == "reject_missing_field" and field and not field.required:
         raise Untestable(f"field '{field.name}' of {targets[0].name} is not declared required in ## Entities")
+    if name == "ordering" and field and field.reference:
+        raise Untestable(f"'{text}': ordering by a reference ({field.name}) has no meaning to test")
+    if name == "reject_unknown_id":
+        verbs = ({"reading": "read", "updating": "updated", "deleting": "deleted"}[groups["verb"].lower()],)
+    if name == "reject_invalid" and field and field.type not in INVALID_VALUES:
+        raise Untestable(f"field '{field.name}' of {targets[0].name} ({field.type}) has no invalid value to send")
+    value = _literal(groups["value"], field, text) if name == "default" and field else None
     status = int(groups["status"]) if groups.get("status") else None
-    return Match(pattern=name, entities=targets, field=field, status=status, verbs=verbs)
+    return Match(pattern=name, entities=targets, field=field, status=status, verbs=verbs, value=value)
+
+
+# A value of the wrong shape for each field type, as a Python literal (sent as JSON).
+INVALID_VALUES = {
+    "email": '"not-an-email"',
+    "int": '"many"',
+    "float": '"a lot"',
+    "bool": '"perhaps"',
+    "date": '"31/01/2025"',
+    "datetime": '"yesterday"',
+}
+
+
+def _literal(word: str, field: FieldView, text: str) -> str:
+    """The default's value in the requirement's words, as a Python literal of the field's type."""
+    word = word.strip("'\"")
+    try:
+        if field.type == "bool" and word.lower() in ("true", "false"):
+            return str(word.lower() == "true")
+        if field.type == "int":
+            return str(int(word))
+        if field.type == "float":
+            return repr(float(word))
+    except ValueError:
+        pass
+    if field.type in ("str", "text", "email", "date", "datetime"):
+        return repr(word)
+    raise Untestable(f"'{text}': '{word}' is not a {field.type} value for {field.name}")
 
 
 def _entity(word: str, entities: list[EntityView], text: str) -> EntityView:

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict
 
 from mge_assets.acceptance.suite import AcceptanceSuite
 
+Outcome = tuple[str, str, float]  # (outcome, message, seconds)
+
 
 class TestResult(BaseModel):
     __test__ = False
@@ -57,8 +59,25 @@ class AcceptanceResults(BaseModel):
     def should_passed(self) -> int:
         return sum(r.passed for r in self.requirements if r.level == "SHOULD")
 
+    def counts(self) -> dict[str, int]:
+        """Tests by outcome and requirements by level, as the gate and the reports show them."""
+        outcomes = [t.outcome for t in self.tests]
+        return {
+            "total": len(outcomes),
+            "passed": outcomes.count("passed"),
+            "failed": outcomes.count("failed"),
+            "errors": outcomes.count("error") + outcomes.count("missing"),
+            "timeouts": outcomes.count("timeout"),
+            "requirements_total": len(self.requirements),
+            "untestable": sum(r.reason.startswith("untestable") for r in self.requirements),
+            "must_total": sum(r.level == "MUST" for r in self.requirements),
+            "must_passed": self.must_passed,
+            "should_total": sum(r.level == "SHOULD" for r in self.requirements),
+            "should_passed": self.should_passed,
+        }
 
-def parse_junit(xml: bytes) -> dict[str, tuple[str, str, float]]:
+
+def parse_junit(xml: bytes) -> dict[str, Outcome]:
     """`file::name` → (outcome, message, seconds) from a pytest JUnit XML report."""
     outcomes: dict[str, tuple[str, str, float]] = {}
     root = ElementTree.fromstring(xml)
@@ -71,6 +90,8 @@ def parse_junit(xml: bytes) -> dict[str, tuple[str, str, float]]:
             if element is not None:
                 outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[tag]
                 message = (element.get("message") or element.text or "").strip()[:2000]
+                if "Timeout" in message and "pytest-timeout" in message:
+                    outcome = "timeout"
                 break
         outcomes[test_id] = (outcome, message, float(case.get("time") or 0.0))
     return outcomes
@@ -78,7 +99,7 @@ def parse_junit(xml: bytes) -> dict[str, tuple[str, str, float]]:
 
 def judge(
     suite: AcceptanceSuite,
-    outcomes: dict[str, tuple[str, str, float]],
+    outcomes: dict[str, Outcome],
     duration_s: float,
     log_tail: str,
     timed_out: bool = False,

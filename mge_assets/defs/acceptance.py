@@ -1,11 +1,14 @@
 """Acceptance: tests generated from the requirements, run in the sandbox, judged by Gate S."""
 
+import tempfile
 from pathlib import Path
 
 import dagster as dg
 
-from mge_assets.acceptance.results import AcceptanceResults, judge, parse_junit
+from mge_assets.acceptance.execution import SUITE_TIMEOUT_S, TEST_TIMEOUT_S, WORKERS, RunSettings, run_suite
+from mge_assets.acceptance.results import AcceptanceResults, judge
 from mge_assets.acceptance.suite import AcceptanceSuite
+from mge_assets.acceptance.trust import vet_suite
 from mge_assets.acceptance.writing import write_suite
 from mge_assets.assemble import add_files
 from mge_assets.assemble.project import GeneratedProject
@@ -15,11 +18,16 @@ from mge_assets.defs.resources import ModelBackendResource
 from mge_assets.llm import Budget
 from mge_assets.plan import DiscoveryDocument
 from mge_assets.request import ProjectRequest
-from mge_assets.sandbox import run_in_sandbox
-from mge_assets.validation import PYTEST
 
 SHOULD_THRESHOLD = 0.95
-SUITE_TIMEOUT_S = 600.0
+
+
+class AcceptanceRunConfig(dg.Config):
+    """How the acceptance suite runs: test files in parallel sandboxes, and the time limits."""
+
+    workers: int = WORKERS
+    test_timeout_s: float = TEST_TIMEOUT_S
+    suite_timeout_s: float = SUITE_TIMEOUT_S
 
 
 @dg.asset(partitions_def=requests_partitions, group_name="acceptance", kinds={"pytest"}, pool="anthropic")
@@ -31,10 +39,13 @@ async def acceptance_tests(
     model_backend: ModelBackendResource,
 ) -> dg.MaterializeResult:
     """pytest tests written from the requirements (one file per requirement, each test named after its
-    requirement id) and written into the project's `acceptance/` folder. A requirement that cannot be
-    turned into a test is recorded as untestable, with the reason."""
+    requirement id) and written into the project's `acceptance/` folder. Only tests that collect and fail
+    against a deliberately broken build are trusted; a requirement without a trusted test is recorded
+    as untestable, with the reason."""
     client = model_backend.client(Budget(project_request.settings.budget_usd, spent_usd=run_spend(context)))
-    suite = await write_suite(discovery_document, client, model_backend.concurrency)
+    written = await write_suite(discovery_document, client, model_backend.concurrency)
+    with tempfile.TemporaryDirectory(prefix="mge-trust-") as scratch:
+        suite = vet_suite(written, Path(generated_project.root), generated_project.package, Path(scratch))
     add_files(Path(generated_project.root), suite.files, replace_directories=("acceptance",))
     per_requirement = [
         (
@@ -49,6 +60,7 @@ async def acceptance_tests(
         value=suite,
         metadata={
             "tests": len(suite.cases),
+            "tests_untrusted": len(written.cases) - len(suite.cases),
             "files": len(suite.files),
             "untestable": len(suite.untestable),
             "tests_by_requirement": dg.MetadataValue.md(
@@ -69,24 +81,30 @@ def acceptance_tests_every_must_has_test(acceptance_tests: AcceptanceSuite) -> d
 
 
 @dg.asset(partitions_def=requests_partitions, group_name="acceptance", kinds={"pytest"})
-def acceptance_results(acceptance_tests: AcceptanceSuite, generated_project: GeneratedProject) -> dg.MaterializeResult:
-    """The acceptance tests run in the sandbox; pass or fail per test and per requirement. A
-    requirement passes when it has tests and all of them pass."""
-    run = run_in_sandbox(
-        [*PYTEST, "acceptance"], Path(generated_project.root), timeout_s=SUITE_TIMEOUT_S, collect=("junit.xml",)
-    )
-    outcomes = parse_junit(run.files["junit.xml"]) if "junit.xml" in run.files else {}
-    results = judge(acceptance_tests, outcomes, run.duration_s, (run.stdout + run.stderr)[-3000:], run.timed_out)
+def acceptance_results(
+    config: AcceptanceRunConfig, acceptance_tests: AcceptanceSuite, generated_project: GeneratedProject
+) -> dg.MaterializeResult:
+    """The acceptance tests run in the sandbox, one sandbox per requirement's test file, `workers` at a
+    time, each test limited to `test_timeout_s` and the suite to `suite_timeout_s`; pass or fail per
+    test and per requirement. A requirement passes when it has tests and all of them pass."""
+    settings = RunSettings(config.workers, config.test_timeout_s, config.suite_timeout_s)
+    run = run_suite(Path(generated_project.root), acceptance_tests, settings)
+    results = judge(acceptance_tests, run.outcomes, run.duration_s, run.log_tail)
+    counts = results.counts()
     return dg.MaterializeResult(
         value=results,
         metadata={
-            "tests": len(results.tests),
-            "tests_passed": sum(t.outcome == "passed" for t in results.tests),
-            "must_passed": results.must_passed,
+            **counts,
+            "tests": counts["total"],
+            "tests_passed": counts["passed"],
             "must_share": round(results.share("MUST"), 4),
             "should_share": round(results.share("SHOULD"), 4),
             "seconds": round(run.duration_s, 2),
+            "workers": settings.workers,
             "requirements": dg.MetadataValue.md(_requirements_table(results)),
+            "sandbox_isolation": dg.MetadataValue.md(
+                markdown_table(sorted(run.isolation.items()), ["what", "held"]) if run.isolation else "not reported"
+            ),
         },
     )
 
@@ -98,12 +116,16 @@ def _requirements_table(results: AcceptanceResults) -> str:
                 r.requirement_id,
                 r.level or "?",
                 "pass" if r.passed else "FAIL",
-                f"{r.tests_passed}/{r.total}",
+                r.total,
+                r.tests_passed,
+                r.failed,
+                r.errors,
+                r.timeouts,
                 r.reason or "",
             )
             for r in results.requirements
         ],
-        ["requirement", "level", "result", "tests passed", "why it failed"],
+        ["requirement", "level", "result", "tests", "passed", "failed", "errors", "timeouts", "why it failed"],
     )
 
 

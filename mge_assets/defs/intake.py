@@ -15,6 +15,7 @@ from mge_assets.llm.prompts import discovery_request
 from mge_assets.plan import DiscoveryDocument, Masterplan, plan_project, render_markdown
 from mge_assets.plan.masterplan import task_graph
 from mge_assets.request import ProjectRequest, require_entities
+from mge_assets.request.issues import RequirementIssue, requirement_issues
 
 
 @dg.asset(partitions_def=requests_partitions, group_name="intake", kinds={"markdown"})
@@ -95,9 +96,17 @@ async def discovery_document(
                     [(r.id, r.level or "?", r.text) for r in document.requirements], ["id", "level", "requirement"]
                 )
             ),
+            "requirement_issues": dg.MetadataValue.md(
+                _issues_table(requirement_issues(project_request.sections.get("requirements", "")))
+            ),
             **call_metadata(client.summary()),
         },
     )
+
+
+def _issues_table(issues: list[RequirementIssue]) -> str:
+    rows = [(i.kind, i.requirement_id or "-", i.line, i.text, i.detail) for i in issues]
+    return markdown_table(rows, ["issue", "requirement", "line", "text", "what to do"]) if rows else "none"
 
 
 def _read_discovery(text: str) -> DiscoveryDocument:
@@ -112,6 +121,30 @@ def discovery_document_has_entities(discovery_document: DiscoveryDocument) -> dg
     """Gate: the domain model has at least one entity."""
     return dg.AssetCheckResult(
         passed=bool(discovery_document.entities), metadata={"entities": len(discovery_document.entities)}
+    )
+
+
+@dg.asset_check(
+    asset=discovery_document,
+    partitions_def=requests_partitions,
+    additional_ins={"project_request": dg.AssetIn("project_request")},
+)
+def discovery_document_requirements_clean(
+    discovery_document: DiscoveryDocument, project_request: ProjectRequest
+) -> dg.AssetCheckResult:
+    """Warning: the requirements have no duplicate, no empty bullet and no wording that contradicts its
+    MUST/SHOULD heading (each issue listed with its line and what to do)."""
+    issues = requirement_issues(project_request.sections.get("requirements", ""))
+    return dg.AssetCheckResult(
+        passed=not issues,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "issues": len(issues),
+            "duplicates": sum(i.kind == "duplicate" for i in issues),
+            "empty": sum(i.kind == "empty" for i in issues),
+            "ambiguous": sum(i.kind in ("ambiguous", "unclassified") for i in issues),
+            "details": dg.MetadataValue.md(_issues_table(issues)),
+        },
     )
 
 

@@ -39,7 +39,10 @@ def precision_report(
     passed = sum(r.passed for r in acceptance_results.requirements)
     integration = integration_by_atom(atoms, dependency_graph, generated_project)
     with_deps = integration[integration["has_dependencies"]]
-    levels = {"atom": float((atom_results["status"] == "valid").mean()), **generated_project.checks.level_scores()}
+    valid_atoms = int((atom_results["status"] == "valid").sum())
+    levels = {"atom": valid_atoms / len(atom_results) if len(atom_results) else 0.0}
+    levels |= generated_project.checks.level_scores()
+    level_inputs = {"atom": f"{valid_atoms}/{len(atom_results)} atoms valid", **generated_project.checks.level_inputs()}
     calls = stage_calls(context.instance, context.partition_key)
     run = context.instance.get_run_record_by_id(context.run.run_id)
     started = run.start_time if run and run.start_time else time.time()
@@ -54,9 +57,9 @@ def precision_report(
     }
     report = build_report(
         [
-            spec_conformance(passed, len(acceptance_results.requirements)),
+            spec_conformance(passed, len(acceptance_results.requirements)),  # untestable ones count as failed
             integration_pass(int(with_deps["integration_ok"].sum()), len(with_deps)),
-            validation_pass(levels),
+            validation_pass(levels, level_inputs),
         ],
         totals,
     )

@@ -46,10 +46,14 @@ def integration_pass(passed: int, total: int) -> Component:
     )
 
 
-def validation_pass(level_scores: dict[str, float]) -> Component:
+def validation_pass(level_scores: dict[str, float], inputs: dict[str, str] | None = None) -> Component:
+    """The mean of the levels' scores; `inputs` says what each level counted (shown with its score)."""
     total = float(len(level_scores))
     value = sum(level_scores.values())
-    detail = ", ".join(f"{name} {score:.3f}" for name, score in level_scores.items())
+    inputs = inputs or {}
+    detail = ", ".join(
+        f"{name} {score:.3f}" + (f" [{inputs[name]}]" if name in inputs else "") for name, score in level_scores.items()
+    )
     return _component("validation_pass", value, total, f"mean of the validation levels ({detail})")
 
 

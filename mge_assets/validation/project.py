@@ -50,6 +50,16 @@ class ProjectChecks(BaseModel):
     def system_ok(self) -> bool:
         return not self.system_error and bool(self.system) and all(s == 200 for s in self.system.values())
 
+    def level_inputs(self) -> dict[str, str]:
+        """What each level's score was computed from, for the precision report."""
+        answered = sum(s == 200 for s in self.system.values())
+        return {
+            "module": f"{self.modules_ok}/{len(self.modules)} modules import",
+            "component": f"{self.unit_passed}/{len(self.unit_tests)} unit tests pass",
+            "system": f"{answered}/{len(self.system)} requests answered 200"
+            + (f" ({self.system_error})" if self.system_error else ""),
+        }
+
     def level_scores(self) -> dict[str, float]:
         return {
             "module": self.modules_ok / len(self.modules) if self.modules else 0.0,

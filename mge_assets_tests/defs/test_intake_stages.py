@@ -26,7 +26,7 @@ def test_intake_materializes_with_its_gates_passing(tmp_path) -> None:
         )
         assert result.success
         evaluations = result.get_asset_check_evaluations()
-        assert len(evaluations) == 5 and all(e.passed for e in evaluations)
+        assert len(evaluations) == 6 and all(e.passed for e in evaluations)
         plan = result.output_for_node("masterplan")
         assert isinstance(plan, Masterplan) and len(plan.tasks) == 19
         metadata = result.asset_materializations_for_node("masterplan")[0].metadata

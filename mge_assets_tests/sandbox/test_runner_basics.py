@@ -2,11 +2,13 @@
 
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from mge_assets.sandbox import Limits, run_in_sandbox
+from mge_assets_tests.sandbox.hostile import processes_with
 
 
 @pytest.fixture
@@ -35,28 +37,17 @@ def test_the_code_works_on_a_copy_and_leaves_the_project_untouched(project: Path
 
 
 def test_a_timeout_kills_the_code_and_its_children(project: Path) -> None:
+    marker = f"mge-leftover-{uuid.uuid4().hex}"
     code = (
         "import subprocess, sys, time\n"
-        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-        "print(child.pid, flush=True)\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', '{marker}'])\n"
         "time.sleep(60)\n"
     )
     started = time.perf_counter()
     result = run_in_sandbox([sys.executable, "-c", code], project, timeout_s=3)
     assert result.timed_out and not result.ok
     assert time.perf_counter() - started < 20
-    child = int(result.stdout.split()[0])
-    time.sleep(0.2)
-    assert not _running(child)
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie waiting to be reaped by init."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
+    assert not processes_with(marker)
 
 
 def test_resource_limits_apply_in_the_child(project: Path) -> None:

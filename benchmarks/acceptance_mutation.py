@@ -1,0 +1,103 @@
+"""Mutation score of the generated acceptance tests.
+
+For every shipped example: the offline pipeline's generated project and acceptance suite; then N
+mutants of the service's package (mge_assets/acceptance/mutation.py: a route dropped, a status code
+changed, a check or raise removed, a comparison, boolean operator, if condition or constant flipped,
+a validation keyword removed, the list order reversed), spread over the operators. Each mutant's
+project runs the whole acceptance suite in the sandbox (pytest -x: the first failing test kills it).
+Prints mutants, killed and the score per example, and the survivors.
+
+    python benchmarks/acceptance_mutation.py                  # 40 mutants per example
+    python benchmarks/acceptance_mutation.py --mutants 30 --examples task_api --json mutation.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from mge_assets.acceptance.execution import PYTEST_ENV, TEST_TIMEOUT_S
+from mge_assets.acceptance.mutation import Mutant, select_mutants
+from mge_assets.acceptance.offline_build import offline_discovery, offline_project_files, offline_suite, write_tree
+from mge_assets.sandbox import run_in_sandbox
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "requests"
+COMMAND = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "pytest_timeout"]
+COMMAND += [f"--timeout={TEST_TIMEOUT_S:g}", "acceptance"]
+
+
+def suite_passes(files: dict[str, str], scratch: Path) -> tuple[bool, str]:
+    root = write_tree(Path(tempfile.mkdtemp(dir=scratch)), files)
+    run = run_in_sandbox(COMMAND, root, timeout_s=300, extra_env=PYTEST_ENV)
+    return run.ok, (run.stdout + run.stderr)[-400:]
+
+
+def score_example(path: Path, count: int, jobs: int, seed: int, scratch: Path) -> dict[str, object]:
+    discovery = offline_discovery(path)
+    project = offline_project_files(discovery)
+    suite = offline_suite(discovery)
+    files = {**project, **suite.files}
+    passes, log = suite_passes(files, scratch)
+    if not passes:
+        raise SystemExit(f"{path.stem}: the unmutated project fails its acceptance tests:\n{log}")
+    mutants = select_mutants(project, discovery.package, count, seed)
+
+    def killed(mutant: Mutant) -> bool:
+        return not suite_passes({**files, mutant.file: mutant.source}, scratch)[0]
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        verdicts = list(pool.map(killed, mutants))
+    survivors = [m.description for m, dead in zip(mutants, verdicts, strict=True) if not dead]
+    operators: dict[str, list[int]] = {}
+    for mutant, dead in zip(mutants, verdicts, strict=True):
+        operators.setdefault(mutant.operator, [0, 0])[0] += 1
+        operators[mutant.operator][1] += dead
+    return {
+        "example": path.stem,
+        "mutants": len(mutants),
+        "killed": sum(verdicts),
+        "score": round(sum(verdicts) / len(mutants), 4) if mutants else 0.0,
+        "tests": len(suite.cases),
+        "seconds": round(time.perf_counter() - started, 1),
+        "by_operator": {op: {"mutants": n, "killed": k} for op, (n, k) in sorted(operators.items())},
+        "survivors": survivors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mutants", type=int, default=40, help="mutants per example (default 40)")
+    parser.add_argument("--examples", nargs="*", help="example names (default: every shipped example)")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    paths = sorted(EXAMPLES.glob("*.md"))
+    if args.examples:
+        paths = [p for p in paths if p.stem in args.examples]
+    rows = []
+    print(f"{'example':<16} {'tests':>5} {'mutants':>7} {'killed':>6} {'score':>6} {'seconds':>7}")
+    with tempfile.TemporaryDirectory(prefix="mge-mutation-") as scratch:
+        for path in paths:
+            row = score_example(path, args.mutants, args.jobs, args.seed, Path(scratch))
+            rows.append(row)
+            print(
+                f"{row['example']:<16} {row['tests']:>5} {row['mutants']:>7} {row['killed']:>6} "
+                f"{row['score']:>6.3f} {row['seconds']:>7.1f}",
+                flush=True,
+            )
+    for row in rows:
+        for survivor in row["survivors"]:
+            print(f"  survived in {row['example']}: {survivor}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
