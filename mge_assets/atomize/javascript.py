@@ -10,6 +10,7 @@ kept together.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -159,12 +160,14 @@ def _definition_of(node: Node) -> tuple[Node | None, bool]:
     return None, exported
 
 
-def _units(children: list[Node]) -> list[_Unit]:
+def _units(
+    children: list[Node], definition_of: Callable[[Node], tuple[Node | None, bool]] | None = None
+) -> list[_Unit]:
     """Each definition is a unit with the comments and decorators right above it; runs of the rest too."""
     units: list[_Unit] = []
     block: list[Node] = []
     for child in children:
-        definition, exported = _definition_of(child)
+        definition, exported = (definition_of or _definition_of)(child)
         if definition is None:
             block.append(child)
             continue
@@ -334,21 +337,7 @@ def _bodies(nodes: list[Node]) -> list[Node]:
 
 
 def _units_of_class(members: list[Node]) -> list[_Unit]:
-    units: list[_Unit] = []
-    block: list[Node] = []
-    for member in members:
-        if member.type not in _MEMBERS:
-            block.append(member)
-            continue
-        leading = _leading(block, member)
-        block = block[: len(block) - len(leading)]
-        if block:
-            units.append(_Unit(block))
-        units.append(_Unit([*leading, member], definition=member))
-        block = []
-    if block:
-        units.append(_Unit(block))
-    return units
+    return _units(members, lambda member: (member if member.type in _MEMBERS else None, False))
 
 
 def _is_default(node: Node) -> bool:
