@@ -21,7 +21,8 @@ CHECKS = dg.load_asset_checks_from_modules(STAGES)
 def test_resources(root: Path, model_backend: ModelBackendResource | None = None) -> dict[str, object]:
     """Resources whose files all live under `root`."""
     return {
-        "model_backend": model_backend or ModelBackendResource(cache_dir=str(root / "cache")),
+        "model_backend": model_backend
+        or ModelBackendResource(cache_dir=str(root / "cache"), database_url=ledger_url(root)),
         "workspace": WorkspaceResource(
             root=str(root / "workspace"), requests_dir=str(root / "requests"), inbox=str(root / "inbox")
         ),
@@ -68,7 +69,13 @@ def backend_serving(model: type[OfflineBackend], root: Path) -> ModelBackendReso
         def build_backend(self) -> OfflineBackend:
             return model()
 
-    return Serving(cache_dir=str(root / "cache"))
+    return Serving(cache_dir=str(root / "cache"), database_url=ledger_url(root))
+
+
+def ledger_url(root: Path) -> str:
+    """Cost events and checkpoints under `root`: a model that errs on purpose must not leave its atoms
+    behind for a later run to resume from."""
+    return f"sqlite:///{root / 'mge.db'}"
 
 
 test_resources.__test__ = False  # a helper, not a test
