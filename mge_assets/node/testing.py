@@ -1,0 +1,41 @@
+"""node's own test runner: the command for one compiled test file, and its JUnit report read per test."""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ElementTree
+
+NODE = shutil.which("node") or "/usr/bin/node"
+Outcome = tuple[str, str, float]  # (outcome, message, seconds), as for pytest
+
+
+def node_test_command(paths: list[str], test_timeout_s: float) -> list[str]:
+    """`node --test` on compiled files, a JUnit report in junit.xml and a readable one on stdout."""
+    return [
+        NODE,
+        "--test",
+        f"--test-timeout={int(test_timeout_s * 1000)}",
+        "--test-reporter=junit",
+        "--test-reporter-destination=junit.xml",
+        "--test-reporter=spec",
+        "--test-reporter-destination=stdout",
+        *paths,
+    ]
+
+
+def parse_node_junit(xml: bytes) -> dict[str, Outcome]:
+    """Test name → (outcome, message, seconds). node names no file in its report; the caller knows which
+    file ran. A failure reported for a whole file (it did not load) is under the file's own path."""
+    outcomes: dict[str, Outcome] = {}
+    for case in ElementTree.fromstring(xml).iter("testcase"):
+        outcome, message = "passed", ""
+        failure = case.find("failure")
+        skipped = case.find("skipped")
+        if failure is not None:
+            kind = failure.get("type") or ""
+            outcome = "timeout" if kind == "testTimeoutFailure" else "failed" if kind == "testCodeFailure" else "error"
+            message = (failure.get("message") or failure.text or "").strip()[:2000]
+        elif skipped is not None:
+            outcome = "skipped"
+        outcomes[case.get("name") or ""] = (outcome, message, float(case.get("time") or 0.0))
+    return outcomes
