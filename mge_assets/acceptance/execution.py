@@ -18,6 +18,7 @@ from pathlib import Path
 
 from mge_assets.acceptance.results import Outcome, parse_junit
 from mge_assets.acceptance.suite import AcceptanceSuite
+from mge_assets.node import compiled_path, node_test_command, parse_node_junit
 from mge_assets.sandbox import SandboxResult, run_in_sandbox
 
 TEST_TIMEOUT_S = 30.0
@@ -75,6 +76,20 @@ def pytest_command(file: str, test_timeout_s: float) -> list[str]:
     return [sys.executable, "-m", "pytest", *PYTEST_ARGS, f"--timeout={test_timeout_s:g}", file]
 
 
+def test_command(language: str, file: str, test_timeout_s: float) -> list[str]:
+    """pytest on a Python test file; node --test on the compiled JavaScript of a TypeScript one."""
+    if language == "typescript":
+        return node_test_command([compiled_path(file)], test_timeout_s)
+    return pytest_command(file, test_timeout_s)
+
+
+def reported_outcomes(language: str, file: str, junit: bytes) -> dict[str, Outcome]:
+    """Test id (`file::name`) → outcome from a file's JUnit report (node's names no file: we know it)."""
+    if language == "typescript":
+        return {f"{file}::{name}": outcome for name, outcome in parse_node_junit(junit).items()}
+    return parse_junit(junit)
+
+
 def run_suite(
     project: Path,
     suite: AcceptanceSuite,
@@ -102,13 +117,13 @@ def run_suite(
             )
         budget = min(settings.test_timeout_s * len(tests) + STARTUP_ALLOWANCE_S, remaining)
         run = runner(
-            pytest_command(file, settings.test_timeout_s),
+            test_command(suite.language, file, settings.test_timeout_s),
             project,
             timeout_s=budget,
             collect=("junit.xml",),
             extra_env=PYTEST_ENV,
         )
-        outcomes = _file_outcomes(run, tests, budget)
+        outcomes = _file_outcomes(run, tests, budget, suite.language, file)
         log = f"--- {file} (exit {run.returncode}{', timed out' if run.timed_out else ''})\n{run.stdout[-1500:]}"
         return FileRun(file, len(tests), run.duration_s, run.timed_out, run.returncode), outcomes, log, run.isolation
 
@@ -127,11 +142,11 @@ def run_suite(
     )
 
 
-def _file_outcomes(run: SandboxResult, tests: list[str], budget: float) -> dict[str, Outcome]:
+def _file_outcomes(run: SandboxResult, tests: list[str], budget: float, language: str, file: str) -> dict[str, Outcome]:
     """Outcomes from the file's JUnit report; a test with no result is a timeout (the sandbox was killed)
-    or an error (pytest crashed, e.g. the file does not import), with the output's tail as the message."""
+    or an error (the runner crashed, e.g. the file does not import), with the output's tail as the message."""
     try:
-        reported = parse_junit(run.files["junit.xml"]) if "junit.xml" in run.files else {}
+        reported = reported_outcomes(language, file, run.files["junit.xml"]) if "junit.xml" in run.files else {}
     except ElementTree.ParseError:  # a test that tampered with the report gets no result from it
         reported = {}
     outcomes = {}

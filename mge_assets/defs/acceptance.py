@@ -46,7 +46,7 @@ async def acceptance_tests(
     written = await write_suite(discovery_document, client, model_backend.concurrency)
     with tempfile.TemporaryDirectory(prefix="mge-trust-") as scratch:
         suite = vet_suite(written, Path(generated_project.root), generated_project.package, Path(scratch))
-    add_files(Path(generated_project.root), suite.files, replace_directories=("acceptance",))
+    add_files(Path(generated_project.root), suite.files, replace_directories=("acceptance", "dist/acceptance"))
     per_requirement = [
         (
             r.id,
