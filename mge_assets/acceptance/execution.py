@@ -19,6 +19,7 @@ from pathlib import Path
 from mge_assets.acceptance.results import Outcome, parse_junit
 from mge_assets.acceptance.suite import AcceptanceSuite
 from mge_assets.node import compiled_path, node_test_command, parse_node_junit
+from mge_assets.node.testing import FILE_LEVEL
 from mge_assets.sandbox import SandboxResult, run_in_sandbox
 
 TEST_TIMEOUT_S = 30.0
@@ -76,10 +77,11 @@ def pytest_command(file: str, test_timeout_s: float) -> list[str]:
     return [sys.executable, "-m", "pytest", *PYTEST_ARGS, f"--timeout={test_timeout_s:g}", file]
 
 
-def test_command(language: str, file: str, test_timeout_s: float) -> list[str]:
-    """pytest on a Python test file; node --test on the compiled JavaScript of a TypeScript one."""
+def test_command(language: str, file: str, test_timeout_s: float, tests: int) -> list[str]:
+    """pytest on a Python test file; node --test on the compiled JavaScript of a TypeScript one (node
+    20's limit is per file: the sum of its tests' limits)."""
     if language == "typescript":
-        return node_test_command([compiled_path(file)], test_timeout_s)
+        return node_test_command([compiled_path(file)], test_timeout_s * tests)
     return pytest_command(file, test_timeout_s)
 
 
@@ -117,7 +119,7 @@ def run_suite(
             )
         budget = min(settings.test_timeout_s * len(tests) + STARTUP_ALLOWANCE_S, remaining)
         run = runner(
-            test_command(suite.language, file, settings.test_timeout_s),
+            test_command(suite.language, file, settings.test_timeout_s, len(tests)),
             project,
             timeout_s=budget,
             collect=("junit.xml",),
@@ -150,9 +152,12 @@ def _file_outcomes(run: SandboxResult, tests: list[str], budget: float, language
     except ElementTree.ParseError:  # a test that tampered with the report gets no result from it
         reported = {}
     outcomes = {}
+    whole_file = reported.get(f"{file}::{FILE_LEVEL}")
     for test in tests:
         if test in reported:
             outcomes[test] = reported[test]
+        elif whole_file is not None:
+            outcomes[test] = whole_file
         elif run.timed_out:
             outcomes[test] = ("timeout", f"the test file's sandbox was stopped after {budget:.0f} s", 0.0)
         else:

@@ -9,8 +9,13 @@ NODE = shutil.which("node") or "/usr/bin/node"
 Outcome = tuple[str, str, float]  # (outcome, message, seconds), as for pytest
 
 
+FILE_LEVEL = "*"  # the key of a failure node reports for a whole file (it did not load, or timed out)
+
+
 def node_test_command(paths: list[str], test_timeout_s: float) -> list[str]:
-    """`node --test` on compiled files, a JUnit report in junit.xml and a readable one on stdout."""
+    """`node --test` on compiled files, a JUnit report in junit.xml and a readable one on stdout.
+    node 20 applies `--test-timeout` to each file's run as a whole: tests it cut short are not reported,
+    and the file's own entry says it timed out."""
     return [
         NODE,
         "--test",
@@ -25,7 +30,7 @@ def node_test_command(paths: list[str], test_timeout_s: float) -> list[str]:
 
 def parse_node_junit(xml: bytes) -> dict[str, Outcome]:
     """Test name → (outcome, message, seconds). node names no file in its report; the caller knows which
-    file ran. A failure reported for a whole file (it did not load) is under the file's own path."""
+    file ran. A failure reported for a whole file (node names it by its absolute path) is under FILE_LEVEL."""
     outcomes: dict[str, Outcome] = {}
     for case in ElementTree.fromstring(xml).iter("testcase"):
         outcome, message = "passed", ""
@@ -37,5 +42,8 @@ def parse_node_junit(xml: bytes) -> dict[str, Outcome]:
             message = (failure.get("message") or failure.text or "").strip()[:2000]
         elif skipped is not None:
             outcome = "skipped"
-        outcomes[case.get("name") or ""] = (outcome, message, float(case.get("time") or 0.0))
+        name = case.get("name") or ""
+        if name.startswith("/") and outcome == "passed":
+            continue
+        outcomes[FILE_LEVEL if name.startswith("/") else name] = (outcome, message, float(case.get("time") or 0.0))
     return outcomes
