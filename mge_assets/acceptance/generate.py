@@ -1,4 +1,5 @@
-"""Offline test generation: each requirement's wording matched to a pattern and rendered as pytest."""
+"""Offline test generation: each requirement's wording matched to a pattern and rendered as pytest
+(a Python project) or as node:test in TypeScript (a TypeScript project)."""
 
 from __future__ import annotations
 

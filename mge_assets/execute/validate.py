@@ -206,8 +206,5 @@ def validate_atom(atom: Atom, code: str, file_bytes: bytes) -> list[str]:
         return problems
     source = splice(file_bytes, atom, code)
     validator = AtomValidator({atom.file: file_bytes})
-    return (
-        unit_problems(atom, code, source)
-        or validator._name_problems(atom, source, _answer_lines(atom, code))
-        or atomicity_problems(atom, source, code)
-    )
+    names = validator._name_problems(atom, source, _answer_lines(atom, code)) if atom.language == "python" else []
+    return unit_problems(atom, code, source) or names or atomicity_problems(atom, source, code)
