@@ -61,7 +61,7 @@ async def acceptance_tests(
         metadata={
             "tests": len(suite.cases),
             "tests_untrusted": len(written.cases) - len(suite.cases),
-            "files": len(suite.files),
+            "files": sum(not path.startswith("dist/") for path in suite.files),  # not the compiled copies
             "untestable": len(suite.untestable),
             "tests_by_requirement": dg.MetadataValue.md(
                 markdown_table(per_requirement, ["requirement", "level", "tests", "untestable because"])
