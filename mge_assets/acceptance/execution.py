@@ -19,7 +19,7 @@ from pathlib import Path
 from mge_assets.acceptance.results import Outcome, parse_junit
 from mge_assets.acceptance.suite import AcceptanceSuite
 from mge_assets.node import compiled_path, node_test_command, parse_node_junit
-from mge_assets.node.testing import FILE_LEVEL
+from mge_assets.node.testing import FILE_LEVEL, file_failure
 from mge_assets.sandbox import SandboxResult, run_in_sandbox
 
 TEST_TIMEOUT_S = 30.0
@@ -88,7 +88,10 @@ def test_command(language: str, file: str, test_timeout_s: float, tests: int) ->
 def reported_outcomes(language: str, file: str, junit: bytes) -> dict[str, Outcome]:
     """Test id (`file::name`) → outcome from a file's JUnit report (node's names no file: we know it)."""
     if language == "typescript":
-        return {f"{file}::{name}": outcome for name, outcome in parse_node_junit(junit).items()}
+        reported = parse_node_junit(junit)
+        outcomes = {f"{file}::{name}": o for name, o in reported.items() if not name.startswith(FILE_LEVEL)}
+        whole_file = file_failure(reported, compiled_path(file))
+        return outcomes | ({f"{file}::{FILE_LEVEL}": whole_file} if whole_file else {})
     return parse_junit(junit)
 
 

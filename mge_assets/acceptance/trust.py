@@ -16,6 +16,7 @@ from mge_assets.acceptance.execution import PYTEST_ENV
 from mge_assets.acceptance.results import parse_junit
 from mge_assets.acceptance.suite import AcceptanceSuite, UntestableRequirement
 from mge_assets.node import compile_project, compiled_path, node_test_command, parse_node_junit
+from mge_assets.node.testing import file_failure
 from mge_assets.sandbox import SandboxResult, run_in_sandbox
 
 BROKEN_APP = '''"""A deliberately broken build: every request answers 500, so every meaningful test fails."""
@@ -122,9 +123,10 @@ def _broken_command(suite: AcceptanceSuite) -> list[str]:
 
 def _outcomes(suite: AcceptanceSuite, junit: bytes) -> dict:
     """Test id → outcome of the whole suite's run (node's report names tests, unique across the suite)."""
-    if suite.language == "typescript":
+    if suite.language == "typescript":  # a test cut short with its file counts as the file's outcome
         by_name = parse_node_junit(junit)
-        return {c.test_id: by_name[c.name] for c in suite.cases if c.name in by_name}
+        found = {c.test_id: by_name.get(c.name) or file_failure(by_name, compiled_path(c.file)) for c in suite.cases}
+        return {test: outcome for test, outcome in found.items() if outcome is not None}
     return parse_junit(junit)
 
 

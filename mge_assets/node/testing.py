@@ -9,7 +9,7 @@ NODE = shutil.which("node") or "/usr/bin/node"
 Outcome = tuple[str, str, float]  # (outcome, message, seconds), as for pytest
 
 
-FILE_LEVEL = "*"  # the key of a failure node reports for a whole file (it did not load, or timed out)
+FILE_LEVEL = "*"  # prefixes the path of a file node reports a failure for as a whole (did not load, timed out)
 
 
 def node_test_command(paths: list[str], test_timeout_s: float) -> list[str]:
@@ -30,7 +30,8 @@ def node_test_command(paths: list[str], test_timeout_s: float) -> list[str]:
 
 def parse_node_junit(xml: bytes) -> dict[str, Outcome]:
     """Test name → (outcome, message, seconds). node names no file in its report; the caller knows which
-    file ran. A failure reported for a whole file (node names it by its absolute path) is under FILE_LEVEL."""
+    file ran. A failure reported for a whole file (node names it by its absolute path) is under FILE_LEVEL
+    followed by that path."""
     outcomes: dict[str, Outcome] = {}
     for case in ElementTree.fromstring(xml).iter("testcase"):
         outcome, message = "passed", ""
@@ -45,5 +46,14 @@ def parse_node_junit(xml: bytes) -> dict[str, Outcome]:
         name = case.get("name") or ""
         if name.startswith("/") and outcome == "passed":
             continue
-        outcomes[FILE_LEVEL if name.startswith("/") else name] = (outcome, message, float(case.get("time") or 0.0))
+        outcomes[FILE_LEVEL + name if name.startswith("/") else name] = (
+            outcome,
+            message,
+            float(case.get("time") or 0.0),
+        )
     return outcomes
+
+
+def file_failure(outcomes: dict[str, Outcome], compiled: str) -> Outcome | None:
+    """The failure node reported for the whole of `compiled` (a path relative to where it ran), if any."""
+    return next((o for k, o in outcomes.items() if k.startswith(FILE_LEVEL) and k.endswith("/" + compiled)), None)

@@ -111,3 +111,27 @@ def test_tests_that_check_nothing_or_do_not_compile_are_not_trusted(built, tmp_p
     assert "does not compile" in reasons["SHOULD-02"] and "TS2322" in reasons["SHOULD-02"]
     assert len(vetted.cases) == len(suite.cases) - 2
     assert "dist/acceptance/test_must_01.js" in vetted.files
+
+
+def test_a_hanging_test_is_a_timeout_of_its_own_requirement(built, tmp_path: Path) -> None:
+    _, files, suite = built
+    hanging = (
+        'import { test } from "node:test";\n'
+        'test("test_should_01__hangs", () => new Promise(() => setInterval(() => {}, 1000)));\n'
+    )
+    requirement = next(r for r in suite.requirements if r.id == "SHOULD-01")
+    written, cases = read_tests_answer(
+        requirement, render_files({"acceptance/test_should_01.ts": hanging}), "typescript"
+    )
+    doctored = suite.model_copy(
+        update={
+            "files": {**suite.files, **written},
+            "cases": tuple(c for c in suite.cases if c.requirement_id != "SHOULD-01") + tuple(cases),
+        }
+    )
+    root = tmp_path / "project"
+    write_built_tree(root, {**files, **doctored.files}, "typescript")
+    run = run_suite(root, doctored, RunSettings(workers=4, test_timeout_s=2))
+    results = judge(doctored, run.outcomes, run.duration_s, run.log_tail)
+    failing = {r.requirement_id: r for r in results.requirements if not r.passed}
+    assert list(failing) == ["SHOULD-01"] and failing["SHOULD-01"].timeouts == 1
