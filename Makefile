@@ -11,7 +11,11 @@ $(BIN)/mge: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(BIN)/mge
 
-setup: $(BIN)/mge
+# The TypeScript compiler for generated TypeScript projects, pinned by package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+setup: $(BIN)/mge node_modules/.package-lock.json
 
 # Submit the example request and materialize every asset of it on the embedded default.
 demo: setup

@@ -3,8 +3,9 @@
 For every shipped example: the offline pipeline's generated project and acceptance suite; then N
 mutants of the service's package (mge_assets/acceptance/mutation.py: a route dropped, a status code
 changed, a check or raise removed, a comparison, boolean operator, if condition or constant flipped,
-a validation keyword removed, the list order reversed), spread over the operators. Each mutant's
-project runs the whole acceptance suite in the sandbox (pytest -x: the first failing test kills it).
+a validation keyword removed, the list order reversed; mutation_typescript.py the same for a
+TypeScript project's src/), spread over the operators. Each mutant's project runs the whole
+acceptance suite in the sandbox (pytest -x, or node --test after tsc: a failing test kills it).
 Prints mutants, killed and the score per example, and the survivors.
 
     python benchmarks/acceptance_mutation.py                  # 40 mutants per example
@@ -23,7 +24,13 @@ from pathlib import Path
 
 from mge_assets.acceptance.execution import PYTEST_ENV, TEST_TIMEOUT_S
 from mge_assets.acceptance.mutation import Mutant, select_mutants
-from mge_assets.acceptance.offline_build import offline_discovery, offline_project_files, offline_suite, write_tree
+from mge_assets.acceptance.offline_build import (
+    offline_discovery,
+    offline_project_files,
+    offline_suite,
+    write_built_tree,
+)
+from mge_assets.node import compiled_path, node_test_command
 from mge_assets.sandbox import run_in_sandbox
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "requests"
@@ -31,9 +38,16 @@ COMMAND = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
 COMMAND += [f"--timeout={TEST_TIMEOUT_S:g}", "acceptance"]
 
 
-def suite_passes(files: dict[str, str], scratch: Path) -> tuple[bool, str]:
-    root = write_tree(Path(tempfile.mkdtemp(dir=scratch)), files)
-    run = run_in_sandbox(COMMAND, root, timeout_s=300, extra_env=PYTEST_ENV)
+def suite_passes(files: dict[str, str], scratch: Path, language: str) -> tuple[bool, str]:
+    """Whether the whole acceptance suite passes; a mutant that does not type-check still runs (tsc
+    emits it), as a Python mutant only has to import."""
+    root = Path(tempfile.mkdtemp(dir=scratch))
+    write_built_tree(root, files, language)
+    command = COMMAND
+    if language == "typescript":
+        tests = sorted(compiled_path(p) for p in files if p.startswith("acceptance/test_") and p.endswith(".ts"))
+        command = node_test_command(tests, TEST_TIMEOUT_S)
+    run = run_in_sandbox(command, root, timeout_s=300, extra_env=PYTEST_ENV)
     return run.ok, (run.stdout + run.stderr)[-400:]
 
 
@@ -42,13 +56,14 @@ def score_example(path: Path, count: int, jobs: int, seed: int, scratch: Path) -
     project = offline_project_files(discovery)
     suite = offline_suite(discovery)
     files = {**project, **suite.files}
-    passes, log = suite_passes(files, scratch)
+    language = discovery.language
+    passes, log = suite_passes(files, scratch, language)
     if not passes:
         raise SystemExit(f"{path.stem}: the unmutated project fails its acceptance tests:\n{log}")
-    mutants = select_mutants(project, discovery.package, count, seed)
+    mutants = select_mutants(project, discovery.package, count, seed, language)
 
     def killed(mutant: Mutant) -> bool:
-        return not suite_passes({**files, mutant.file: mutant.source}, scratch)[0]
+        return not suite_passes({**files, mutant.file: mutant.source}, scratch, language)[0]
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -60,6 +75,7 @@ def score_example(path: Path, count: int, jobs: int, seed: int, scratch: Path) -
         operators[mutant.operator][1] += dead
     return {
         "example": path.stem,
+        "language": language,
         "mutants": len(mutants),
         "killed": sum(verdicts),
         "score": round(sum(verdicts) / len(mutants), 4) if mutants else 0.0,

@@ -19,7 +19,12 @@ import time
 from pathlib import Path
 
 from mge_assets.acceptance.execution import WORKERS, RunSettings, run_suite
-from mge_assets.acceptance.offline_build import offline_discovery, offline_project_files, offline_suite, write_tree
+from mge_assets.acceptance.offline_build import (
+    offline_discovery,
+    offline_project_files,
+    offline_suite,
+    write_built_tree,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "requests"
 
@@ -38,12 +43,16 @@ def best_time(root: Path, suite: object, workers: int, repeats: int) -> tuple[fl
 def measure(path: Path, workers: int, repeats: int, scratch: Path) -> dict[str, object]:
     discovery = offline_discovery(path)
     suite = offline_suite(discovery)
-    root = write_tree(scratch / path.stem, {**offline_project_files(discovery), **suite.files})
+    root = scratch / path.stem
+    errors = write_built_tree(root, {**offline_project_files(discovery), **suite.files}, discovery.language)
+    if errors:
+        raise SystemExit(f"{path.stem}: the generated project does not compile: {errors}")
     parallel, passed = best_time(root, suite, workers, repeats)
     serial, _ = best_time(root, suite, 1, repeats)
     tests = len(suite.cases)
     return {
         "example": path.stem,
+        "language": discovery.language,
         "tests": tests,
         "files": len({c.file for c in suite.cases}),
         "passed": passed,
@@ -63,14 +72,18 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} before the runs")
-    print(f"{'example':<16} {'tests':>5} {'files':>5} {'parallel s':>10} {'serial s':>8} {'tests/s':>7} {'speedup':>7}")
+    print(
+        f"{'example':<16} {'tests':>5} {'passed':>6} {'files':>5} {'parallel s':>10} {'serial s':>8} "
+        f"{'tests/s':>7} {'speedup':>7}"
+    )
     rows = []
     with tempfile.TemporaryDirectory(prefix="mge-throughput-") as scratch:
         for path in sorted(EXAMPLES.glob("*.md")):
             row = measure(path, args.workers, args.repeats, Path(scratch))
             rows.append(row)
             print(
-                f"{row['example']:<16} {row['tests']:>5} {row['files']:>5} {row['seconds_parallel']:>10.2f} "
+                f"{row['example']:<16} {row['tests']:>5} {row['passed']:>6} {row['files']:>5} "
+                f"{row['seconds_parallel']:>10.2f} "
                 f"{row['seconds_serial']:>8.2f} {row['tests_per_s_parallel']:>7.1f} {row['speedup']:>6.2f}x",
                 flush=True,
             )
@@ -78,7 +91,8 @@ def main() -> None:
     total_serial = sum(r["seconds_serial"] for r in rows)
     tests = sum(r["tests"] for r in rows)
     print(
-        f"{'all':<16} {tests:>5} {'':>5} {total_parallel:>10.2f} {total_serial:>8.2f} "
+        f"{'all':<16} {tests:>5} {sum(r['passed'] for r in rows):>6} {'':>5} "
+        f"{total_parallel:>10.2f} {total_serial:>8.2f} "
         f"{tests / total_parallel:>7.1f} {total_serial / total_parallel:>6.2f}x"
     )
     if args.json:

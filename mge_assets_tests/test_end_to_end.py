@@ -14,6 +14,7 @@ from mge_assets.acceptance.results import parse_junit
 from mge_assets.cli import main
 from mge_assets.definitions import defs
 from mge_assets.llm.answers import render_files
+from mge_assets.node import node_test_command, parse_node_junit
 from mge_assets.reports import read_report, render_report
 from mge_assets.sandbox import run_in_sandbox
 from mge_assets.validation import PYTEST
@@ -33,7 +34,14 @@ BIN = Path(sys.executable).parent
 
 
 def _pytest_in_sandbox(project: Path) -> dict[str, str]:
-    """Run the generated project's own pytest (unit and acceptance tests) through the sandbox."""
+    """Run the generated project's own tests (unit and acceptance) through the sandbox: pytest, or
+    node --test on a TypeScript project's compiled tests (the pipeline left them in dist/)."""
+    if (project / "package.json").exists():
+        compiled = sorted(str(p.relative_to(project)) for p in (project / "dist").glob("*/*.js"))
+        tests = [p for p in compiled if p.startswith(("dist/tests/", "dist/acceptance/test_"))]
+        run = run_in_sandbox(node_test_command(tests, 120), project, collect=("junit.xml",))
+        assert "junit.xml" in run.files, run.stdout + run.stderr
+        return {name: outcome for name, (outcome, _, _) in parse_node_junit(run.files["junit.xml"]).items()}
     run = run_in_sandbox(PYTEST, project, collect=("junit.xml",))
     assert "junit.xml" in run.files, run.stdout + run.stderr
     return {test: outcome for test, (outcome, _, _) in parse_junit(run.files["junit.xml"]).items()}
@@ -88,6 +96,8 @@ def test_every_shipped_example_runs_green(path: Path, mge_env, capsys) -> None:
     assert report.metadata("precision_report", "precision") == 1.0
     outcomes = _pytest_in_sandbox(mge_env / "mge_workspace" / name)
     assert outcomes and set(outcomes.values()) == {"passed"}
+    if path.stem == "task_board_ts":  # the TypeScript example: its unit and acceptance tests all ran
+        assert sum(n.startswith("test_") for n in outcomes) == 38 and len(outcomes) > 38
     capsys.readouterr()
     assert main(["gate", name]) == 0
     assert main(["results", name]) == 0

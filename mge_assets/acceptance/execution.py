@@ -18,6 +18,8 @@ from pathlib import Path
 
 from mge_assets.acceptance.results import Outcome, parse_junit
 from mge_assets.acceptance.suite import AcceptanceSuite
+from mge_assets.node import compiled_path, node_test_command, parse_node_junit
+from mge_assets.node.testing import FILE_LEVEL, file_failure
 from mge_assets.sandbox import SandboxResult, run_in_sandbox
 
 TEST_TIMEOUT_S = 30.0
@@ -75,6 +77,24 @@ def pytest_command(file: str, test_timeout_s: float) -> list[str]:
     return [sys.executable, "-m", "pytest", *PYTEST_ARGS, f"--timeout={test_timeout_s:g}", file]
 
 
+def test_command(language: str, file: str, test_timeout_s: float, tests: int) -> list[str]:
+    """pytest on a Python test file; node --test on the compiled JavaScript of a TypeScript one (node
+    20's limit is per file: the sum of its tests' limits)."""
+    if language == "typescript":
+        return node_test_command([compiled_path(file)], test_timeout_s * tests)
+    return pytest_command(file, test_timeout_s)
+
+
+def reported_outcomes(language: str, file: str, junit: bytes) -> dict[str, Outcome]:
+    """Test id (`file::name`) → outcome from a file's JUnit report (node's names no file: we know it)."""
+    if language == "typescript":
+        reported = parse_node_junit(junit)
+        outcomes = {f"{file}::{name}": o for name, o in reported.items() if not name.startswith(FILE_LEVEL)}
+        whole_file = file_failure(reported, compiled_path(file))
+        return outcomes | ({f"{file}::{FILE_LEVEL}": whole_file} if whole_file else {})
+    return parse_junit(junit)
+
+
 def run_suite(
     project: Path,
     suite: AcceptanceSuite,
@@ -102,13 +122,13 @@ def run_suite(
             )
         budget = min(settings.test_timeout_s * len(tests) + STARTUP_ALLOWANCE_S, remaining)
         run = runner(
-            pytest_command(file, settings.test_timeout_s),
+            test_command(suite.language, file, settings.test_timeout_s, len(tests)),
             project,
             timeout_s=budget,
             collect=("junit.xml",),
             extra_env=PYTEST_ENV,
         )
-        outcomes = _file_outcomes(run, tests, budget)
+        outcomes = _file_outcomes(run, tests, budget, suite.language, file)
         log = f"--- {file} (exit {run.returncode}{', timed out' if run.timed_out else ''})\n{run.stdout[-1500:]}"
         return FileRun(file, len(tests), run.duration_s, run.timed_out, run.returncode), outcomes, log, run.isolation
 
@@ -127,17 +147,20 @@ def run_suite(
     )
 
 
-def _file_outcomes(run: SandboxResult, tests: list[str], budget: float) -> dict[str, Outcome]:
+def _file_outcomes(run: SandboxResult, tests: list[str], budget: float, language: str, file: str) -> dict[str, Outcome]:
     """Outcomes from the file's JUnit report; a test with no result is a timeout (the sandbox was killed)
-    or an error (pytest crashed, e.g. the file does not import), with the output's tail as the message."""
+    or an error (the runner crashed, e.g. the file does not import), with the output's tail as the message."""
     try:
-        reported = parse_junit(run.files["junit.xml"]) if "junit.xml" in run.files else {}
+        reported = reported_outcomes(language, file, run.files["junit.xml"]) if "junit.xml" in run.files else {}
     except ElementTree.ParseError:  # a test that tampered with the report gets no result from it
         reported = {}
     outcomes = {}
+    whole_file = reported.get(f"{file}::{FILE_LEVEL}")
     for test in tests:
         if test in reported:
             outcomes[test] = reported[test]
+        elif whole_file is not None:
+            outcomes[test] = whole_file
         elif run.timed_out:
             outcomes[test] = ("timeout", f"the test file's sandbox was stopped after {budget:.0f} s", 0.0)
         else:

@@ -1,14 +1,17 @@
-"""Offline test generation: each requirement's wording matched to a pattern and rendered as pytest."""
+"""Offline test generation: each requirement's wording matched to a pattern and rendered as pytest
+(a Python project) or as node:test in TypeScript (a TypeScript project)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from mge_assets.acceptance.naming import test_file_for, test_prefix
 from mge_assets.acceptance.patterns import INVALID_VALUES, Untestable, match_requirement
-from mge_assets.acceptance.suite import test_file_for, test_prefix
 from mge_assets.llm.answers import render_files
 from mge_assets.plan.discovery import DiscoveryDocument
 from mge_assets.request import Requirement
 from mge_assets.synth.render import render
-from mge_assets.synth.views import entity_views
+from mge_assets.synth.views import entity_views, ts_literal
 
 
 def offline_tests_answer(discovery: DiscoveryDocument, requirement: Requirement) -> str:
@@ -18,21 +21,29 @@ def offline_tests_answer(discovery: DiscoveryDocument, requirement: Requirement)
     except Untestable as reason:
         return f'<untestable reason="{str(reason).replace(chr(34), chr(39))}"/>'
     invalid = INVALID_VALUES.get(match.field.type) if match.field else None
+    typescript = discovery.language == "typescript"
+    if typescript and match.value is not None:
+        match = replace(match, value=ts_literal(match.value))
     code = render(
-        "acceptance/tests.py.j2",
+        "typescript/acceptance_tests.ts.j2" if typescript else "acceptance/tests.py.j2",
         requirement=requirement,
         match=match,
         prefix=test_prefix(requirement.id),
-        invalid=invalid,
+        invalid=invalid,  # a JSON string: the same literal in Python and TypeScript
     )
-    return render_files({test_file_for(requirement.id): code})
+    return render_files({test_file_for(requirement.id, discovery.language): code})
 
 
-def acceptance_conftest(discovery: DiscoveryDocument) -> str:
+ACCEPTANCE_FIXTURES = {"python": "acceptance/conftest.py", "typescript": "acceptance/fixtures.ts"}
+
+
+def acceptance_fixtures(discovery: DiscoveryDocument) -> dict[str, str]:
     """The fixtures every acceptance test uses: a client on a fresh database, and the row factory."""
-    return render(
-        "service/conftest.py.j2",
+    template = "typescript/fixtures.ts.j2" if discovery.language == "typescript" else "service/conftest.py.j2"
+    code = render(
+        template,
         pkg=discovery.package,
         entities=entity_views(discovery),
         purpose="Acceptance fixtures (written by MGE): a client on a fresh database per test, and row factories.",
     )
+    return {ACCEPTANCE_FIXTURES[discovery.language]: code}

@@ -153,13 +153,23 @@ def mutants_of(path: str, source: str) -> list[Mutant]:
     return found
 
 
-def select_mutants(files: dict[str, str], package: str, count: int, seed: int = 0) -> list[Mutant]:
-    """`count` mutants of the package's modules, spread over the operators (round robin), seeded."""
+def select_mutants(
+    files: dict[str, str], package: str, count: int, seed: int = 0, language: str = "python"
+) -> list[Mutant]:
+    """`count` mutants of the service's modules (the package's, or a TypeScript project's `src/` but
+    its entry point), spread over the operators (round robin), seeded."""
+    from mge_assets.acceptance.mutation_typescript import mutants_of_typescript  # it builds on Mutant
+
     pool: dict[str, list[Mutant]] = {}
     for path in sorted(files):
-        if path.startswith(f"{package}/") and path.endswith(".py"):
-            for mutant in mutants_of(path, files[path]):
-                pool.setdefault(mutant.operator, []).append(mutant)
+        if language == "typescript" and path.startswith("src/") and path.endswith(".ts") and path != "src/main.ts":
+            mutants = mutants_of_typescript(path, files[path])
+        elif language == "python" and path.startswith(f"{package}/") and path.endswith(".py"):
+            mutants = mutants_of(path, files[path])
+        else:
+            continue
+        for mutant in mutants:
+            pool.setdefault(mutant.operator, []).append(mutant)
     rng = random.Random(seed)
     for mutants in pool.values():
         rng.shuffle(mutants)

@@ -10,6 +10,7 @@ from mge_assets.acceptance.suite import AcceptanceSuite
 from mge_assets.acceptance.writing import write_suite
 from mge_assets.llm.client import ModelClient
 from mge_assets.llm.offline import OfflineBackend
+from mge_assets.node import compile_project
 from mge_assets.plan import DiscoveryDocument, discover, plan_project
 from mge_assets.request import parse_request
 from mge_assets.synth.render import draft_task, infrastructure
@@ -38,3 +39,14 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return root
+
+
+def write_built_tree(root: Path, files: dict[str, str], language: str) -> dict[str, list[str]]:
+    """`write_tree`, then for a TypeScript project its compiled JavaScript (tsc in the sandbox) beside
+    it, emitted even where it does not type-check; returns tsc's errors per file."""
+    write_tree(root, files)
+    if language != "typescript":
+        return {}
+    build = compile_project(root, sorted(p for p in files if p.endswith(".ts")))
+    write_tree(root, build.emitted)
+    return build.errors

@@ -15,6 +15,8 @@ from pathlib import Path
 from mge_assets.acceptance.execution import PYTEST_ENV
 from mge_assets.acceptance.results import parse_junit
 from mge_assets.acceptance.suite import AcceptanceSuite, UntestableRequirement
+from mge_assets.node import compile_project, compiled_path, node_test_command, parse_node_junit
+from mge_assets.node.testing import file_failure
 from mge_assets.sandbox import SandboxResult, run_in_sandbox
 
 BROKEN_APP = '''"""A deliberately broken build: every request answers 500, so every meaningful test fails."""
@@ -34,9 +36,43 @@ def create_app(*args, **kwargs) -> FastAPI:
 '''
 
 
-def broken_build(package: str) -> dict[str, str]:
-    """The files that turn a copy of the project into the broken build."""
+BROKEN_APP_JS = """// A deliberately broken build: every request answers 500, so every meaningful test fails.
+import { createServer } from "node:http";
+
+export function createApp() {
+  return createServer((request, response) => {
+    request.resume();
+    response.writeHead(500, { "content-type": "application/json" });
+    response.end(JSON.stringify({ detail: "broken on purpose" }));
+  });
+}
+"""
+
+
+def broken_build(package: str, language: str = "python") -> dict[str, str]:
+    """The files that turn a copy of the project into the broken build (a TypeScript one is compiled)."""
+    if language == "typescript":
+        return {compiled_path("src/app.ts"): BROKEN_APP_JS}
     return {f"{package}/app.py": BROKEN_APP}
+
+
+def compile_suite(
+    suite: AcceptanceSuite, project: Path, scratch: Path, runner: Callable[..., SandboxResult] = run_in_sandbox
+) -> tuple[AcceptanceSuite, dict[str, list[str]]]:
+    """A TypeScript suite with its compiled JavaScript added to its files, and the reasons (its type
+    errors) per requirement whose test file does not compile: such tests do not collect."""
+    copy = scratch / "compiled"
+    _copy_with(project, copy, suite.files)
+    sources = [path for path in suite.files if path.endswith(".ts")]
+    build = compile_project(copy, sources, runner)
+    reasons: dict[str, list[str]] = {}
+    for case in suite.cases:
+        problems = build.errors.get(case.file) or build.errors.get("acceptance/fixtures.ts") or []
+        if problems or compiled_path(case.file) not in build.emitted:
+            detail = "; ".join(problems[:3]) or "tsc emitted nothing for it"
+            reasons.setdefault(case.requirement_id, []).append(f"{case.name} does not compile: {detail}")
+    emitted = {path: text for path, text in build.emitted.items() if path.startswith("dist/acceptance/")}
+    return suite.model_copy(update={"files": {**suite.files, **emitted}}), reasons
 
 
 def vet_suite(
@@ -49,15 +85,18 @@ def vet_suite(
     """`suite` keeping only the tests that collected and failed against the broken build."""
     if not suite.cases:
         return suite
+    reasons: dict[str, list[str]] = {}
+    if suite.language == "typescript":
+        suite, reasons = compile_suite(suite, project, scratch, runner)
     broken = scratch / "broken-build"
-    _copy_with(project, broken, {**suite.files, **broken_build(package)})
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "pytest_timeout"]
-    command += ["--timeout=30", "--continue-on-collection-errors", "--junitxml=junit.xml", "acceptance"]
-    run = runner(command, broken, timeout_s=300, collect=("junit.xml",), extra_env=PYTEST_ENV)
-    outcomes = parse_junit(run.files["junit.xml"]) if "junit.xml" in run.files else {}
-    trusted, reasons = [], {}
+    _copy_with(project, broken, {**suite.files, **broken_build(package, suite.language)})
+    run = runner(_broken_command(suite), broken, timeout_s=300, collect=("junit.xml",), extra_env=PYTEST_ENV)
+    outcomes = _outcomes(suite, run.files["junit.xml"]) if "junit.xml" in run.files else {}
+    trusted = []
     for case in suite.cases:
         outcome = outcomes.get(case.test_id, ("missing", "", 0.0))[0]
+        if case.requirement_id in reasons and any(r.startswith(case.name + " ") for r in reasons[case.requirement_id]):
+            continue
         if outcome in ("failed", "timeout"):
             trusted.append(case)
         elif outcome == "passed":
@@ -75,8 +114,26 @@ def vet_suite(
     return suite.model_copy(update={"cases": tuple(trusted), "untestable": tuple(untestable)})
 
 
+def _broken_command(suite: AcceptanceSuite) -> list[str]:
+    if suite.language == "typescript":  # named one by one: node 20 finds only `*.test.js` in a folder
+        return node_test_command(sorted({compiled_path(c.file) for c in suite.cases}), 30)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "pytest_timeout"]
+    return [*command, "--timeout=30", "--continue-on-collection-errors", "--junitxml=junit.xml", "acceptance"]
+
+
+def _outcomes(suite: AcceptanceSuite, junit: bytes) -> dict:
+    """Test id → outcome of the whole suite's run (node's report names tests, unique across the suite)."""
+    if suite.language == "typescript":  # a test cut short with its file counts as the file's outcome
+        by_name = parse_node_junit(junit)
+        found = {c.test_id: by_name.get(c.name) or file_failure(by_name, compiled_path(c.file)) for c in suite.cases}
+        return {test: outcome for test, outcome in found.items() if outcome is not None}
+    return parse_junit(junit)
+
+
 def _copy_with(source: Path, target: Path, files: dict[str, str]) -> None:
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "acceptance"))
+    ignored = shutil.ignore_patterns("__pycache__", "*.pyc", "acceptance")
+    shutil.copytree(source, target, ignore=ignored)
+    shutil.rmtree(target / "dist" / "acceptance", ignore_errors=True)
     for relative, text in files.items():
         path = target / relative
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from mge_assets.acceptance.generate import acceptance_conftest
+from mge_assets.acceptance.generate import acceptance_fixtures
 from mge_assets.acceptance.suite import AcceptanceSuite, TestCase, UntestableRequirement, read_tests_answer
 from mge_assets.llm.ask import AttemptsExhaustedError, ask
 from mge_assets.llm.client import ModelClient
@@ -23,14 +23,14 @@ async def write_suite(discovery: DiscoveryDocument, client: ModelClient, concurr
                 answer = await ask(
                     client,
                     lambda attempt, errors, _: tests_request(discovery, requirement, attempt, errors),
-                    lambda text: read_tests_answer(requirement, text),
+                    lambda text: read_tests_answer(requirement, text, discovery.language),
                 )
             except AttemptsExhaustedError as error:
                 return f"no usable tests were written: {error}"
         return answer.value
 
     written = await asyncio.gather(*(tests_for(r) for r in discovery.requirements))
-    files = {"acceptance/conftest.py": acceptance_conftest(discovery)}
+    files = acceptance_fixtures(discovery)
     cases: list[TestCase] = []
     untestable = []
     for requirement, outcome in zip(discovery.requirements, written, strict=True):
@@ -42,5 +42,9 @@ async def write_suite(discovery: DiscoveryDocument, client: ModelClient, concurr
             files.update(outcome[0])
             cases.extend(outcome[1])
     return AcceptanceSuite(
-        requirements=discovery.requirements, files=files, cases=tuple(cases), untestable=tuple(untestable)
+        requirements=discovery.requirements,
+        files=files,
+        cases=tuple(cases),
+        untestable=tuple(untestable),
+        language=discovery.language,
     )

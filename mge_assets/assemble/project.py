@@ -31,7 +31,7 @@ class GeneratedProject(BaseModel):
             own = {t: o for t, o in self.checks.unit_tests.items() if t.startswith(path + "::")}
             relevant = own or self.checks.unit_tests  # conftest.py: judged by every unit test
             return bool(relevant) and all(o == "passed" for o in relevant.values())
-        return self.checks.modules.get(module_name(path)) == ""
+        return self.checks.modules.get(module_id(path)) == ""
 
 
 def assemble_files(results: pd.DataFrame, discovery: DiscoveryDocument) -> dict[str, str]:
@@ -42,7 +42,19 @@ def assemble_files(results: pd.DataFrame, discovery: DiscoveryDocument) -> dict[
     return {**infrastructure(discovery), **files}
 
 
-def python_modules(files: dict[str, str], package: str) -> list[str]:
+# A TypeScript project's entry point: it starts listening when loaded, so level 2 does not load it.
+TYPESCRIPT_ENTRY = "src/main.ts"
+
+
+def module_id(path: str) -> str:
+    """How level 2 names a module: dotted for Python, the source path for TypeScript."""
+    return path if path.endswith(".ts") else module_name(path)
+
+
+def project_modules(files: dict[str, str], package: str, language: str = "python") -> list[str]:
+    """The service's modules (not its tests) that level 2 loads."""
+    if language == "typescript":
+        return sorted(p for p in files if p.startswith("src/") and p.endswith(".ts") and p != TYPESCRIPT_ENTRY)
     return sorted(module_name(p) for p in files if p.endswith(".py") and p.startswith(f"{package}/"))
 
 

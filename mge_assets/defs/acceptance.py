@@ -46,7 +46,7 @@ async def acceptance_tests(
     written = await write_suite(discovery_document, client, model_backend.concurrency)
     with tempfile.TemporaryDirectory(prefix="mge-trust-") as scratch:
         suite = vet_suite(written, Path(generated_project.root), generated_project.package, Path(scratch))
-    add_files(Path(generated_project.root), suite.files, replace_directories=("acceptance",))
+    add_files(Path(generated_project.root), suite.files, replace_directories=("acceptance", "dist/acceptance"))
     per_requirement = [
         (
             r.id,
@@ -61,7 +61,7 @@ async def acceptance_tests(
         metadata={
             "tests": len(suite.cases),
             "tests_untrusted": len(written.cases) - len(suite.cases),
-            "files": len(suite.files),
+            "files": sum(not path.startswith("dist/") for path in suite.files),  # not the compiled copies
             "untestable": len(suite.untestable),
             "tests_by_requirement": dg.MetadataValue.md(
                 markdown_table(per_requirement, ["requirement", "level", "tests", "untestable because"])

@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import Field
 
 from mge_assets.assemble import write_project
-from mge_assets.assemble.project import GeneratedProject, assemble_files, entity_paths, python_modules
+from mge_assets.assemble.project import GeneratedProject, assemble_files, entity_paths, project_modules
 from mge_assets.defs.metadata import call_metadata, frame_table, markdown_table, run_spend
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource
@@ -156,9 +156,10 @@ def generated_project(
     answers /health and each resource (level 4)."""
     files = assemble_files(atom_results, discovery_document)
     root = write_project(Path(workspace.root), context.partition_key, files)
-    modules = python_modules(files, discovery_document.package)
+    language = discovery_document.language
+    modules = project_modules(files, discovery_document.package, language)
     paths = entity_paths(discovery_document)
-    checks = check_project(root, discovery_document.package, modules, paths)
+    checks = check_project(root, discovery_document.package, modules, paths, language=language)
     project = GeneratedProject(
         name=context.partition_key,
         root=str(root.resolve()),

@@ -8,7 +8,9 @@
   an answer identical to its draft meets them by definition);
 - `types`: mypy finds no error on the answer's lines, and none it causes elsewhere in its module.
 
-Later checks run only when the earlier ones pass (a `None` in the record means not run).
+Later checks run only when the earlier ones pass (a `None` in the record means not run). TypeScript
+atoms are judged by tree-sitter (parses, defines its unit) and the atomicity criteria; pyflakes and
+mypy are Python's, so `names` and `types` are not run for them (tsc judges the whole project at level 2).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pandas as pd
 from pyflakes import checker as pyflakes
 from pyflakes import messages as flake
 
-from mge_assets.atomize import atomize_file
+from mge_assets.atomize import atomize_file, atomize_with_errors
 from mge_assets.atomize.atomicity import CRITERIA, atomicity
 from mge_assets.atomize.model import Atom
 from mge_assets.execute.engine import Verdict
@@ -61,11 +63,14 @@ class AtomValidator:
             return Verdict(tuple(problems), checks)
         source = splice(file_bytes, atom, code)
         lines = _answer_lines(atom, code)
+        python = atom.language == "python"
         for name, run in (
             ("defines_unit", lambda: unit_problems(atom, code, source)),
-            ("names", lambda: self._name_problems(atom, source, lines)),
+            ("names", (lambda: self._name_problems(atom, source, lines)) if python else None),
             ("atomic", lambda: [] if code == atom.code else atomicity_problems(atom, source, code)),
         ):
+            if run is None:
+                continue
             problems = run()
             checks[name] = not problems
             if problems:
@@ -100,6 +105,9 @@ class AtomValidator:
 def syntax_problems(atom: Atom, code: str, file_bytes: bytes) -> list[str]:
     if not code.strip():
         return ["the answer is empty"]
+    if atom.language != "python":
+        errors = atomize_with_errors(atom.file, splice(file_bytes, atom, code))[1]
+        return [f"syntax error in {atom.file} at line {e.line}: {e.kind} {e.text!r}" for e in errors[:3]]
     try:
         ast.parse(splice(file_bytes, atom, code))
     except SyntaxError as error:
@@ -110,6 +118,9 @@ def syntax_problems(atom: Atom, code: str, file_bytes: bytes) -> list[str]:
 def unit_problems(atom: Atom, code: str, source: bytes) -> list[str]:
     if atom.kind not in _DEFINITION_KINDS:
         return []
+    if atom.language != "python":
+        found = {(a.kind, a.symbol) for a in atomize_file(atom.file, source)}
+        return [] if (atom.kind, atom.symbol) in found else [f"{atom.file} no longer defines `{atom.symbol}`"]
     problems = _one_definition(atom, code)
     if not _defines(ast.parse(source), atom):
         problems.append(f"{atom.file} no longer defines `{atom.symbol}`")
@@ -195,8 +206,5 @@ def validate_atom(atom: Atom, code: str, file_bytes: bytes) -> list[str]:
         return problems
     source = splice(file_bytes, atom, code)
     validator = AtomValidator({atom.file: file_bytes})
-    return (
-        unit_problems(atom, code, source)
-        or validator._name_problems(atom, source, _answer_lines(atom, code))
-        or atomicity_problems(atom, source, code)
-    )
+    names = validator._name_problems(atom, source, _answer_lines(atom, code)) if atom.language == "python" else []
+    return unit_problems(atom, code, source) or names or atomicity_problems(atom, source, code)

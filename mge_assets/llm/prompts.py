@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from mge_assets.acceptance.naming import test_file_for
 from mge_assets.llm.envelope import embed
 from mge_assets.llm.types import ModelRequest
 from mge_assets.plan.discovery import DiscoveryDocument
@@ -27,15 +28,36 @@ library's sqlite3 module. Layout, for package `{pkg}`:
 - {pkg}/app.py: create_app(database_path=None) -> FastAPI with every router, error handlers, GET /health.
 References are stored and sent as <field>_id integers."""
 
+TYPESCRIPT_CONTRACT = """\
+The service is TypeScript (strict, ES modules, imports with .js specifiers) on Node 20's own http
+module, with an in-memory store. Layout:
+- src/errors.ts: NotFoundError(entity, entityId), ConflictError, ValidationError(problems), RouteError(status).
+- src/store.ts: Table<T> (insert, get, select(filters, limit, offset) ordered by id, update, delete, findBy)
+  and Store.table<T>(name).
+- src/fields.ts: FieldRule and validate(body, rules, partial), which throws ValidationError (422).
+- src/http.ts: ApiRequest, ApiAnswer, Route, page(query) and filters(query, rules).
+- src/models/<entity>.ts: type <Entity>, <Entity>Create, <Entity>Update, <ENTITY>_FIELDS,
+  parse<Entity>Create(body) (defaults applied) and parse<Entity>Update(body).
+- src/repositories/<entity>.ts, src/services/<entity>.ts: as in a layered service; a missing row or
+  reference raises NotFoundError (404), a duplicate unique value ConflictError (409).
+- src/routes/<entity>.ts: <entity>Routes: POST (201), GET with limit, offset and filters, GET/PATCH/DELETE
+  "/<plural>/:id" (DELETE answers 204).
+- src/app.ts: createApp(store?) -> http.Server with every route, error answers, GET /health.
+References are stored and sent as <field>_id integers."""
+
 
 def system_context(discovery: DiscoveryDocument) -> str:
     """The context shared by every call of a run (cached by the API): the domain and the contract."""
     return (
         "You write production code for a generated web service, one unit at a time.\n\n"
-        f"{CONTRACT.format(pkg=discovery.package)}\n\n"
+        f"{_contract(discovery)}\n\n"
         "The domain model (discovery document):\n"
         + embed("context", {"discovery": json.loads(discovery.model_dump_json())})
     )
+
+
+def _contract(discovery: DiscoveryDocument) -> str:
+    return TYPESCRIPT_CONTRACT if discovery.language == "typescript" else CONTRACT.format(pkg=discovery.package)
 
 
 def discovery_request(request: ProjectRequest, attempt: int = 1, errors: Sequence[str] = ()) -> ModelRequest:
@@ -87,14 +109,15 @@ def atom_request(
     """Ask for the final code of one atom, given its draft and the signatures it depends on."""
     retry = _retry_note(errors, rejected_answer)
     deps = "\n".join(context) or "(none)"
+    fence = atom.get("language") or "python"
     return ModelRequest(
         kind="write_atom",
         system=system_context(discovery),
         prompt=(
             f"Write the final code of the {atom['kind']} `{atom['symbol']}` in `{atom['file']}`, lines "
             f"{atom['start_line']}-{atom['end_line']}. It uses:\n{deps}\n\nIts first draft:\n"
-            f"```python\n{atom['code']}```\nKeep its indentation and surrounding blank lines, define exactly "
-            "this unit, and answer with one ```python block and nothing else."
+            f"```{fence}\n{atom['code']}```\nKeep its indentation and surrounding blank lines, define exactly "
+            f"this unit, and answer with one ```{fence} block and nothing else."
             f"{retry}\n\n"
             + embed(
                 "write_atom",
@@ -114,14 +137,22 @@ def atom_request(
 def tests_request(
     discovery: DiscoveryDocument, requirement: Requirement, attempt: int = 1, errors: Sequence[str] = ()
 ) -> ModelRequest:
+    path = test_file_for(requirement.id, discovery.language)
+    how = (
+        "Write node:test acceptance tests (TypeScript, node:assert/strict) for requirement "
+        f"{requirement.id} ({requirement.level}): {requirement.text}\nEach test calls `withService(async "
+        "(client, factory) => ...)` of acceptance/fixtures.ts (a fresh service on a loopback port). Name each "
+        'test `test("test_<requirement id>__<what>", ...)`. '
+        if discovery.language == "typescript"
+        else f"Write pytest acceptance tests for requirement {requirement.id} ({requirement.level}): "
+        f"{requirement.text}\nThe tests use the `client` (fastapi TestClient on a fresh database) and "
+        "`factory` fixtures of acceptance/conftest.py. Name each test `test_<requirement id>__<what>`. "
+    )
     return ModelRequest(
         kind="write_tests",
         system=system_context(discovery),
         prompt=(
-            f"Write pytest acceptance tests for requirement {requirement.id} ({requirement.level}): "
-            f"{requirement.text}\nThe tests use the `client` (fastapi TestClient on a fresh database) and "
-            "`factory` fixtures of acceptance/conftest.py. Name each test `test_<requirement id>__<what>`. "
-            f'Answer with one <file path="acceptance/test_{requirement.id.lower().replace("-", "_")}.py"> '
+            f'{how}Answer with one <file path="{path}"> '
             'block, or, if the requirement cannot be tested over HTTP, with <untestable reason="..."/>.'
             f"{_retry_note(errors)}\n\n"
             + embed("write_tests", {"requirement": json.loads(requirement.model_dump_json())})

@@ -15,14 +15,42 @@ from mge_assets.request import EntitySpec, Requirement
 
 PHASES = ("Foundation", "Domain", "API", "Assembly", "Tests")
 
-# Per entity: (kind, phase, title template, target file template, lines per field, base lines)
+# Per entity: (kind, phase, title template, lines per field, base lines)
 _ENTITY_TASKS = (
-    ("model", "Domain", "{name} models", "{pkg}/models/{snake}.py", 2, 14),
-    ("repository", "Domain", "{name} repository", "{pkg}/repositories/{snake}.py", 1, 60),
-    ("service", "Domain", "{name} service", "{pkg}/services/{snake}.py", 4, 40),
-    ("routes", "API", "{name} HTTP routes", "{pkg}/api/{snake}.py", 2, 45),
-    ("unit_tests", "Tests", "{name} unit tests", "tests/test_{snake}.py", 0, 40),
+    ("model", "Domain", "{name} models", 2, 14),
+    ("repository", "Domain", "{name} repository", 1, 60),
+    ("service", "Domain", "{name} service", 4, 40),
+    ("routes", "API", "{name} HTTP routes", 2, 45),
+    ("unit_tests", "Tests", "{name} unit tests", 0, 40),
 )
+# Where each kind of task writes, per language of the generated project.
+TARGET_FILES = {
+    "python": {
+        "errors": "{pkg}/errors.py",
+        "database": "{pkg}/db.py",
+        "model": "{pkg}/models/{snake}.py",
+        "repository": "{pkg}/repositories/{snake}.py",
+        "service": "{pkg}/services/{snake}.py",
+        "routes": "{pkg}/api/{snake}.py",
+        "app": "{pkg}/app.py",
+        "test_fixtures": "tests/conftest.py",
+        "unit_tests": "tests/test_{snake}.py",
+    },
+    "typescript": {
+        "errors": "src/errors.ts",
+        "database": "src/store.ts",
+        "fields": "src/fields.ts",
+        "http": "src/http.ts",
+        "model": "src/models/{snake}.ts",
+        "repository": "src/repositories/{snake}.ts",
+        "service": "src/services/{snake}.ts",
+        "routes": "src/routes/{snake}.ts",
+        "app": "src/app.ts",
+        "test_fixtures": "tests/fixtures.ts",
+        "unit_tests": "tests/{snake}.test.ts",
+    },
+}
+_DATABASE_TITLE = {"python": "SQLite connection and schema", "typescript": "In-memory store"}
 # Kinds whose code a requirement about an entity touches.
 _REQUIREMENT_KINDS = ("model", "repository", "service", "routes")
 
@@ -73,23 +101,35 @@ class Masterplan(BaseModel):
 def plan_project(discovery: DiscoveryDocument) -> Masterplan:
     """Plan the tasks that build the service described by a discovery document."""
     pkg = discovery.package
+    files = TARGET_FILES[discovery.language]
+    fields = sum(len(e.fields) for e in discovery.entities)
     specs: list[dict] = [
-        _spec("errors", "Foundation", "Domain errors", None, f"{pkg}/errors.py", 18),
+        _spec("errors", "Foundation", "Domain errors", None, files["errors"].format(pkg=pkg), 18),
         _spec(
             "database",
             "Foundation",
-            "SQLite connection and schema",
+            _DATABASE_TITLE[discovery.language],
             None,
-            f"{pkg}/db.py",
-            30 + 5 * sum(len(e.fields) for e in discovery.entities),
+            files["database"].format(pkg=pkg),
+            30 + 5 * fields,
         ),
     ]
+    if discovery.language == "typescript":
+        specs.append(_spec("fields", "Foundation", "Field validation", None, files["fields"], 45))
+        specs.append(_spec("http", "Foundation", "HTTP routes and query parameters", None, files["http"], 60))
     specs += _entity_specs(discovery, kinds=("model", "repository", "service", "routes"))
     specs.append(
-        _spec("app", "Assembly", "Application assembly", None, f"{pkg}/app.py", 30 + 2 * len(discovery.entities))
+        _spec(
+            "app",
+            "Assembly",
+            "Application assembly",
+            None,
+            files["app"].format(pkg=pkg),
+            30 + 2 * len(discovery.entities),
+        )
     )
     specs.append(
-        _spec("test_fixtures", "Tests", "Test fixtures", None, "tests/conftest.py", 20 + 8 * len(discovery.entities))
+        _spec("test_fixtures", "Tests", "Test fixtures", None, files["test_fixtures"], 20 + 8 * len(discovery.entities))
     )
     specs += _entity_specs(discovery, kinds=("unit_tests",))
     ids = {(s["kind"], s["entity"]): f"T{i:02d}" for i, s in enumerate(_phase_order(specs), 1)}
@@ -169,11 +209,11 @@ def _entity_specs(discovery: DiscoveryDocument, kinds: tuple[str, ...]) -> list[
             phase,
             title.format(name=e.name),
             e.name,
-            target.format(pkg=discovery.package, snake=e.snake),
+            TARGET_FILES[discovery.language][kind].format(pkg=discovery.package, snake=e.snake),
             base + per_field * len(e.fields),
         )
         for e in discovery.entities
-        for kind, phase, title, target, per_field, base in _ENTITY_TASKS
+        for kind, phase, title, per_field, base in _ENTITY_TASKS
         if kind in kinds
     ]
 
@@ -192,11 +232,14 @@ def _dependencies(kind: str, entity: str | None, discovery: DiscoveryDocument) -
     return {
         "errors": [],
         "database": [],
-        "model": [],
+        "fields": [("errors", None)],
+        "http": [("errors", None), ("fields", None), ("database", None)],
+        "model": [("fields", None)] if discovery.language == "typescript" else [],
         "repository": [("model", entity), ("database", None)],
         "service": [("repository", entity), ("model", entity), ("errors", None)]
         + [("repository", t) for t in targets if t != entity],
-        "routes": [("service", entity), ("model", entity), ("database", None)],
+        "routes": [("service", entity), ("model", entity)]
+        + ([("http", None)] if discovery.language == "typescript" else [("database", None)]),
         "app": [("routes", e) for e in entities] + [("database", None), ("errors", None)],
         "test_fixtures": [("app", None)],
         "unit_tests": [("test_fixtures", None)],
@@ -207,6 +250,8 @@ def _criteria(kind: str, entity: str | None) -> tuple[str, ...]:
     return {
         "errors": ("NotFoundError and ConflictError carry a message for the client",),
         "database": ("one table per entity, references as foreign keys", "connections enforce foreign keys"),
+        "fields": ("a check per field type", "required, non-empty and well-formed values, or 422"),
+        "http": ("routes as plain data", "limit, offset and per-field filters parsed, or 422"),
         "model": (f"{entity}Create, {entity}Update and {entity} pydantic models", "required fields validated"),
         "repository": (f"insert, get, list (filters, limit, offset), update, delete for {entity}",),
         "service": ("references checked (404)", "unique fields checked (409)", "missing rows raise NotFoundError"),

@@ -29,7 +29,9 @@ class RequestSettings(BaseModel):
 
     name: str = Field(description="Partition key: lowercase letters, digits and dashes, at most 64.")
     title: str = Field(default="", description="Human title; defaults to the document's first heading.")
-    language: Literal["python"] = Field(default="python", description="Language of the generated project.")
+    language: Literal["python", "typescript"] = Field(
+        default="python", description="Language of the generated project: python (FastAPI) or typescript (Node)."
+    )
     budget_usd: float = Field(default=5.0, gt=0, description="Hard spending cap for model calls, in USD.")
 
 

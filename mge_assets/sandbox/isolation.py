@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import sys
 import sysconfig
@@ -41,7 +42,18 @@ def read_only_paths() -> list[str]:
     paths = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", sys.prefix, sys.base_prefix, str(interpreter)}
     paths |= {p for p in sysconfig.get_paths().values() if p}
     paths |= {f"/etc/{name}" for name in ETC_FILES}
+    paths |= set(node_paths())
     return sorted(p for p in paths if os.path.exists(p))
+
+
+def node_paths() -> list[str]:
+    """Node's own installation when it lives outside the system paths (nvm, /opt): its binary's prefix,
+    so it can read its binary and the libraries beside it, and nothing else of that tree's neighbours."""
+    found = shutil.which("node")
+    if not found:
+        return []
+    prefix = Path(os.path.realpath(found)).parent.parent
+    return [] if str(prefix) in ("/", "/usr", "/usr/local") else [str(prefix)]
 
 
 def create_pids_cgroup(limit: int) -> Path | None:

@@ -79,10 +79,12 @@ def run_in_sandbox(
     limits: Limits | None = None,
     collect: tuple[str, ...] = (),
     extra_env: dict[str, str] | None = None,
+    read_only: tuple[str, ...] = (),
 ) -> SandboxResult:
     """Run `command` in a fresh copy of `project`; read back the `collect` files it wrote; remove the copy.
 
-    `extra_env` adds settings (never secrets) to the scrubbed environment."""
+    `extra_env` adds settings (never secrets) to the scrubbed environment; `read_only` adds paths the
+    command may read (a tool it runs, such as the TypeScript compiler) to the system ones."""
     limits = limits or Limits()
     with tempfile.TemporaryDirectory(prefix="mge-sandbox-") as scratch:
         root = Path(scratch)
@@ -95,7 +97,7 @@ def run_in_sandbox(
             "limits": asdict(limits),
             "cgroup_procs": str(cgroup / "cgroup.procs") if cgroup else "",
             "report": str(root / "isolation.json"),
-            "read_only": read_only_paths(),
+            "read_only": [*read_only_paths(), *read_only],
             "read_write": [str(root)],
             "devices": list(DEVICES),
         }

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from mge_assets.assemble.paths import check_relative_path
+from mge_assets.atomize import atomize_with_errors, language_of
 from mge_assets.errors import ModelOutputError, UnsafePathError
 from mge_assets.llm.answers import files
 from mge_assets.llm.ask import AttemptsExhaustedError, ask
@@ -40,6 +41,10 @@ def draft_reader(task: PlanTask) -> Callable[[str], dict[str, str]]:
                     ast.parse(code)
                 except SyntaxError as error:
                     raise ModelOutputError(f"{path} line {error.lineno}: {error.msg}") from None
+            elif language_of(path):
+                errors = atomize_with_errors(path, code.encode())[1]
+                if errors:
+                    raise ModelOutputError(f"{path} line {errors[0].line}: {errors[0].kind} {errors[0].text!r}")
         return written
 
     return read

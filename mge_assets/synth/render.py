@@ -11,15 +11,30 @@ from mge_assets.plan.masterplan import PlanTask
 from mge_assets.synth.views import EMAIL_PATTERN, EntityView, entity_views
 
 _TASK_TEMPLATES = {
-    "errors": "service/errors.py.j2",
-    "database": "service/db.py.j2",
-    "model": "service/model.py.j2",
-    "repository": "service/repository.py.j2",
-    "service": "service/service.py.j2",
-    "routes": "service/routes.py.j2",
-    "app": "service/app.py.j2",
-    "test_fixtures": "service/conftest.py.j2",
-    "unit_tests": "service/unit_tests.py.j2",
+    "python": {
+        "errors": "service/errors.py.j2",
+        "database": "service/db.py.j2",
+        "model": "service/model.py.j2",
+        "repository": "service/repository.py.j2",
+        "service": "service/service.py.j2",
+        "routes": "service/routes.py.j2",
+        "app": "service/app.py.j2",
+        "test_fixtures": "service/conftest.py.j2",
+        "unit_tests": "service/unit_tests.py.j2",
+    },
+    "typescript": {
+        "errors": "typescript/errors.ts.j2",
+        "database": "typescript/store.ts.j2",
+        "fields": "typescript/fields.ts.j2",
+        "http": "typescript/http.ts.j2",
+        "model": "typescript/model.ts.j2",
+        "repository": "typescript/repository.ts.j2",
+        "service": "typescript/service.ts.j2",
+        "routes": "typescript/routes.ts.j2",
+        "app": "typescript/app.ts.j2",
+        "test_fixtures": "typescript/fixtures.ts.j2",
+        "unit_tests": "typescript/unit_tests.ts.j2",
+    },
 }
 
 
@@ -47,13 +62,15 @@ def draft_task(discovery: DiscoveryDocument, task: PlanTask) -> dict[str, str]:
         "e": entity,
         "purpose": "Fixtures: a client on a fresh database for each test, and factories of valid rows.",
     }
-    code = render(_TASK_TEMPLATES[task.kind], **context)
+    code = render(_TASK_TEMPLATES[discovery.language][task.kind], **context)
     return {path: code for path in task.target_files}
 
 
 def infrastructure(discovery: DiscoveryDocument) -> dict[str, str]:
     """Files that are not generated atom by atom: packaging, container, docs, package markers."""
     context = _context(discovery, entity_views(discovery))
+    if discovery.language == "typescript":
+        return _typescript_infrastructure(context)
     pkg = discovery.package
     files = {
         "pyproject.toml": render("project/pyproject.toml.j2", **context),
@@ -70,6 +87,18 @@ def infrastructure(discovery: DiscoveryDocument) -> dict[str, str]:
     ):
         files[f"{pkg}/{sub}/__init__.py"] = render("project/package_init.py.j2", docstring=doc)
     return files
+
+
+def _typescript_infrastructure(context: dict[str, object]) -> dict[str, str]:
+    files = {
+        "package.json": "project/package.json.j2",
+        "tsconfig.json": "project/tsconfig.json.j2",
+        "README.md": "project/README.md.j2",
+        "Dockerfile": "project/Dockerfile.j2",
+        ".dockerignore": "project/dockerignore.j2",
+        "src/main.ts": "main.ts.j2",
+    }
+    return {path: render(f"typescript/{template}", **context) for path, template in files.items()}
 
 
 def _context(discovery: DiscoveryDocument, views: list[EntityView]) -> dict[str, object]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import json
 from dataclasses import dataclass
 
 from mge_assets.plan.discovery import DiscoveryDocument
@@ -28,6 +30,16 @@ _SQL_TYPES = {
     "date": "TEXT",
     "datetime": "TEXT",
     "email": "TEXT",
+}
+_TS_TYPES = {
+    "str": "string",
+    "text": "string",
+    "int": "number",
+    "float": "number",
+    "bool": "boolean",
+    "date": "string",
+    "datetime": "string",
+    "email": "string",
 }
 # Values that fit each type, used by generated tests; index 0 and 1 differ so filters can tell rows apart.
 SAMPLES = {
@@ -96,6 +108,33 @@ class FieldView:
     def sample(self, index: int = 0) -> str:
         return SAMPLES[self.type][index % 2] if not self.reference else "None"
 
+    # The same facts for the TypeScript service and its tests.
+    @property
+    def ts_type(self) -> str:
+        base = "number" if self.reference else _TS_TYPES[self.type]
+        return base if self.required else f"{base} | null"
+
+    @property
+    def ts_default(self) -> str:
+        """What a new row holds when the field is not sent: its declared default, else null."""
+        return "null" if self.default is None else ts_literal(self.default_literal)
+
+    def ts_sample(self, index: int = 0) -> str:
+        return ts_literal(self.sample(index))
+
+    @property
+    def non_empty(self) -> bool:
+        """A required short text must not be empty (the Python models' `min_length=1`)."""
+        return self.type == "str" and self.required
+
+    @property
+    def camel(self) -> str:
+        return camel_case(self.name)
+
+    @property
+    def pascal(self) -> str:
+        return pascal_case(self.column)
+
     def _constraint(self) -> str:
         if self.type == "email":
             return "pattern=EMAIL_PATTERN"
@@ -110,6 +149,10 @@ class EntityRef:
     snake: str
     table: str
 
+    @property
+    def camel(self) -> str:
+        return self.name[0].lower() + self.name[1:]
+
 
 @dataclass(frozen=True)
 class EntityView:
@@ -119,6 +162,22 @@ class EntityView:
     table: str
     path: str
     fields: tuple[FieldView, ...]
+
+    @property
+    def camel(self) -> str:
+        return self.name[0].lower() + self.name[1:]
+
+    @property
+    def constant(self) -> str:
+        return self.snake.upper()
+
+    @property
+    def plural_pascal(self) -> str:
+        return pascal_case(self.plural)
+
+    @property
+    def plural_camel(self) -> str:
+        return camel_case(self.plural)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -167,6 +226,20 @@ class EntityView:
             if f.reference and f.reference.name != self.name:
                 seen.setdefault(f.reference.name, f.reference)
         return tuple(seen.values())
+
+
+def ts_literal(python_literal: str) -> str:
+    """A Python literal of the samples and defaults (True, 'x', 1.5, None) as TypeScript."""
+    return json.dumps(ast.literal_eval(python_literal))
+
+
+def pascal_case(snake: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in snake.split("_"))
+
+
+def camel_case(snake: str) -> str:
+    pascal = pascal_case(snake)
+    return pascal[:1].lower() + pascal[1:]
 
 
 def entity_views(discovery: DiscoveryDocument) -> list[EntityView]:

@@ -14,7 +14,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from mge_assets.acceptance.results import parse_junit
-from mge_assets.sandbox import Limits, run_in_sandbox
+from mge_assets.assemble.write import add_files
+from mge_assets.node import compile_project, compiled_path, node_test_command, parse_node_junit
+from mge_assets.node.testing import NODE
+from mge_assets.sandbox import Limits, SandboxResult, run_in_sandbox
 
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=junit.xml"]
 
@@ -69,24 +72,22 @@ class ProjectChecks(BaseModel):
 
 
 def check_project(
-    project: Path, package: str, modules: list[str], paths: list[str], timeout_s: float = 120.0
+    project: Path,
+    package: str,
+    modules: list[str],
+    paths: list[str],
+    timeout_s: float = 120.0,
+    language: str = "python",
 ) -> ProjectChecks:
-    """Run the probe and the unit tests of a project in the sandbox."""
+    """Run the probe and the unit tests of a project in the sandbox (a TypeScript one already compiled)."""
+    if language == "typescript":
+        return check_typescript_project(project, modules, paths, timeout_s)
     script = resources.files("mge_assets.validation").joinpath("probe_script.py").read_text()
     spec = json.dumps({"package": package, "modules": modules, "paths": paths})
     probe = run_in_sandbox(
         [sys.executable, "-c", script, spec], project, timeout_s=timeout_s, limits=Limits(), collect=("probe.json",)
     )
-    report = (
-        json.loads(probe.files["probe.json"])
-        if "probe.json" in probe.files
-        else {
-            "modules": {m: "the probe did not finish" for m in modules},
-            "system": {},
-            "system_error": f"probe failed (exit {probe.returncode}{', timed out' if probe.timed_out else ''}): "
-            f"{probe.stderr[-500:]}",
-        }
-    )
+    report = _probe_report(probe, modules)
     units = run_in_sandbox([*PYTEST, "tests"], project, timeout_s=timeout_s, collect=("junit.xml",))
     outcomes = parse_junit(units.files["junit.xml"]) if "junit.xml" in units.files else {}
     return ProjectChecks(
@@ -96,3 +97,41 @@ def check_project(
         unit_tests={test: outcome for test, (outcome, _, _) in outcomes.items()},
         unit_log=(units.stdout + units.stderr)[-3000:],
     )
+
+
+def check_typescript_project(project: Path, modules: list[str], paths: list[str], timeout_s: float) -> ProjectChecks:
+    """Levels 2-4 of a TypeScript project, compiled first (the JavaScript is written into `dist/`): a
+    module passes level 2 when it type-checks and loads under node; its unit tests pass under `node
+    --test`; its service answers. node's report names no file, so unit test ids are `tests::<name>`
+    and every test file is judged by all of them."""
+    build = compile_project(project, sorted(str(p.relative_to(project)) for p in project.rglob("*.ts")))
+    add_files(project, build.emitted, replace_directories=("dist",))
+    script = resources.files("mge_assets.node").joinpath("probe_script.mjs").read_text()
+    spec = json.dumps({"compiled": {m: compiled_path(m) for m in modules}, "app": "dist/src/app.js", "paths": paths})
+    probe = run_in_sandbox(
+        [NODE, "--input-type=module", "-e", script, spec], project, timeout_s=timeout_s, collect=("probe.json",)
+    )
+    report = _probe_report(probe, modules)
+    for module, errors in build.errors.items():
+        if module in report["modules"]:
+            report["modules"][module] = "type errors: " + "; ".join(errors[:5])
+    units = run_in_sandbox(node_test_command(["dist/tests/"], 30), project, timeout_s=timeout_s, collect=("junit.xml",))
+    outcomes = parse_node_junit(units.files["junit.xml"]) if "junit.xml" in units.files else {}
+    return ProjectChecks(
+        modules=report["modules"],
+        system=report["system"],
+        system_error=report["system_error"],
+        unit_tests={f"tests::{name}": outcome for name, (outcome, _, _) in outcomes.items()},
+        unit_log=(units.stdout + units.stderr)[-3000:],
+    )
+
+
+def _probe_report(probe: SandboxResult, modules: list[str]) -> dict:
+    if "probe.json" in probe.files:
+        return json.loads(probe.files["probe.json"])
+    return {
+        "modules": {m: "the probe did not finish" for m in modules},
+        "system": {},
+        "system_error": f"probe failed (exit {probe.returncode}{', timed out' if probe.timed_out else ''}): "
+        f"{probe.stderr[-500:]}",
+    }

@@ -17,6 +17,7 @@ EXPECTED_LEVELS = {
     "inventory": (8, 5),
     "library_lending": (8, 4),
     "task_api": (9, 3),
+    "task_board_ts": (7, 7),
 }
 
 
