@@ -105,3 +105,27 @@ def test_a_bucket_smaller_than_the_calls_in_flight_refills_instead_of_locking():
     assert 0 < wait < 10
     now[0] += wait + 0.01
     assert governor._ready_in() == 0
+
+
+def test_a_429_without_retry_after_waits_for_the_reset_of_the_empty_bucket():
+    async def scenario():
+        governor = RateGovernor(jitter_s=0.0)
+        headers = {**_bucket_headers(0, 2.0), "anthropic-ratelimit-tokens-remaining": "5000"}
+        return governor.on_throttle(None, headers)
+
+    assert 1.8 <= asyncio.run(scenario()) <= 2.0
+
+
+def test_a_call_waiting_past_the_wait_timeout_gives_up_with_a_clear_error():
+    import pytest
+
+    from mge_assets.errors import ModelUnavailableError
+
+    async def scenario():
+        governor = RateGovernor(initial=1, maximum=1, wait_timeout_s=0.2)
+        await governor.acquire()  # the only slot, never released
+        with pytest.raises(ModelUnavailableError, match=r"waited \d+ s for a free slot"):
+            await governor.acquire()
+        return governor._waiters
+
+    assert asyncio.run(scenario()) == []  # the call that gave up left the backlog
