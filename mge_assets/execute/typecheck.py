@@ -15,6 +15,7 @@ import logging
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ class TypeChecker:
         self.unavailable = ""
         self._baseline_lock = asyncio.Lock()
         self._shadow_index = 0
+        self.runs = 0
+        self.run_s = 0.0  # mypy's own time, summed over its runs
+        self.waited_s = 0.0  # time checks spent waiting for a free mypy process
 
     async def check(self, path: str, text: str) -> TypeErrors | None:
         """mypy's errors in `path` when it holds `text`; None when mypy could not judge it."""
@@ -83,7 +87,10 @@ class TypeChecker:
 
     async def _run(self, arguments: list[str]) -> dict[str, TypeErrors] | None:
         command = [sys.executable, "-m", "mypy", *MYPY_FLAGS, "--cache-dir", str(self.cache_dir.resolve()), *arguments]
+        asked = time.perf_counter()
         async with self.slots:
+            started = time.perf_counter()
+            self.waited_s += started - asked
             try:
                 process = await asyncio.create_subprocess_exec(
                     *command,
@@ -95,6 +102,9 @@ class TypeChecker:
             except OSError as error:
                 self._give_up(f"mypy could not start: {error}")
                 return None
+            finally:
+                self.runs += 1
+                self.run_s += time.perf_counter() - started
         if process.returncode not in (0, 1):
             self._give_up(f"mypy failed (exit {process.returncode}): {(err or out).decode()[-400:]}")
             return None
