@@ -166,7 +166,19 @@ async def run_once(url: str, atoms, graph, files, workdir: Path, barrier: bool) 
         "mean_concurrency": governor.mean_in_flight(report.makespan_s),
         "cpu_s": cpu,
         "checker": checker,
+        "client_latency_s": [r.latency_s for r in client.records if not r.error],
+        "limit_mean": time_weighted(governor.stats.limit_history, report.makespan_s),
     }
+
+
+def time_weighted(history: list[tuple[float, float]], elapsed_s: float) -> float:
+    """The mean of the concurrency limit over the run, from its (time, value) changes."""
+    if not history:
+        return 0.0
+    end = history[0][0] + elapsed_s
+    spans = zip(history, [t for t, _ in history[1:]] + [end], strict=True)
+    total = sum(value * max(0.0, until - at) for (at, value), until in spans)
+    return total / max(1e-9, end - history[0][0])
 
 
 def critical_path(graph: DependencyGraph, service: dict[str, float]) -> float:
@@ -272,6 +284,9 @@ def measure(size: int, args: argparse.Namespace, workdir: Path) -> dict:
         "barrier_speedup": round(barrier_makespan / report.makespan_s, 2) if barrier_makespan else None,
         "peak_concurrency": run["peak_concurrency"],
         "mean_concurrency": round(run["mean_concurrency"], 1),
+        "mean_limit": round(run["limit_mean"], 1),
+        "latency_server_s": round(sum(model_s.values()) / max(1, served["answered"]), 3),
+        "latency_client_s": round(sum(run["client_latency_s"]) / max(1, len(run["client_latency_s"])), 3),
         "rate_limit_utilization": round(steady["utilization"], 3),
         "requests": requests,
         "answered_429": throttled,
@@ -378,6 +393,7 @@ COLUMNS = [
     ("atoms", "atoms"), ("waves", "waves"), ("makespan_s", "makespan s"), ("lower_bound_s", "lower bound s"),
     ("bound_by", "bound by"), ("ratio", "ratio"), ("barrier_makespan_s", "barrier s"),
     ("barrier_speedup", "vs barrier"), ("peak_concurrency", "peak conc"), ("mean_concurrency", "mean conc"),
+    ("mean_limit", "mean limit"), ("latency_server_s", "latency s"), ("latency_client_s", "seen latency s"),
     ("rate_limit_utilization", "rate used"), ("share_429", "429 share"), ("steady_share_429", "429 steady"),
     ("early_retries", "early retries"), ("retries", "retries"), ("defects_injected", "defects"),
     ("defects_caught", "caught"), ("defects_repaired", "repaired"), ("atoms_valid", "valid"),
