@@ -3,11 +3,19 @@
 For generated projects of 100, 800 and 3,000 atoms (a layered call graph of realistic depth and
 width: 2.5·ln(n) levels, most atoms near the leaves, each calling one atom of the level below and up
 to two deeper ones), with lognormal latency (mean 1 s) and a rate limit, it prints per run:
-makespan; the lower bound max(critical path, calls ÷ the rate limit's capacity) and their ratio; the
-makespan of a strict wave-barrier schedule on the same graph; peak and mean concurrency; 429s and
-requests sent before a retry-after; retries; defects injected, caught and repaired; atoms valid; cost;
-peak memory. Then the budget overshoot with 100 calls in flight and the engine's own overhead per atom
-(an instant in-process model and no validation, so only the engine is timed).
+makespan; the lower bound max(critical path, admitted requests beyond the bucket's first fill ÷ the
+rate) and their ratio, the critical path taken from the latency the simulator served plus the
+engine's validation time; the makespan of a strict wave-barrier schedule on the same graph, run
+against a fresh simulator with the same seed (latency is drawn from each request, so both schedules
+face the same latencies and defects); peak and mean concurrency and the mean AIMD limit; latency as
+served and as seen by the client (a gap between them is a busy machine); the share of the limit used
+and of requests answered 429, in the steady state between the 10th and 90th percent of admitted
+requests; retries sent before their retry-after (counted by the simulator, per refused request);
+defects injected, caught (the atom's first answer rejected), repaired; atoms valid and atoms whose
+final code is right; cost; peak memory; mypy's runs and its waits; CPU per atom. Then the budget
+overshoot of 100 workers calling until the budget refuses them, and the engine's own overhead per
+atom (an instant model behind a governor and no validation: wall clock and CPU time), and a table of
+the targets.
 
     python benchmarks/execution.py                      # 100, 800 and 3000 atoms
     python benchmarks/execution.py --sizes 100 --json execution.json
