@@ -10,11 +10,14 @@ never runs it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+import os
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,8 @@ MYPY_FLAGS = (
     "--sqlite-cache",  # safe for several runs sharing one cache
 )
 
+MYPY_NICENESS = 10
+
 TypeErrors = list[tuple[int, str]]  # (line, message [code])
 
 
@@ -45,6 +50,9 @@ class TypeChecker:
         self.unavailable = ""
         self._baseline_lock = asyncio.Lock()
         self._shadow_index = 0
+        self.runs = 0
+        self.run_s = 0.0  # mypy's own time, summed over its runs
+        self.waited_s = 0.0  # time checks spent waiting for a free mypy process
 
     async def check(self, path: str, text: str) -> TypeErrors | None:
         """mypy's errors in `path` when it holds `text`; None when mypy could not judge it."""
@@ -58,7 +66,14 @@ class TypeChecker:
             self._shadow_index += 1
             shadow = self.workdir.parent / f"{self.workdir.name}.shadow" / f"{self._shadow_index}.py"
             shadow.parent.mkdir(parents=True, exist_ok=True)
-            shadow.write_text(text)
+            # mypy judges a shadowed module fresh when its size matches the cached one and the file
+            # it shadows is unchanged, and then reports nothing: a closing comment makes every
+            # answer's size differ from its draft's (and leaves the line numbers as they are).
+            ending = "" if text.endswith("\n") else "\n"
+            content = f"{text}{ending}# answer {self._shadow_index}, checked in place of {path}\n"
+            if len(content.encode()) == len(self.drafts.get(path, "").encode()):
+                content += "#\n"
+            shadow.write_text(content)
             try:
                 found = await self._run(["--shadow-file", path, str(shadow.resolve()), path])
             finally:
@@ -83,7 +98,10 @@ class TypeChecker:
 
     async def _run(self, arguments: list[str]) -> dict[str, TypeErrors] | None:
         command = [sys.executable, "-m", "mypy", *MYPY_FLAGS, "--cache-dir", str(self.cache_dir.resolve()), *arguments]
+        asked = time.perf_counter()
         async with self.slots:
+            started = time.perf_counter()
+            self.waited_s += started - asked
             try:
                 process = await asyncio.create_subprocess_exec(
                     *command,
@@ -91,10 +109,17 @@ class TypeChecker:
                     stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.PIPE,
                 )
+                # Below the event loop's priority: on a busy machine a loop that waits for a core reads
+                # the rate-limit headers late, and sends into a bucket it believes has room.
+                with contextlib.suppress(OSError):
+                    os.setpriority(os.PRIO_PROCESS, process.pid, MYPY_NICENESS)
                 out, err = await process.communicate()
             except OSError as error:
                 self._give_up(f"mypy could not start: {error}")
                 return None
+            finally:
+                self.runs += 1
+                self.run_s += time.perf_counter() - started
         if process.returncode not in (0, 1):
             self._give_up(f"mypy failed (exit {process.returncode}): {(err or out).decode()[-400:]}")
             return None

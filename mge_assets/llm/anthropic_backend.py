@@ -96,9 +96,10 @@ class AnthropicBackend:
             except BaseException:
                 self.governor.release()
                 raise
+            latency = time.perf_counter() - started
             self.governor.release()
-            self.governor.on_success(raw.headers)
-            return self._response(message, time.perf_counter() - started)
+            self.governor.on_success(raw.headers, latency)
+            return self._response(message, latency)
 
     def _response(self, message: anthropic.types.Message, latency_s: float) -> ModelResponse:
         text = "".join(block.text for block in message.content if block.type == "text")

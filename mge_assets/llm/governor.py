@@ -4,7 +4,9 @@ One governor is shared by every call of a backend:
 
 - an AIMD limit on calls in flight: it starts low and grows by one per success until the first
   throttle (the ramp-up), then by one per window of successes; a 429, 529 or timeout cuts it by half.
-  Error-driven, because a model's latency follows the length of its answer, not queueing.
+  Error-driven, because a model's latency follows the length of its answer, not queueing. A 429 never
+  cuts it below what the advertised request rate keeps busy (rate × mean latency, Little's law): the
+  rate is held by the pause and the pacing, and fewer calls in flight would only leave it unused.
 - a global pause: after a 429 no call is sent until its `retry-after` has passed (plus jitter, capped).
 - pacing by the `anthropic-ratelimit-*` headers: the remaining requests and tokens of the server's
   token buckets are tracked, refilled at the advertised rate, and a call waits instead of being sent
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import random
 import time
 from collections import deque
@@ -108,6 +111,7 @@ class RateGovernor:
         self._last_change = clock()
         self._wakeup: asyncio.TimerHandle | None = None
         self._last_cut = -1.0
+        self.latency_s: float | None = None  # moving mean of answered calls' latency
 
     # -- slots ---------------------------------------------------------------------------------
 
@@ -149,8 +153,10 @@ class RateGovernor:
 
     # -- feedback ------------------------------------------------------------------------------
 
-    def on_success(self, headers: Mapping[str, str] | None = None) -> None:
+    def on_success(self, headers: Mapping[str, str] | None = None, latency_s: float | None = None) -> None:
         self.stats.successes += 1
+        if latency_s is not None:
+            self.latency_s = latency_s if self.latency_s is None else 0.9 * self.latency_s + 0.1 * latency_s
         if self.limit < self.threshold:
             self._set_limit(self.limit + 1)  # ramp-up: one more per success, doubling per round trip
         else:
@@ -160,8 +166,8 @@ class RateGovernor:
     def on_throttle(self, retry_after_s: float | None, headers: Mapping[str, str] | None = None) -> float:
         """A 429: cut the limit, pause every call until retry-after (+jitter, capped); returns the pause."""
         self.stats.throttled += 1
-        self._cut()
         self.observe(headers)
+        self._cut(floor=self._rate_floor())
         wait = retry_after_s if retry_after_s is not None else self._reset_wait(headers)
         wait = min(self.max_pause_s, max(0.0, wait) + random.uniform(0, self.jitter_s))
         until = self.clock() + wait
@@ -209,13 +215,20 @@ class RateGovernor:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _cut(self) -> None:
+    def _cut(self, floor: float = 0.0) -> None:
         now = self.clock()
         if now - self._last_cut < 0.5:  # one cut per burst of errors, not one per error
             return
         self._last_cut = now
-        self.threshold = max(self.minimum, self.limit * self.decrease)
+        self.threshold = max(self.minimum, self.limit * self.decrease, min(self.limit, floor))
         self._set_limit(self.threshold)
+
+    def _rate_floor(self) -> float:
+        """Calls in flight that the advertised request rate keeps busy: rate × mean latency."""
+        bucket = self.buckets.get("requests")
+        if bucket is None or self.latency_s is None:
+            return 0.0
+        return math.ceil(bucket.limit / 60.0 * self.latency_s)
 
     def _set_limit(self, value: float) -> None:
         self.limit = max(float(self.minimum), min(float(self.maximum), value))

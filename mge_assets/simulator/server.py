@@ -93,11 +93,16 @@ class SimulatorStats:
     malformed: int = 0
     empty: int = 0
     early_requests: int = 0  # arrived while a retry-after given earlier had not passed
+    early_retries: int = 0  # a refused request sent again before the retry-after it was given
+    retry_gaps_s: dict[str, list[float]] = field(default_factory=dict)  # refusal status -> waits before its retry
     input_tokens: int = 0
     output_tokens: int = 0
     first_request_at: float = 0.0
     last_answer_at: float = 0.0
     atoms_called: Counter = field(default_factory=Counter)  # write_atom requests per atom id
+    atom_latency_s: Counter = field(default_factory=Counter)  # latency served per atom id, all its answers
+    defective_atoms: dict[str, str] = field(default_factory=dict)  # atom id -> defect put in its first answer
+    timeline: list[tuple[float, int]] = field(default_factory=list)  # (arrival since the first request, status)
 
     def as_dict(self) -> dict[str, Any]:
         data = {k: dict(v) if isinstance(v, Counter) else v for k, v in vars(self).items()}
@@ -127,6 +132,7 @@ class Simulator:
         self.prompt_cache: dict[str, float] = {}
         self.defective: dict[str, str] = {}  # atom id -> defect kind of its last first answer
         self.retry_window = (0.0, 0.0)  # (429 sent at, retry-after ends at)
+        self.refused: dict[str, tuple[str, float, float]] = {}  # request digest -> (status, refused at, retry at)
 
     # -- one request --------------------------------------------------------------------------
 
@@ -148,21 +154,27 @@ class Simulator:
             model = str(body["model"])
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             return self._error(400, "invalid_request_error", f"malformed request body: {error}")
+        digest = hashlib.sha256(f"{model}\0{system}\0{prompt}".encode()).hexdigest()
+        self._note_retry(digest, now)
         refused = sorted(REFUSED_FIELDS & set(body))
         if refused:  # like API version 2026-10-21, which removed the sampling parameters
             return self._error(400, "invalid_request_error", f"{refused[0]}: Extra inputs are not permitted")
         input_tokens = self._tokens(system + prompt)
         limited = self._rate_limited(input_tokens)
         if limited is not None:
+            self.refused[digest] = ("429", now, now + float(limited.headers["retry-after"]))
             return limited
         roll = self.random.random()
-        if roll < self.settings.overload_rate:
-            return self._error(529, "overloaded_error", "Overloaded")
         if roll < self.settings.overload_rate + self.settings.error_rate:
+            status = 529 if roll < self.settings.overload_rate else 500
+            self.refused[digest] = (str(status), now, now)
+            if status == 529:
+                return self._error(529, "overloaded_error", "Overloaded")
             return self._error(500, "api_error", "Internal server error")
-        await asyncio.sleep(self._latency())
+        latency = self._latency(digest)
+        await asyncio.sleep(latency)
         try:
-            text = self._answer(system, prompt)
+            text = self._answer(system, prompt, latency)
         except MgeError as error:
             text = f"I cannot help with that: {error}"
         output_tokens = self._tokens(text)
@@ -175,6 +187,7 @@ class Simulator:
         usage = self._usage(body.get("system"), system, input_tokens, output_tokens)
         stats.answered += 1
         stats.status[200] += 1
+        self._log(200, now)
         stats.input_tokens += input_tokens
         stats.output_tokens += output_tokens
         stats.last_answer_at = time.monotonic()
@@ -198,6 +211,16 @@ class Simulator:
 
     # -- behaviours ---------------------------------------------------------------------------
 
+    def _note_retry(self, digest: str, now: float) -> None:
+        """A request refused before and sent again: how long it waited, and whether it was too soon."""
+        refused = self.refused.pop(digest, None)
+        if refused is None:
+            return
+        status, refused_at, retry_at = refused
+        self.stats.retry_gaps_s.setdefault(status, []).append(now - refused_at)
+        if now < retry_at:
+            self.stats.early_retries += 1
+
     def _rate_limited(self, input_tokens: int) -> JSONResponse | None:
         needs = {"requests": 1.0, "input-tokens": float(input_tokens), "output-tokens": 1.0}
         waits = {name: bucket.seconds_until(needs[name]) for name, bucket in self.buckets.items()}
@@ -220,7 +243,7 @@ class Simulator:
         self.buckets[name].refill()
         self.buckets[name].level -= amount
 
-    def _answer(self, system: str, prompt: str) -> str:
+    def _answer(self, system: str, prompt: str, latency: float) -> str:
         from mge_assets.synth.offline import answer  # the synthesizer imports llm helpers; import late
 
         payload = extract(system, prompt)
@@ -230,6 +253,7 @@ class Simulator:
             return answer(payload)
         atom_id = payload["atom"]["id"]
         self.stats.atoms_called[atom_id] += 1
+        self.stats.atom_latency_s[atom_id] += latency
         roll = self.random.random()
         if roll < self.settings.empty_rate:
             self.stats.empty += 1
@@ -253,17 +277,20 @@ class Simulator:
             return answer(payload)
         code, kind = broken
         self.stats.defects_injected[kind] += 1
+        self.stats.defective_atoms[atom_id] = kind
         self.defective[atom_id] = kind
         return answer({**payload, "draft": code})
 
-    def _latency(self) -> float:
+    def _latency(self, digest: str) -> float:
+        """Drawn from the request itself (and the seed): the same request takes the same time, so two
+        schedules of one graph (dependency-driven and wave barrier) face the same latencies."""
         mean = self.settings.latency_mean_s
         if mean <= 0:
             return 0.0
         p95 = self.settings.latency_p95_s or 2 * mean
         sigma = lognormal_sigma(mean, p95)
         mu = math.log(mean) - sigma**2 / 2
-        return self.random.lognormvariate(mu, sigma)
+        return random.Random(f"{self.settings.seed}:{digest}").lognormvariate(mu, sigma)
 
     def _usage(self, raw_system: Any, system: str, input_tokens: int, output_tokens: int) -> dict[str, int]:
         system_tokens = self._tokens(system) if system else 0
@@ -297,11 +324,16 @@ class Simulator:
 
     def _error(self, status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
         self.stats.status[status] += 1
+        self._log(status)
         return JSONResponse(
             {"type": "error", "error": {"type": kind, "message": message}},
             status_code=status,
             headers={"request-id": f"req_sim_{uuid.uuid4().hex[:24]}", **(headers or {})},
         )
+
+    def _log(self, status: int, arrived: float | None = None) -> None:
+        arrived = time.monotonic() if arrived is None else arrived
+        self.stats.timeline.append((arrived - self.stats.first_request_at, status))
 
     def _tokens(self, text: str) -> int:
         return max(1, math.ceil(len(text) / self.settings.chars_per_token))

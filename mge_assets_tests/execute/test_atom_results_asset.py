@@ -84,3 +84,31 @@ def _checkpoints(ledger: Ledger) -> list[dict]:
 
     with ledger.engine.connect() as connection:
         return [dict(r._mapping) for r in connection.execute(sa.select(atom_checkpoints.c.atom_id))]
+
+
+def test_a_budget_override_replaces_the_cap_and_is_recorded(tmp_path):
+    import dagster as dg
+
+    from mge_assets.defs.resources import ModelBackendResource
+    from mge_assets_tests.helpers import ASSETS, CHECKS, ledger_url, submit, test_resources
+
+    upstream = dg.AssetSelection.assets("atom_results").upstream()
+    backend = ModelBackendResource(
+        cache_dir=str(tmp_path / "cache"), database_url=ledger_url(tmp_path), budget_override_usd=7.5
+    )
+    with dg.instance_for_test() as instance:
+        name = submit(instance, tmp_path, example_path("task_api"))
+        result = dg.materialize(
+            [*ASSETS, *CHECKS],
+            selection=upstream,
+            instance=instance,
+            partition_key=name,
+            resources=test_resources(tmp_path, backend),
+        )
+    assert result.success
+    metadata = result.asset_materializations_for_node("atom_results")[0].metadata
+    assert metadata["budget_override"].value is True and metadata["budget_usd"].value == 7.5
+    gate = next(e for e in result.get_asset_check_evaluations() if e.check_name == "atom_results_budget_cap_held")
+    assert gate.passed and gate.metadata["cap_usd"].value == 7.5
+    overrides = [e for e in Ledger(name, url=ledger_url(tmp_path)).costs() if e["kind"] == "budget_override"]
+    assert len(overrides) == 1 and "to $7.50" in overrides[0]["error"]

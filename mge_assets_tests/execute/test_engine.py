@@ -203,3 +203,32 @@ def test_checkpointed_atoms_are_not_redone():
 def test_trace_ids_are_stable_per_partition_and_atom():
     assert trace_id("task-api", "a.py::f") == trace_id("task-api", "a.py::f")
     assert len({trace_id("task-api", "a.py::f"), trace_id("blog", "a.py::f"), trace_id("task-api", "a.py::g")}) == 3
+
+
+def test_the_prompt_carries_the_final_code_of_the_dependencies_not_their_drafts():
+    ids = ["base", "user"]
+    seen: dict[str, dict[str, str]] = {}
+
+    class Rewriting(RecordingBackend):
+        async def complete(self, request):
+            payload = extract(request.prompt)
+            if payload["atom"]["id"] == "base":
+                return ModelResponse(text=render_code("def base() -> int:\n    return 2\n"), model="offline")
+            return await super().complete(request)
+
+    def recording_build(atom, attempt, errors, rejected, final_code):
+        seen[atom.id] = dict(final_code)
+        return build(atom, attempt, errors, rejected, final_code)
+
+    asyncio.run(
+        execute_atoms(
+            [make_atom(i) for i in ids],
+            make_graph(ids, [("user", "base")]),
+            ModelClient(Rewriting([])),
+            recording_build,
+            accept,
+            "p",
+        )
+    )
+    assert seen["base"] == {}
+    assert seen["user"] == {"base": "def base() -> int:\n    return 2\n"}

@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from mge_assets.atomize import reassemble
 from mge_assets.execute.pipeline import StageOptions, run_atoms
 from mge_assets.ledger import Ledger
@@ -51,9 +53,12 @@ def test_injected_defects_are_caught_and_repaired_through_the_sdk(task_api_atoms
     assert all(frame.set_index("atom_id").loc[retried["atom_id"], "code"] == drafts[retried["atom_id"]])
 
 
-def test_malformed_answers_are_failed_attempts(task_api_atoms, tmp_path):
+@pytest.mark.parametrize(
+    ("answers", "problem"), [({"malformed_rate": 1.0}, "fenced code block"), ({"empty_rate": 1.0}, "empty answer")]
+)
+def test_malformed_and_empty_answers_are_failed_attempts(task_api_atoms, tmp_path, answers, problem):
     atoms = task_api_atoms.atoms.head(3)
-    with running_simulator(SimulatorSettings(malformed_rate=1.0)) as (url, _):
+    with running_simulator(SimulatorSettings(**answers)) as (url, simulator):
         frame, _ = asyncio.run(
             run_atoms(
                 atoms,
@@ -66,7 +71,8 @@ def test_malformed_answers_are_failed_attempts(task_api_atoms, tmp_path):
         )
     assert (frame["status"] != "valid").all()
     first = frame[frame["status"] == "invalid"].iloc[0]
-    assert first["attempts"] == 4 and "fenced code block" in first["errors"]
+    assert first["attempts"] == 4 and first["errors"].count(problem) == 4
+    assert simulator.stats.atoms_called[first["atom_id"]] == 4  # each bad answer cost one attempt, no more
 
 
 def test_model_api_down_stops_with_a_clear_message_and_keeps_finished_atoms(task_api_atoms, tmp_path, monkeypatch):

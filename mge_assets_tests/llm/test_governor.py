@@ -105,3 +105,45 @@ def test_a_bucket_smaller_than_the_calls_in_flight_refills_instead_of_locking():
     assert 0 < wait < 10
     now[0] += wait + 0.01
     assert governor._ready_in() == 0
+
+
+def test_a_429_without_retry_after_waits_for_the_reset_of_the_empty_bucket():
+    async def scenario():
+        governor = RateGovernor(jitter_s=0.0)
+        headers = {**_bucket_headers(0, 2.0), "anthropic-ratelimit-tokens-remaining": "5000"}
+        return governor.on_throttle(None, headers)
+
+    assert 1.8 <= asyncio.run(scenario()) <= 2.0
+
+
+def test_a_call_waiting_past_the_wait_timeout_gives_up_with_a_clear_error():
+    import pytest
+
+    from mge_assets.errors import ModelUnavailableError
+
+    async def scenario():
+        governor = RateGovernor(initial=1, maximum=1, wait_timeout_s=0.2)
+        await governor.acquire()  # the only slot, never released
+        with pytest.raises(ModelUnavailableError, match=r"waited \d+ s for a free slot"):
+            await governor.acquire()
+        return governor._waiters
+
+    assert asyncio.run(scenario()) == []  # the call that gave up left the backlog
+
+
+def test_a_429_cuts_the_limit_but_not_below_what_the_advertised_rate_keeps_busy():
+    async def scenario(latency_s: float):
+        governor = RateGovernor(initial=40, maximum=40, jitter_s=0.0)
+        governor.on_success(_bucket_headers(10, 0.5), latency_s)  # 1200 a minute: 20 a second
+        governor.on_throttle(0.0, _bucket_headers(0, 1.0))
+        return governor.limit
+
+    assert asyncio.run(scenario(1.5)) == 30  # 20 a second × 1.5 s: halving to 20 would idle a third of it
+    assert asyncio.run(scenario(0.2)) == 20  # 4 calls keep the rate busy: the usual halving
+
+
+def test_an_overload_halves_the_limit_whatever_the_rate():
+    governor = RateGovernor(initial=40, maximum=40)
+    governor.on_success(_bucket_headers(10, 0.5), 1.5)
+    governor.on_overload()
+    assert governor.limit == 20

@@ -2,6 +2,8 @@
 bad answers turned into failed attempts, and the hard cap held with many calls in flight."""
 
 import asyncio
+import itertools
+from dataclasses import replace
 
 import pytest
 
@@ -10,7 +12,8 @@ from mge_assets.llm import Budget, ModelClient, ModelRequest
 from mge_assets.llm.anthropic_backend import AnthropicBackend
 from mge_assets.llm.envelope import embed
 from mge_assets.llm.governor import RateGovernor
-from mge_assets.simulator import SimulatorSettings, running_simulator
+from mge_assets.llm.pricing import estimate_tokens, worst_case_usd
+from mge_assets.simulator import Simulator, SimulatorSettings, running_simulator
 
 DRAFT = "def add(a: int, b: int) -> int:\n    total = a + b\n    return total\n"
 
@@ -52,6 +55,10 @@ def test_429_is_waited_out_and_no_call_is_sent_before_retry_after():
     assert len(answers) == 6 and all("def add" in a.text for a in answers)
     assert simulator.stats.status[429] >= 1 and client.governor.stats.throttled >= 1
     assert simulator.stats.early_requests == 0
+    # each refused request came back only after the retry-after it was given (at least 1 s here)
+    assert simulator.stats.early_retries == 0
+    assert len(simulator.stats.retry_gaps_s["429"]) == simulator.stats.status[429]
+    assert min(simulator.stats.retry_gaps_s["429"]) >= 1.0
 
 
 @pytest.mark.parametrize(("status", "rates"), [(529, {"overload_rate": 0.5}), (500, {"error_rate": 0.5})])
@@ -66,6 +73,18 @@ def test_529_and_500_are_retried_with_backoff(status, rates):
     assert len(answers) == 8
     assert simulator.stats.status[status] >= 1
     assert client.governor.stats.overloaded == simulator.stats.status[status]
+    gaps = simulator.stats.retry_gaps_s[str(status)]
+    assert len(gaps) == simulator.stats.status[status]  # every refused request was sent again ...
+    assert min(gaps) >= 0.5  # ... after a backoff (0.5 s, doubling, plus jitter), never at once
+
+
+def test_the_same_request_takes_the_same_time_and_latency_is_lognormal():
+    simulator = Simulator(SimulatorSettings(latency_mean_s=1.0, latency_p95_s=2.5, seed=3))
+    draws = sorted(simulator._latency(f"request {i}") for i in range(4000))
+    assert simulator._latency("request 7") == simulator._latency("request 7")
+    assert Simulator(SimulatorSettings(latency_mean_s=1.0, seed=4))._latency("request 7") != draws[7]
+    assert sum(draws) / len(draws) == pytest.approx(1.0, rel=0.05)
+    assert draws[int(0.95 * len(draws))] == pytest.approx(2.5, rel=0.1)
 
 
 def test_an_empty_answer_is_a_model_output_error():
@@ -92,25 +111,33 @@ def test_temperature_is_refused_like_the_current_api():
 
 @pytest.mark.parametrize("in_flight", [50, 100])
 def test_hard_cap_holds_with_many_calls_in_flight(in_flight):
-    settings = SimulatorSettings(latency_mean_s=0.2, latency_p95_s=0.4, seed=1)
+    """Every worker calls until the budget refuses it; the cap leaves room for all of them at the
+    start, so they are in flight together, and spend runs up against the cap."""
+    settings = SimulatorSettings(latency_mean_s=0.1, latency_p95_s=0.2, seed=1)
+    request = atom_request("a")
+    worst = worst_case_usd("claude-sonnet-4-6", estimate_tokens(request.system + request.prompt), request.max_tokens)
+    budget = Budget(cap_usd=worst * in_flight * 1.5)
     with running_simulator(settings) as (url, _):
         model = backend(url, initial=in_flight, maximum=in_flight)
-        one_call_worst = 0.0045  # about what one of these calls may cost (input estimate + 256 output tokens)
-        budget = Budget(cap_usd=one_call_worst * in_flight / 3)
         client = ModelClient(model, budget=budget)
 
-        async def call(i: int) -> str:
-            try:
-                await client.complete(atom_request(f"a{i}"))
-                return "answered"
-            except BudgetExceededError:
-                return "refused"
+        async def worker(i: int) -> int:
+            for call in itertools.count():
+                try:
+                    await client.complete(replace(atom_request(f"a{i}"), prompt=f"{request.prompt} {call}"))
+                except BudgetExceededError:
+                    return call
 
         async def many():
-            return await asyncio.gather(*(call(i) for i in range(in_flight)))
+            calls = await asyncio.gather(*(worker(i) for i in range(in_flight)))
+            await model.client.close()
+            return calls
 
-        outcomes = asyncio.run(many())
+        calls = asyncio.run(many())
     spent = sum(r.cost_usd for r in client.records)
-    assert outcomes.count("refused") > 0 and outcomes.count("answered") > 0
-    assert spent <= budget.cap_usd
+    assert model.governor.stats.peak_in_flight == in_flight
+    assert sum(calls) > 2 * in_flight  # spend came from many rounds of calls, not one
+    # the last refusal came when spend, what was in flight and one more worst case passed the cap:
+    # so spend got within `in_flight` worst cases of it (without reservations it ends about 7% over)
+    assert budget.cap_usd - in_flight * worst < spent <= budget.cap_usd
     assert budget.spent_usd == pytest.approx(spent) and budget.reserved_usd == pytest.approx(0.0, abs=1e-12)
