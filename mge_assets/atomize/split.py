@@ -74,11 +74,16 @@ def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: P
     spans = pieces(source, atom.start_byte, atom.end_byte, cuts, budget)
     if len(spans) == 1:
         return [atom]
-    head_end = spans[0][1]
-    head = _piece(atom, source, atom.start_byte, head_end)
-    result = [head]
-    for start, end in spans[1:]:
-        defines, references, types, attributes, imports = names(start, end)
+    head = _piece(atom, source, atom.start_byte, spans[0][1])
+    found = [names(start, end) for start, end in spans]
+    # The head reads and imports only what lies in its own span: an edge to what a later piece uses
+    # would be an edge too many, and a name bound in a later piece must resolve to that piece, which
+    # is written after the head. A definition's pieces define nothing: its head keeps the unit's name.
+    # What no piece reports (a default export added to the unit as a whole) stays with the head.
+    defines = found[0][0] if any(piece[0] for piece in found) else atom.defines
+    unplaced = tuple(i for i in atom.imports if not any(i in piece[4] for piece in found))
+    result = [replace(head, defines=defines, **_reads(found[0], unplaced))]
+    for (start, end), (defines, references, types, attributes, imports) in zip(spans[1:], found[1:], strict=True):
         line = head.start_line + source.count(b"\n", atom.start_byte, start)
         piece = _piece(atom, source, start, end)
         result.append(
@@ -89,7 +94,7 @@ def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: P
                 symbol=f"{atom.symbol}.<block:{line}>",
                 parent=head.id,
                 defines=defines,
-                references=references,
+                references=tuple(r for r in references if r not in defines),  # as for a whole unit
                 type_references=types,
                 bases=(),
                 attribute_references=attributes,
@@ -98,6 +103,16 @@ def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: P
             )
         )
     return result
+
+
+def _reads(piece: tuple, unplaced: tuple) -> dict:
+    _, references, types, attributes, imports = piece
+    return {
+        "references": references,
+        "type_references": types,
+        "attribute_references": attributes,
+        "imports": (*imports, *unplaced),
+    }
 
 
 def _piece(atom: Atom, source: bytes, start: int, end: int) -> Atom:

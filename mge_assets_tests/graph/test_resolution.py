@@ -66,3 +66,16 @@ def test_atom_context_lists_signatures_and_scores_completeness() -> None:
     lines, score = contexts["app/service.py::make"]
     assert lines == ("app/models.py: class User(Model):",) and score == 1.0
     assert contexts["app/lost.py::lost"][1] == 0.6667  # `len` and `int` are builtins, `nowhere` is nowhere
+
+
+def test_a_split_unit_head_reads_only_its_own_span_and_later_bindings_resolve_to_their_piece() -> None:
+    header = "from app.models import User\n" + "".join(f"A{i} = {i}\n" for i in range(20)) + "LATE = User\n"
+    use = "from app.consts import LATE\n\n\ndef f():\n    return LATE\n"
+    files = {**FILES, "app/consts.py": header, "app/use.py": use}
+    atoms = atomize_files(files, line_budget=5)
+    head, *pieces = [a for a in atoms if a.file == "app/consts.py"]
+    assert pieces and "User" not in head.references and "LATE" not in head.defines
+    late = next(p for p in pieces if "LATE" in p.defines)
+    edges = _edges(build_graph(atoms))
+    assert ("app/use.py::f", late.id, "data") in edges  # not the head: the name exists only after its piece
+    assert (head.id, "app/models.py::User", "import") in edges and (late.id, "app/models.py::User", "call") in edges
