@@ -51,6 +51,8 @@ _DECISIONS = {
 }
 _BODIES = {"statement_block", "class_body", "interface_body", "object_type", "enum_body"}
 _STATEMENT_PARENTS = frozenset({"program", "switch_case", "switch_default", *_BODIES})
+# `this.x` is recorded like `obj.x`: the graph looks the member up on the class and its bases.
+_MEMBER_OWNERS = frozenset({"identifier", "type_identifier", "this"})
 _BINDING_FIELDS = {
     "variable_declarator": "name",
     "required_parameter": "pattern",
@@ -480,7 +482,7 @@ class _Names:
     def _attribute(self, node: Node) -> None:
         obj = node.child_by_field_name("object") or (node.named_children[0] if node.named_children else None)
         prop = node.child_by_field_name("property") or (node.named_children[-1] if node.named_children else None)
-        if obj is not None and prop is not None and obj.type in ("identifier", "type_identifier") and obj is not prop:
+        if obj is not None and prop is not None and obj.type in _MEMBER_OWNERS and obj is not prop:
             self.attributes.add(f"{_text(obj, self.source)}.{_text(prop, self.source)}")
 
     def _call(self, node: Node) -> None:

@@ -201,15 +201,38 @@ def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> str | None:
     owner, attribute = dotted.split(".", 1)
     file = atom.file
     if owner in ("self", "cls", "this") and "." in atom.symbol:
-        return index.defs.get(file, {}).get(f"{atom.symbol.split('.')[0]}.{attribute}")
+        own_class = index.defs.get(file, {}).get(atom.symbol.split(".")[0])
+        return _member(index, index.atoms[own_class], attribute) if own_class else None
     module = index.module_of(file, owner)
     if module is not None:
         return index.resolve(module, attribute)
     target = index.resolve(file, owner)
     if target and index.atoms[target].kind in ("class", "class_header"):
-        target_atom = index.atoms[target]
-        return index.defs.get(target_atom.file, {}).get(f"{target_atom.symbol}.{attribute}")
+        return _member(index, index.atoms[target], attribute)
     return None
+
+
+def _member(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> str | None:
+    """The atom defining `attribute` on a class or, failing that, on its bases (in their order)."""
+    found = index.defs.get(klass.file, {}).get(f"{klass.symbol}.{attribute}")
+    if found is not None or depth > 12:
+        return found
+    for base in klass.bases:
+        target = _resolve_dotted(index, klass.file, base)
+        if target and index.atoms[target].kind in ("class", "class_header") and target != klass.id:
+            found = _member(index, index.atoms[target], attribute, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _resolve_dotted(index: _Index, file: str, name: str) -> str | None:
+    """A name (`Base`) or a module attribute (`sansio.App`) as seen from `file`."""
+    owner, _, attribute = name.partition(".")
+    if not attribute:
+        return index.resolve(file, name)
+    module = index.module_of(file, owner)
+    return index.resolve(module, attribute) if module is not None and "." not in attribute else None
 
 
 def _edge_type(atom: Atom, name: str, target: Atom) -> str:

@@ -79,3 +79,23 @@ def test_a_split_unit_head_reads_only_its_own_span_and_later_bindings_resolve_to
     edges = _edges(build_graph(atoms))
     assert ("app/use.py::f", late.id, "data") in edges  # not the head: the name exists only after its piece
     assert (head.id, "app/models.py::User", "import") in edges and (late.id, "app/models.py::User", "call") in edges
+
+
+def test_methods_found_on_base_classes_across_modules() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/base.py": "class Base:\n    def helper(self):\n        return 1\n",
+        "pkg/mid.py": "from pkg import base\n\n\nclass Mid(base.Base):\n    def other(self):\n        return 2\n",
+        "pkg/leaf.py": (
+            "from pkg.mid import Mid\n\n\nclass Leaf(Mid):\n    def run(self):\n        return self.helper()\n\n"
+            "    def more(self):\n        return Leaf.other(self)\n"
+        ),
+        "web/a.ts": "export class A {\n  help(): number {\n    return 1;\n  }\n}\n",
+        "web/b.ts": (
+            "import { A } from './a';\nexport class B extends A {\n  run(): number {\n    return this.help();\n  }\n}\n"
+        ),
+    }
+    edges = _edges(build_graph(atomize_files(files)))
+    assert ("pkg/leaf.py::Leaf.run", "pkg/base.py::Base.helper", "call") in edges  # through a module attribute
+    assert ("pkg/leaf.py::Leaf.more", "pkg/mid.py::Mid.other", "call") in edges
+    assert ("web/b.ts::B.run", "web/a.ts::A.help", "call") in edges
