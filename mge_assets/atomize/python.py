@@ -44,6 +44,8 @@ _FACTS_PATTERNS = """
     (function_definition name: (identifier) @skip)
     (class_definition name: (identifier) @skip)
     (attribute object: (identifier)) @attribute
+    (assignment left: [(attribute) @member (pattern_list (attribute) @member)])
+    (class_definition body: (block (expression_statement (assignment left: (identifier) @member))))
     (type) @type
     [(import_statement) (import_from_statement) (future_import_statement)] @import
     """
@@ -114,7 +116,20 @@ def atomize_python_tree(path: str, source: bytes, tree: Tree, line_budget: int =
         else:
             atom = _function_atom(path, source, unit, "function", parent=None, owner=None)
             atoms.extend(_split_definition(atom, unit.definition, source, line_budget))
-    return finish(_unique_ids(atoms), source, _facts(source).decisions)
+    return _with_members(finish(_unique_ids(atoms), source, _facts(source).decisions), _facts(source))
+
+
+def _with_members(atoms: list[Atom], facts: _Facts) -> list[Atom]:
+    """Each class attribute binding goes to the atom that holds it (atoms are in byte order)."""
+    starts = [a.start_byte for a in atoms]
+    found: dict[int, list[str]] = {}
+    for start, member in zip(facts.member_starts, facts.member_texts, strict=True):
+        index = bisect_right(starts, start) - 1
+        if index >= 0 and member not in found.setdefault(index, []):
+            found[index].append(member)
+    for index, members in found.items():  # in place, as `finish` does: the atoms are not shared yet
+        object.__setattr__(atoms[index], "members", tuple(members))
+    return atoms
 
 
 def _split_definition(atom: Atom, node: Node, source: bytes, budget: int) -> list[Atom]:
@@ -492,6 +507,8 @@ class _Facts:
     global_starts: list[int]
     global_texts: list[str]
     cuts: list[int]  # line starts where a statement begins its line: where a split may cut
+    member_starts: list[int]  # class attributes bound: fields in a class body, `self.x = ...` in a method
+    member_texts: list[str]  # as `Class.x`
     decisions: list[int]  # starts of decision points, for cyclomatic complexity
 
     def cuts_between(self, start: int, end: int) -> list[int]:
@@ -544,12 +561,15 @@ def _gather(source: bytes, tree: Tree) -> _Source:
         + [(i.start_byte, _text(i, source)) for t in captured.get("target", []) for i in _identifiers(t)]
     )
     globals_ = sorted((n.start_byte, _text(n, source)) for n in captured.get("global", []))
+    members = sorted(m for m in (_member(n, source) for n in captured.get("member", [])) if m is not None)
     wrapped.facts = _Facts(
         binding_starts=[b[0] for b in bindings],
         binding_texts=[b[1] for b in bindings],
         global_starts=[g[0] for g in globals_],
         global_texts=[g[1] for g in globals_],
         cuts=_statement_cuts(source, captured.get("statement", [])),
+        member_starts=[m[0] for m in members],
+        member_texts=[m[1] for m in members],
         decisions=sorted(n.start_byte for n in captured.get("decision", [])),
         id_starts=id_starts,
         id_texts=id_texts,
@@ -560,6 +580,26 @@ def _gather(source: bytes, tree: Tree) -> _Source:
         import_refs=refs,
     )
     return wrapped
+
+
+def _member(node: Node, source: bytes) -> tuple[int, str] | None:
+    """`(start, "Class.x")` for a field `x = ...` of a class body or `self.x = ...` in one of its methods."""
+    if node.type == "identifier":  # the pattern matched it directly in a class body
+        klass = node.parent.parent.parent.parent
+        return node.start_byte, f"{_name(klass, source)}.{_text(node, source)}"
+    owner, attribute = node.child_by_field_name("object"), node.child_by_field_name("attribute")
+    if owner is None or attribute is None or _text(owner, source) not in ("self", "cls"):
+        return None
+    function = node.parent
+    while function is not None and function.type != "function_definition":
+        function = function.parent
+    holder = function.parent if function is not None else None
+    if holder is not None and holder.type == "decorated_definition":
+        holder = holder.parent
+    klass = holder.parent if holder is not None else None
+    if klass is None or klass.type != "class_definition":
+        return None
+    return node.start_byte, f"{_name(klass, source)}.{_text(attribute, source)}"
 
 
 def _statement_cuts(source: bytes, statements: list[Node]) -> list[int]:

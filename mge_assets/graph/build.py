@@ -42,6 +42,7 @@ class _Index:
         self.resolver = resolver
         self.atoms = {a.id: a for a in atoms}
         self.defs: dict[str, dict[str, str]] = {}
+        self.members: dict[str, dict[str, str]] = {}  # `Class.x` bound as a field or on self: first binder
         self.imports: dict[str, dict[str, ImportRef]] = {}
         self.stars: dict[str, list[ImportRef]] = {}
         self.first: dict[str, str] = {}
@@ -52,6 +53,8 @@ class _Index:
                 self.late.add(atom.id)
             for name in atom.defines:
                 self.defs.setdefault(atom.file, {}).setdefault(name, atom.id)
+            for name in atom.members:
+                self.members.setdefault(atom.file, {}).setdefault(name, atom.id)
             for ref in atom.imports:
                 if ref.name == "*":
                     self.stars.setdefault(atom.file, []).append(ref)
@@ -158,10 +161,7 @@ def _dependencies(atom: Atom, index: _Index, unresolved: list[Unresolved]) -> li
         if target and name not in atom.references:
             found.append((target, "type", False))
     for dotted in atom.attribute_references:
-        target = _resolve_attribute(atom, dotted, index)
-        if target:
-            kind = "call" if index.atoms[target].kind in _DEFINITION_KINDS else "data"
-            found.append((target, kind, late))
+        found.extend((target, kind, late) for target, kind in _resolve_attribute(atom, dotted, index))
     return found
 
 
@@ -197,33 +197,46 @@ def _is_internal_python(atom: Atom, ref: ImportRef, index: _Index) -> bool:
     return bool(ref.level) or top in index.resolver.top_level
 
 
-def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> str | None:
+def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[str, str]]:
+    """The atom an `owner.attribute` read names, with the edge type: `call` for a definition (function,
+    method, class), `data` for a variable or a class attribute bound as a field or on self."""
     owner, attribute = dotted.split(".", 1)
     file = atom.file
     if owner in ("self", "cls", "this") and "." in atom.symbol:
         own_class = index.defs.get(file, {}).get(atom.symbol.split(".")[0])
-        return _member(index, index.atoms[own_class], attribute) if own_class else None
+        if own_class is None or f"{index.atoms[own_class].symbol}.{attribute}" in atom.members:
+            return []  # an attribute this atom binds itself: a write here, not a use of another atom
+        return _member(index, index.atoms[own_class], attribute)
     module = index.module_of(file, owner)
     if module is not None:
-        return index.resolve(module, attribute)
+        target = index.resolve(module, attribute)
+        return [(target, _kind_of(index.atoms[target]))] if target else []
     target = index.resolve(file, owner)
     if target and index.atoms[target].kind in ("class", "class_header"):
         return _member(index, index.atoms[target], attribute)
-    return None
+    return []
 
 
-def _member(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> str | None:
+def _kind_of(target: Atom) -> str:
+    return "call" if target.kind in _DEFINITION_KINDS else "data"
+
+
+def _member(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> list[tuple[str, str]]:
     """The atom defining `attribute` on a class or, failing that, on its bases (in their order)."""
-    found = index.defs.get(klass.file, {}).get(f"{klass.symbol}.{attribute}")
+    name = f"{klass.symbol}.{attribute}"
+    found = index.defs.get(klass.file, {}).get(name)
+    if found is not None:
+        return [(found, _kind_of(index.atoms[found]))]
+    found = index.members.get(klass.file, {}).get(name)
     if found is not None or depth > 12:
-        return found
+        return [(found, "data")] if found else []
     for base in klass.bases:
         target = _resolve_dotted(index, klass.file, base)
         if target and index.atoms[target].kind in ("class", "class_header") and target != klass.id:
-            found = _member(index, index.atoms[target], attribute, depth + 1)
-            if found is not None:
-                return found
-    return None
+            inherited = _member(index, index.atoms[target], attribute, depth + 1)
+            if inherited:
+                return inherited
+    return []
 
 
 def _resolve_dotted(index: _Index, file: str, name: str) -> str | None:

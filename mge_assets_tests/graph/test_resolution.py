@@ -99,3 +99,25 @@ def test_methods_found_on_base_classes_across_modules() -> None:
     assert ("pkg/leaf.py::Leaf.run", "pkg/base.py::Base.helper", "call") in edges  # through a module attribute
     assert ("pkg/leaf.py::Leaf.more", "pkg/mid.py::Mid.other", "call") in edges
     assert ("web/b.ts::B.run", "web/a.ts::A.help", "call") in edges
+
+
+def test_class_fields_and_attributes_bound_on_self_are_members_their_readers_depend_on() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/conf.py": (
+            "class Conf:\n    debug = False\n\n    def __init__(self):\n        self.name, self.size = 'x', 1\n\n"
+            "    def reset(self):\n        self.size = 0\n\n    def show(self):\n        return self.name, self.debug\n"
+        ),
+        "pkg/sub.py": "from pkg.conf import Conf\n\n\nclass Sub(Conf):\n"
+        "    def grow(self):\n        return self.size\n",
+    }
+    atoms = atomize_files(files)
+    assert {a.id: a.members for a in atoms if a.members} == {
+        "pkg/conf.py::Conf": ("Conf.debug",),
+        "pkg/conf.py::Conf.__init__": ("Conf.name", "Conf.size"),
+        "pkg/conf.py::Conf.reset": ("Conf.size",),
+    }
+    edges = _edges(build_graph(atoms))
+    assert ("pkg/conf.py::Conf.show", "pkg/conf.py::Conf.__init__", "data") in edges
+    assert ("pkg/sub.py::Sub.grow", "pkg/conf.py::Conf.__init__", "data") in edges  # the first binder, inherited
+    assert not any(s == "pkg/conf.py::Conf.reset" and t == "pkg/conf.py::Conf.__init__" for s, t, _ in edges)
