@@ -465,6 +465,7 @@ class _Names:
         if node.type == "export_statement":
             inner = node.child_by_field_name("declaration")
             if inner is None:
+                self._default_export(node)
                 return
             node = inner
         if not (self.lo <= node.start_byte < self.hi or node.start_byte < self.lo < node.end_byte):
@@ -478,6 +479,16 @@ class _Names:
             name = node.child_by_field_name("name")
             if name is not None:
                 self.top_level.append(_text(name, self.source))
+
+    def _default_export(self, node: Node) -> None:
+        """`export default x` exports the local `x`; `export default <expression>` defines `default`."""
+        value = node.child_by_field_name("value")
+        if value is None or not _is_default(node) or not self.lo <= node.start_byte < self.hi:
+            return
+        if value.type == "identifier":
+            self.imports.append(ImportRef(module="", name=_text(value, self.source), alias="default", kind="export"))
+        else:
+            self.top_level.append("default")
 
     def _attribute(self, node: Node) -> None:
         obj = node.child_by_field_name("object") or (node.named_children[0] if node.named_children else None)
