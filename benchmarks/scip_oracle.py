@@ -116,7 +116,7 @@ def owner_symbol(symbol: str) -> str:
 def category(symbol: str) -> str:
     """What a SCIP symbol names, from its last descriptor: module, type, function, method, variable,
     attribute (a term inside a type)."""
-    if symbol.endswith(("/", ":")):
+    if symbol.endswith(("/", "/__init__:")):  # scip-typescript's and scip-python's module descriptors
         return "module"
     if symbol.endswith("#"):
         return "type"
