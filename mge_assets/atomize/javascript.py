@@ -20,7 +20,7 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from mge_assets.atomize.atomicity import LINE_BUDGET
 from mge_assets.atomize.model import Atom, ImportRef
-from mge_assets.atomize.split import count_loc, finish, split_atom, statement_cuts
+from mge_assets.atomize.split import count_loc, finish, split_atom, statement_cuts, with_members
 
 DIALECTS = {
     ".js": "javascript",
@@ -116,7 +116,30 @@ def atomize_javascript_tree(path: str, source: bytes, tree: Tree, line_budget: i
             atoms.extend(build.klass(unit))
         else:
             atoms.extend(build.definition(unit, _kind(unit.definition), None, None))
-    return finish(_unique_ids(atoms), source, _decisions(tree, dialect_of(path)))
+    starts, members = _members(tree, source, dialect_of(path))
+    return with_members(finish(_unique_ids(atoms), source, _decisions(tree, dialect_of(path))), starts, members)
+
+
+@cache
+def _member_query(dialect: str) -> Query:
+    field = "field_definition property:" if dialect == "javascript" else "public_field_definition name:"
+    this = "(assignment_expression left: (member_expression object: (this) property: (_) @member))"
+    return Query(parser(dialect).language, f"(class_body ({field} (_) @member)) {this}")
+
+
+def _members(tree: Tree, source: bytes, dialect: str) -> tuple[list[int], list[str]]:
+    """Class attributes bound in the file, as `Class.x` with their offsets: fields declared in a class
+    body, and `this.x = ...` in one of its methods."""
+    found = []
+    for node in QueryCursor(_member_query(dialect)).captures(tree.root_node).get("member", []):
+        holder = node.parent
+        while holder is not None and holder.type not in ("class_body", "function_declaration", "function_expression"):
+            holder = holder.parent
+        klass = holder.parent if holder is not None and holder.type == "class_body" else None
+        if klass is not None and klass.type in _CLASSES:
+            found.append((node.start_byte, f"{_name(klass, source)}.{_text(node, source)}"))
+    found.sort()
+    return [f[0] for f in found], [f[1] for f in found]
 
 
 @cache

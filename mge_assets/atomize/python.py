@@ -19,7 +19,7 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 from mge_assets.atomize.atomicity import LINE_BUDGET
 from mge_assets.atomize.errors import syntax_errors
 from mge_assets.atomize.model import Atom, ImportRef, ParseError
-from mge_assets.atomize.split import count_loc, finish, split_atom
+from mge_assets.atomize.split import count_loc, finish, split_atom, with_members
 
 LANGUAGE = Language(tree_sitter_python.language())
 _DEFINITIONS = {"function_definition", "class_definition", "decorated_definition"}
@@ -116,20 +116,8 @@ def atomize_python_tree(path: str, source: bytes, tree: Tree, line_budget: int =
         else:
             atom = _function_atom(path, source, unit, "function", parent=None, owner=None)
             atoms.extend(_split_definition(atom, unit.definition, source, line_budget))
-    return _with_members(finish(_unique_ids(atoms), source, _facts(source).decisions), _facts(source))
-
-
-def _with_members(atoms: list[Atom], facts: _Facts) -> list[Atom]:
-    """Each class attribute binding goes to the atom that holds it (atoms are in byte order)."""
-    starts = [a.start_byte for a in atoms]
-    found: dict[int, list[str]] = {}
-    for start, member in zip(facts.member_starts, facts.member_texts, strict=True):
-        index = bisect_right(starts, start) - 1
-        if index >= 0 and member not in found.setdefault(index, []):
-            found[index].append(member)
-    for index, members in found.items():  # in place, as `finish` does: the atoms are not shared yet
-        object.__setattr__(atoms[index], "members", tuple(members))
-    return atoms
+    facts = _facts(source)
+    return with_members(finish(_unique_ids(atoms), source, facts.decisions), facts.member_starts, facts.member_texts)
 
 
 def _split_definition(atom: Atom, node: Node, source: bytes, budget: int) -> list[Atom]:

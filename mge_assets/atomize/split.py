@@ -8,6 +8,7 @@ introduces the unit); every later piece is a `block` atom whose parent is the he
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
@@ -142,3 +143,16 @@ def finish(atoms: list[Atom], source: bytes, decisions: list[int]) -> list[Atom]
         object.__setattr__(atom, "complexity", 1 + index - first)
         result.append(atom)
     return result
+
+
+def with_members(atoms: list[Atom], starts: list[int], members: list[str]) -> list[Atom]:
+    """Each class attribute binding (`Class.x` at a byte offset, in order) goes to the atom holding it."""
+    atom_starts = [a.start_byte for a in atoms]
+    found: dict[int, list[str]] = {}
+    for start, member in zip(starts, members, strict=True):
+        index = bisect_right(atom_starts, start) - 1
+        if index >= 0 and member not in found.setdefault(index, []):
+            found[index].append(member)
+    for index, names in found.items():  # in place, as `finish` does: the atoms are not shared yet
+        object.__setattr__(atoms[index], "members", tuple(names))
+    return atoms

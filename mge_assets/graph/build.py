@@ -199,14 +199,13 @@ def _is_internal_python(atom: Atom, ref: ImportRef, index: _Index) -> bool:
 
 def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[str, str]]:
     """The atom an `owner.attribute` read names, with the edge type: `call` for a definition (function,
-    method, class), `data` for a variable or a class attribute bound as a field or on self."""
+    method, class), `data` for a variable or a class attribute bound as a field or on self (a later
+    binding, as in `reset()`, depends on the first: that is where the attribute is declared)."""
     owner, attribute = dotted.split(".", 1)
     file = atom.file
     if owner in ("self", "cls", "this") and "." in atom.symbol:
         own_class = index.defs.get(file, {}).get(atom.symbol.split(".")[0])
-        if own_class is None or f"{index.atoms[own_class].symbol}.{attribute}" in atom.members:
-            return []  # an attribute this atom binds itself: a write here, not a use of another atom
-        return _member(index, index.atoms[own_class], attribute)
+        return _member(index, index.atoms[own_class], attribute) if own_class else []
     module = index.module_of(file, owner)
     if module is not None:
         target = index.resolve(module, attribute)

@@ -120,4 +120,21 @@ def test_class_fields_and_attributes_bound_on_self_are_members_their_readers_dep
     edges = _edges(build_graph(atoms))
     assert ("pkg/conf.py::Conf.show", "pkg/conf.py::Conf.__init__", "data") in edges
     assert ("pkg/sub.py::Sub.grow", "pkg/conf.py::Conf.__init__", "data") in edges  # the first binder, inherited
-    assert not any(s == "pkg/conf.py::Conf.reset" and t == "pkg/conf.py::Conf.__init__" for s, t, _ in edges)
+    assert ("pkg/conf.py::Conf.reset", "pkg/conf.py::Conf.__init__", "data") in edges  # rebinds what __init__ declares
+
+
+def test_javascript_class_fields_and_this_bindings_are_members() -> None:
+    files = {
+        "a.ts": "export class A {\n  x = 1;\n  #y = 2;\n  m(): number {\n    this.z = 3;\n    return this.#y;\n  }\n"
+        "  n(): number {\n    return this.z + this.x;\n  }\n}\n",
+        "b.js": "class B {\n  w = 1;\n  constructor() {\n    this.v = 2;\n  }\n  get() {\n    return this.v;\n  }\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert {a.id: a.members for a in atoms if a.members} == {
+        "a.ts::A": ("A.x", "A.#y"),
+        "a.ts::A.m": ("A.z",),
+        "b.js::B": ("B.w",),
+        "b.js::B.constructor": ("B.v",),
+    }
+    edges = _edges(build_graph(atoms))
+    assert ("a.ts::A.n", "a.ts::A.m", "data") in edges and ("b.js::B.get", "b.js::B.constructor", "data") in edges
