@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-_NAME_LISTS = ("defines", "references", "type_references", "bases", "attribute_references", "members")
+_NAME_LISTS = ("defines", "references", "type_references", "bases", "attribute_references", "members", "typed_names")
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,9 @@ class Atom:
     attribute_references: tuple[str, ...] = ()
     # Attributes it binds on a class, as `Class.name`: class-level fields, `self.name = ...` in a method.
     members: tuple[str, ...] = ()
+    # What a name holds, where the code says so: `name:Type` for a parameter or variable annotated with a
+    # named type (`x: Request`, `Optional[Request]`, `Request | None`), `name:Callee` for `name = Callee(...)`.
+    typed_names: tuple[str, ...] = ()
     imports: tuple[ImportRef, ...] = field(default_factory=tuple)
     exported: bool = False
 

@@ -46,6 +46,7 @@ _FACTS_PATTERNS = """
     (attribute object: (identifier)) @attribute
     (assignment left: [(attribute) @member (pattern_list (attribute) @member)])
     (class_definition body: (block (expression_statement (assignment left: (identifier) @member))))
+    [(typed_parameter) (typed_default_parameter) (assignment left: (identifier))] @typed
     (type) @type
     [(import_statement) (import_from_statement) (future_import_statement)] @import
     """
@@ -117,7 +118,8 @@ def atomize_python_tree(path: str, source: bytes, tree: Tree, line_budget: int =
             atom = _function_atom(path, source, unit, "function", parent=None, owner=None)
             atoms.extend(_split_definition(atom, unit.definition, source, line_budget))
     facts = _facts(source)
-    return with_members(finish(_unique_ids(atoms), source, facts.decisions), facts.member_starts, facts.member_texts)
+    atoms = with_members(finish(_unique_ids(atoms), source, facts.decisions), facts.member_starts, facts.member_texts)
+    return with_members(atoms, facts.typed_starts, facts.typed_texts, field="typed_names")
 
 
 def _split_definition(atom: Atom, node: Node, source: bytes, budget: int) -> list[Atom]:
@@ -497,6 +499,8 @@ class _Facts:
     cuts: list[int]  # line starts where a statement begins its line: where a split may cut
     member_starts: list[int]  # class attributes bound: fields in a class body, `self.x = ...` in a method
     member_texts: list[str]  # as `Class.x`
+    typed_starts: list[int]  # names whose type the code states: annotated, or assigned a call's result
+    typed_texts: list[str]  # as `name:Type`
     decisions: list[int]  # starts of decision points, for cyclomatic complexity
 
     def cuts_between(self, start: int, end: int) -> list[int]:
@@ -550,6 +554,7 @@ def _gather(source: bytes, tree: Tree) -> _Source:
     )
     globals_ = sorted((n.start_byte, _text(n, source)) for n in captured.get("global", []))
     members = sorted(m for m in (_member(n, source) for n in captured.get("member", [])) if m is not None)
+    typed = sorted(t for t in (_typed_name(n, source) for n in captured.get("typed", [])) if t is not None)
     wrapped.facts = _Facts(
         binding_starts=[b[0] for b in bindings],
         binding_texts=[b[1] for b in bindings],
@@ -558,6 +563,8 @@ def _gather(source: bytes, tree: Tree) -> _Source:
         cuts=_statement_cuts(source, captured.get("statement", [])),
         member_starts=[m[0] for m in members],
         member_texts=[m[1] for m in members],
+        typed_starts=[t[0] for t in typed],
+        typed_texts=[t[1] for t in typed],
         decisions=sorted(n.start_byte for n in captured.get("decision", [])),
         id_starts=id_starts,
         id_texts=id_texts,
@@ -588,6 +595,43 @@ def _member(node: Node, source: bytes) -> tuple[int, str] | None:
     if klass is None or klass.type != "class_definition":
         return None
     return node.start_byte, f"{_name(klass, source)}.{_text(attribute, source)}"
+
+
+def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
+    """`(start, "name:Type")` for `name: Type` (parameter or variable) or `name = Type(...)`."""
+    if node.type == "assignment":
+        name, kind = node.child_by_field_name("left"), node.child_by_field_name("type")
+        right = node.child_by_field_name("right")
+        if kind is None and right is not None and right.type == "call":
+            kind = right.child_by_field_name("function")
+    else:
+        name = node.child_by_field_name("name") or (node.named_children[0] if node.named_children else None)
+        kind = node.child_by_field_name("type")
+    type_name = _type_name(kind, source) if kind is not None else None
+    if name is None or name.type != "identifier" or not type_name:
+        return None
+    return node.start_byte, f"{_text(name, source)}:{type_name}"
+
+
+def _type_name(node: Node, source: bytes) -> str | None:
+    """The class a type names: `X`, `m.X`, `"X"`, `Optional[X]`, `X | None`; None for anything else."""
+    if node.type == "type" and node.named_children:
+        node = node.named_children[0]
+    if node.type in ("identifier", "attribute"):
+        return _text(node, source)
+    if node.type == "string":
+        text = _text(node, source).strip("'\"")
+        return text if text.replace(".", "").replace("_", "").isalnum() else None
+    if node.type == "binary_operator":
+        parts = [c for c in (node.child_by_field_name("left"), node.child_by_field_name("right")) if c is not None]
+        named = [c for c in parts if c.type != "none"]
+        return _type_name(named[0], source) if len(named) == 1 else None
+    if node.type == "generic_type" and len(node.named_children) == 2:
+        head, parameters = node.named_children
+        inner = parameters.named_children
+        if _text(head, source).rsplit(".", 1)[-1] == "Optional" and len(inner) == 1:
+            return _type_name(inner[0], source)
+    return None
 
 
 def _statement_cuts(source: bytes, statements: list[Node]) -> list[int]:

@@ -145,8 +145,9 @@ def finish(atoms: list[Atom], source: bytes, decisions: list[int]) -> list[Atom]
     return result
 
 
-def with_members(atoms: list[Atom], starts: list[int], members: list[str]) -> list[Atom]:
-    """Each class attribute binding (`Class.x` at a byte offset, in order) goes to the atom holding it."""
+def with_members(atoms: list[Atom], starts: list[int], members: list[str], field: str = "members") -> list[Atom]:
+    """Each class attribute binding (`Class.x` at a byte offset, in order) goes to the atom holding it;
+    with `field="typed_names"`, each `name:Type` does."""
     atom_starts = [a.start_byte for a in atoms]
     found: dict[int, list[str]] = {}
     for start, member in zip(starts, members, strict=True):
@@ -154,5 +155,5 @@ def with_members(atoms: list[Atom], starts: list[int], members: list[str]) -> li
         if index >= 0 and member not in found.setdefault(index, []):
             found[index].append(member)
     for index, names in found.items():  # in place, as `finish` does: the atoms are not shared yet
-        object.__setattr__(atoms[index], "members", tuple(names))
+        object.__setattr__(atoms[index], field, tuple(names))
     return atoms

@@ -213,7 +213,29 @@ def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[str
     target = index.resolve(file, owner)
     if target and index.atoms[target].kind in ("class", "class_header"):
         return _member(index, index.atoms[target], attribute)
+    declared = _declared_type(index, atom, owner, target)
+    if declared is not None:
+        klass = _resolve_dotted(index, *declared)
+        if klass and index.atoms[klass].kind in ("class", "class_header"):
+            return _member(index, index.atoms[klass], attribute)
     return []
+
+
+def _declared_type(index: _Index, atom: Atom, name: str, definition: str | None) -> tuple[str, str] | None:
+    """(file, type name) the code states for `name`: in this atom or the head of the unit it is a piece
+    of (parameters, annotated or constructed locals), else where the name is defined (a module variable)."""
+    current: Atom | None = atom
+    while current is not None:
+        for entry in current.typed_names:
+            if entry.partition(":")[0] == name:
+                return current.file, entry.partition(":")[2]
+        current = index.atoms.get(current.parent) if current.kind == "block" and current.parent else None
+    if definition is not None:
+        holder = index.atoms[definition]
+        for entry in holder.typed_names:
+            if entry.partition(":")[0] == name:
+                return holder.file, entry.partition(":")[2]
+    return None
 
 
 def _kind_of(target: Atom) -> str:

@@ -138,3 +138,29 @@ def test_javascript_class_fields_and_this_bindings_are_members() -> None:
     }
     edges = _edges(build_graph(atoms))
     assert ("a.ts::A.n", "a.ts::A.m", "data") in edges and ("b.js::B.get", "b.js::B.constructor", "data") in edges
+
+
+def test_attributes_of_names_whose_type_the_code_states_resolve_on_that_class() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/models.py": "class Request:\n    def __init__(self):\n        self.url = ''\n\n"
+        "    def read(self):\n        return b''\n",
+        "pkg/state.py": "from pkg.models import Request\n\ncurrent: Request = Request()\n",
+        "pkg/use.py": (
+            "from typing import Optional\n\nfrom pkg import models\nfrom pkg.models import Request\n"
+            "from pkg.state import current\n\n\n"
+            "def send(request: Optional[Request], other: 'models.Request' = None):\n"
+            "    made = models.Request()\n    return request.url, other.read(), made.read(), current.url\n"
+        ),
+    }
+    atoms = atomize_files(files)
+    assert next(a for a in atoms if a.id == "pkg/use.py::send").typed_names == (
+        "request:Request",
+        "other:models.Request",
+        "made:models.Request",
+    )
+    edges = _edges(build_graph(atoms))
+    assert {
+        ("pkg/use.py::send", "pkg/models.py::Request.__init__", "data"),
+        ("pkg/use.py::send", "pkg/models.py::Request.read", "call"),
+    } <= edges
