@@ -150,7 +150,8 @@ def test_attributes_of_names_whose_type_the_code_states_resolve_on_that_class() 
             "from typing import Optional\n\nfrom pkg import models\nfrom pkg.models import Request\n"
             "from pkg.state import current\n\n\n"
             "def send(request: Optional[Request], other: 'models.Request' = None):\n"
-            "    made = models.Request()\n    return request.url, other.read(), made.read(), current.url\n"
+            "    made = models.Request()\n    return request.url, other.read(), made.read()\n\n\n"
+            "def peek():\n    return current.url\n"
         ),
     }
     atoms = atomize_files(files)
@@ -163,4 +164,5 @@ def test_attributes_of_names_whose_type_the_code_states_resolve_on_that_class() 
     assert {
         ("pkg/use.py::send", "pkg/models.py::Request.__init__", "data"),
         ("pkg/use.py::send", "pkg/models.py::Request.read", "call"),
+        ("pkg/use.py::peek", "pkg/models.py::Request.__init__", "data"),  # a module variable's stated type
     } <= edges
