@@ -116,30 +116,72 @@ def atomize_javascript_tree(path: str, source: bytes, tree: Tree, line_budget: i
             atoms.extend(build.klass(unit))
         else:
             atoms.extend(build.definition(unit, _kind(unit.definition), None, None))
-    starts, members = _members(tree, source, dialect_of(path))
-    return with_members(finish(_unique_ids(atoms), source, _decisions(tree, dialect_of(path))), starts, members)
+    members, typed = _members(tree, source, dialect_of(path))
+    atoms = with_members(finish(_unique_ids(atoms), source, _decisions(tree, dialect_of(path))), *members)
+    return with_members(atoms, *typed, field="typed_names")
+
+
+_TS_MEMBERS = """
+    (interface_body [(property_signature name: (_) @member) (method_signature name: (_) @member)])
+    (type_alias_declaration value: (object_type [(property_signature name: (_) @member)
+                                                 (method_signature name: (_) @member)]))
+    [(required_parameter) (optional_parameter) (variable_declarator)] @typed
+"""
+_MEMBER_HOLDERS = ("class_body", "interface_body", "object_type", "function_declaration", "function_expression")
 
 
 @cache
 def _member_query(dialect: str) -> Query:
     field = "field_definition property:" if dialect == "javascript" else "public_field_definition name:"
     this = "(assignment_expression left: (member_expression object: (this) property: (_) @member))"
-    return Query(parser(dialect).language, f"(class_body ({field} (_) @member)) {this}")
+    typed = _TS_MEMBERS if dialect != "javascript" else "(variable_declarator) @typed"
+    return Query(parser(dialect).language, f"(class_body ({field} (_) @member)) {this} {typed}")
 
 
-def _members(tree: Tree, source: bytes, dialect: str) -> tuple[list[int], list[str]]:
+def _members(tree: Tree, source: bytes, dialect: str) -> tuple[tuple[list[int], list[str]], ...]:
     """Class attributes bound in the file, as `Class.x` with their offsets: fields declared in a class
-    body, and `this.x = ...` in one of its methods."""
+    body, `this.x = ...` in one of its methods, members of an interface or object type; and the
+    names whose type the code states, as `name:Type` (`x: Foo`, `x?: Foo<T>`, `x = new Foo()`)."""
+    captured = QueryCursor(_member_query(dialect)).captures(tree.root_node)
     found = []
-    for node in QueryCursor(_member_query(dialect)).captures(tree.root_node).get("member", []):
+    for node in captured.get("member", []):
         holder = node.parent
-        while holder is not None and holder.type not in ("class_body", "function_declaration", "function_expression"):
+        while holder is not None and holder.type not in _MEMBER_HOLDERS:
             holder = holder.parent
-        klass = holder.parent if holder is not None and holder.type == "class_body" else None
-        if klass is not None and klass.type in _CLASSES:
-            found.append((node.start_byte, f"{_name(klass, source)}.{_text(node, source)}"))
-    found.sort()
-    return [f[0] for f in found], [f[1] for f in found]
+        owner = holder.parent if holder is not None and holder.type in _MEMBER_HOLDERS[:3] else None
+        if owner is not None and (owner.type in _CLASSES or owner.type in _TYPES):
+            found.append((node.start_byte, f"{_name(owner, source)}.{_text(node, source)}"))
+    typed = [t for t in (_typed_name(n, source) for n in captured.get("typed", [])) if t is not None]
+    return tuple(([f[0] for f in sorted(pairs)], [f[1] for f in sorted(pairs)]) for pairs in (found, typed))
+
+
+def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
+    name = node.child_by_field_name("pattern") or node.child_by_field_name("name")
+    annotation = node.child_by_field_name("type")
+    value = node.child_by_field_name("value")
+    if annotation is not None and annotation.named_children:
+        type_name = _type_name(annotation.named_children[0], source)
+    elif value is not None and value.type == "new_expression":
+        constructor = value.child_by_field_name("constructor")
+        type_name = _text(constructor, source) if constructor is not None else None
+    else:
+        type_name = None
+    if name is None or name.type != "identifier" or not type_name:
+        return None
+    return node.start_byte, f"{_text(name, source)}:{type_name}"
+
+
+def _type_name(node: Node, source: bytes) -> str | None:
+    """The type a type annotation names: `Foo`, `ns.Foo`, `Foo<T>`, `Foo | undefined`; else None."""
+    if node.type in ("type_identifier", "nested_type_identifier", "identifier", "member_expression"):
+        return _text(node, source)
+    if node.type == "generic_type":
+        name = node.child_by_field_name("name")
+        return _type_name(name, source) if name is not None else None
+    if node.type == "union_type":
+        named = [c for c in node.named_children if c.type not in ("literal_type", "predefined_type")]
+        return _type_name(named[0], source) if len(named) == 1 else None
+    return None
 
 
 @cache

@@ -25,6 +25,7 @@ _STRENGTH = {"inherit": 5, "parent": 5, "import": 4, "data": 3, "call": 2, "type
 _LATE_KINDS = {"function", "method"}
 _DEFINITION_KINDS = {"function", "method", "class", "class_header"}
 _LATE_IMPORTS = {"late", "dynamic"}
+_MEMBER_OWNERS = ("class", "class_header", "interface", "type")  # kinds of atom whose members are looked up
 
 
 def module_name(path: str) -> str:
@@ -216,7 +217,7 @@ def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[str
     declared = _declared_type(index, atom, owner, target)
     if declared is not None:
         klass = _resolve_dotted(index, *declared)
-        if klass and index.atoms[klass].kind in ("class", "class_header"):
+        if klass and index.atoms[klass].kind in _MEMBER_OWNERS:
             return _member(index, index.atoms[klass], attribute)
     return []
 
@@ -249,11 +250,11 @@ def _member(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> list[
     if found is not None:
         return [(found, _kind_of(index.atoms[found]))]
     found = index.members.get(klass.file, {}).get(name)
-    if found is not None or depth > 12:
-        return [(found, "data")] if found else []
+    if found is not None or depth > 12:  # a member of an interface or object type exists only for types
+        return [(found, "type" if klass.kind in ("interface", "type") else "data")] if found else []
     for base in klass.bases:
         target = _resolve_dotted(index, klass.file, base)
-        if target and index.atoms[target].kind in ("class", "class_header") and target != klass.id:
+        if target and index.atoms[target].kind in _MEMBER_OWNERS and target != klass.id:
             inherited = _member(index, index.atoms[target], attribute, depth + 1)
             if inherited:
                 return inherited

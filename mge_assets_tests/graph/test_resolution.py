@@ -166,3 +166,20 @@ def test_attributes_of_names_whose_type_the_code_states_resolve_on_that_class() 
         ("pkg/use.py::send", "pkg/models.py::Request.read", "call"),
         ("pkg/use.py::peek", "pkg/models.py::Request.__init__", "data"),  # a module variable's stated type
     } <= edges
+
+
+def test_typescript_members_of_interfaces_and_object_types_reached_through_stated_types() -> None:
+    files = {
+        "x.ts": "export interface I {\n  a: number;\n  m(): void;\n}\nexport type T = { b: string };\n"
+        "export class K {\n  run(): number {\n    return 1;\n  }\n}\n",
+        "u.ts": "import { I, T, K } from './x';\n\nexport function f(x: I, y?: T | undefined): number {\n"
+        "  const k = new K();\n  x.m();\n  return x.a + y.b.length + k.run();\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert {a.id: (a.members, a.typed_names) for a in atoms if a.members or a.typed_names} == {
+        "x.ts::I": (("I.a", "I.m"), ()),
+        "x.ts::T": (("T.b",), ()),
+        "u.ts::f": ((), ("x:I", "y:T", "k:K")),
+    }
+    edges = _edges(build_graph(atoms))
+    assert {("u.ts::f", "x.ts::I", "type"), ("u.ts::f", "x.ts::T", "type"), ("u.ts::f", "x.ts::K.run", "call")} <= edges
