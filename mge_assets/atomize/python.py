@@ -9,6 +9,7 @@ exactly once.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ _FACTS_PATTERNS = """
     (assignment left: [(attribute) @member (pattern_list (attribute) @member)])
     (class_definition body: (block (expression_statement (assignment left: (identifier) @member))))
     [(typed_parameter) (typed_default_parameter) (assignment left: (identifier))] @typed
+    (type (string (string_content) @forward))
     (type) @type
     [(import_statement) (import_from_statement) (future_import_statement)] @import
     """
@@ -79,6 +81,7 @@ _LOCALS_PATTERNS = """
 _FILE_QUERY = Query(LANGUAGE, "\n".join((_DECISION_PATTERNS, _FACTS_PATTERNS, _STATEMENTS_PATTERNS, _LOCALS_PATTERNS)))
 _IMPORTS = ("import_statement", "import_from_statement", "future_import_statement")
 _TYPE_CHECKING = {b"TYPE_CHECKING", b"typing.TYPE_CHECKING", b"t.TYPE_CHECKING"}
+_DOTTED_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
 def parser() -> Parser:
@@ -527,14 +530,18 @@ def _gather(source: bytes, tree: Tree) -> _Source:
     types = _merged((n.start_byte, n.end_byte) for n in captured.get("type", []))
     type_starts = [start for start, _ in types]
     ids = sorted((n.start_byte, n.end_byte) for n in captured.get("id", []))
-    id_starts, id_texts, id_in_type = [], [], []
+    reads = []
     for start, end in ids:
         if start in skipped or _within(import_spans, start):
             continue
         position = bisect_right(type_starts, start) - 1
-        id_starts.append(start)
-        id_texts.append(source[start:end].decode("utf-8", errors="replace"))
-        id_in_type.append(position >= 0 and types[position][1] > start)
+        reads.append(
+            (start, source[start:end].decode("utf-8", errors="replace"), position >= 0 and types[position][1] > start)
+        )
+    forward = _forward_references(captured.get("forward", []), source)
+    reads.extend((start, name.split(".")[0], True) for start, name in forward)
+    reads.sort()
+    id_starts, id_texts, id_in_type = [r[0] for r in reads], [r[1] for r in reads], [r[2] for r in reads]
     attributes = []
     for node in captured.get("attribute", []):
         obj, attr = node.child_by_field_name("object"), node.child_by_field_name("attribute")
@@ -595,6 +602,16 @@ def _member(node: Node, source: bytes) -> tuple[int, str] | None:
     if klass is None or klass.type != "class_definition":
         return None
     return node.start_byte, f"{_name(klass, source)}.{_text(attribute, source)}"
+
+
+def _forward_references(contents: list[Node], source: bytes) -> list[tuple[int, str]]:
+    """The (dotted) names inside string annotations (`x: "Console"`, `List["m.Node"]`), with offsets:
+    type checkers read them as code, so their first names are type references like any other's."""
+    found = []
+    for node in contents:
+        text = source[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
+        found.extend((node.start_byte + m.start(), m.group()) for m in _DOTTED_NAME.finditer(text))
+    return found
 
 
 def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:

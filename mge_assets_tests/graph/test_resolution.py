@@ -183,3 +183,17 @@ def test_typescript_members_of_interfaces_and_object_types_reached_through_state
     }
     edges = _edges(build_graph(atoms))
     assert {("u.ts::f", "x.ts::I", "type"), ("u.ts::f", "x.ts::T", "type"), ("u.ts::f", "x.ts::K.run", "call")} <= edges
+
+
+def test_names_in_string_annotations_are_type_references() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/console.py": "class Console:\n    pass\n",
+        "pkg/use.py": "from typing import TYPE_CHECKING, List\n\nif TYPE_CHECKING:\n    from pkg import console\n"
+        "    from pkg.console import Console\n\n\n"
+        "def show(c: 'Console', many: List['console.Console']) -> 'Console':\n    return c\n",
+    }
+    atoms = atomize_files(files)
+    show = next(a for a in atoms if a.id == "pkg/use.py::show")
+    assert {"Console", "console"} <= set(show.type_references)
+    assert ("pkg/use.py::show", "pkg/console.py::Console", "type") in _edges(build_graph(atoms))
