@@ -155,8 +155,9 @@ def scip_index(name: str, language: str, project: Path, folders: list[str], rein
     if output.exists() and not reindex:
         return output
     if language == "python":
-        # Anchors pyright's root at the project (else it climbs to the nearest pyproject.toml).
-        (project / "pyrightconfig.json").write_text(json.dumps({"include": folders}))
+        # Anchors pyright's root at the project (else it climbs to the nearest pyproject.toml); with no
+        # platform assumed, code under `sys.platform == "win32"` is analyzed too, not left unreachable.
+        (project / "pyrightconfig.json").write_text(json.dumps({"include": folders, "pythonPlatform": "All"}))
         environment = INDEXES / "environment.json"
         environment.write_text("[]")  # no installed packages to describe: only the project's own symbols count
         command = [str(SCIP_PYTHON), "index", "--project-name", name, "--project-version", "0"]
