@@ -275,4 +275,19 @@ CASES = [
             ("pkg/leaf.py::Leaf.run", "pkg/base.py::Base.helper", "call"),
         },
     ),
+    Case(
+        "python namespace folder inside a regular package, relative imports up and across",
+        {
+            "pkg/__init__.py": "",
+            "pkg/config.py": "class Config:\n    pass\n",
+            "pkg/ns/app.py": "from ..config import Config\nfrom .tools import tool\n\n\n"
+            "def make():\n    return tool(Config())\n",
+            "pkg/ns/tools.py": "def tool(x):\n    return x\n",
+        },
+        {("pkg/ns/app.py", "pkg/config.py", "static"), ("pkg/ns/app.py", "pkg/ns/tools.py", "static")},
+        {
+            ("pkg/ns/app.py::make", "pkg/config.py::Config", "call"),
+            ("pkg/ns/app.py::make", "pkg/ns/tools.py::tool", "call"),
+        },
+    ),
 ]
