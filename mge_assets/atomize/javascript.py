@@ -505,6 +505,10 @@ class _Names:
                 self._attribute(node)
             elif kind == "call_expression":
                 self._call(node)
+            elif kind == "new_expression":
+                constructor = node.child_by_field_name("constructor")
+                if constructor is not None and constructor.type == "identifier":  # `new C()` runs C's constructor
+                    self.attributes.add(f"{_text(constructor, source)}.constructor")
             elif kind == "shorthand_property_identifier":
                 text = _text(node, source)
                 self.referenced.add(text)

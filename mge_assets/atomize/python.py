@@ -49,6 +49,7 @@ _FACTS_PATTERNS = """
     (class_definition body: (block (expression_statement (assignment left: (identifier) @member))))
     [(typed_parameter) (typed_default_parameter) (assignment left: (identifier))] @typed
     (type (string (string_content) @forward))
+    (call function: (identifier) @keyword_call arguments: (argument_list (keyword_argument)))
     (type) @type
     [(import_statement) (import_from_statement) (future_import_statement)] @import
     """
@@ -542,7 +543,8 @@ def _gather(source: bytes, tree: Tree) -> _Source:
     reads.extend((start, name.split(".")[0], True) for start, name in forward)
     reads.sort()
     id_starts, id_texts, id_in_type = [r[0] for r in reads], [r[1] for r in reads], [r[2] for r in reads]
-    attributes = []
+    # `C(x=1)` names the parameters of C.__init__ when C is a class (the graph decides that)
+    attributes = [(n.start_byte, f"{_text(n, source)}.__init__") for n in captured.get("keyword_call", [])]
     for node in captured.get("attribute", []):
         obj, attr = node.child_by_field_name("object"), node.child_by_field_name("attribute")
         if obj is not None and attr is not None and obj.type == "identifier":

@@ -197,3 +197,15 @@ def test_names_in_string_annotations_are_type_references() -> None:
     show = next(a for a in atoms if a.id == "pkg/use.py::show")
     assert {"Console", "console"} <= set(show.type_references)
     assert ("pkg/use.py::show", "pkg/console.py::Console", "type") in _edges(build_graph(atoms))
+
+
+def test_constructing_a_class_with_keywords_or_new_depends_on_its_constructor() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/m.py": "class C:\n    def __init__(self, x=0):\n        self.x = x\n\n\n"
+        "def plain():\n    return C(1)\n\n\ndef named():\n    return C(x=1)\n",
+        "e.ts": "export class E {\n  constructor(public n: number) {}\n}\nexport const make = () => new E(1);\n",
+    }
+    edges = _edges(build_graph(atomize_files(files)))
+    assert ("pkg/m.py::named", "pkg/m.py::C.__init__", "call") in edges  # the keywords are its parameters
+    assert ("e.ts::make", "e.ts::E.constructor", "call") in edges
