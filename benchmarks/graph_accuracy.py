@@ -33,7 +33,7 @@ from python_imports import python_edges
 from scip_oracle import our_symbol_edges, read_index, symbol_edges
 
 from mge_assets.atomize import Atom, atomize_file, language_of
-from mge_assets.graph import DependencyGraph, build_graph, file_edges, parse_tsconfig
+from mge_assets.graph import DependencyGraph, Resolver, TsConfig, build_graph, file_edges, parse_tsconfig
 
 DATA = Path(__file__).resolve().parent / ".data"
 RUFF = Path(sys.executable).parent / "ruff"
@@ -79,12 +79,16 @@ def sources(project: Path, folders: list[str]) -> dict[str, bytes]:
     return files
 
 
+def tsconfig_of(project: Path) -> TsConfig | None:
+    path = project / "tsconfig.json"
+    return parse_tsconfig(path.read_text()) if path.exists() else None
+
+
 def ours(
     project: Path, files: dict[str, bytes]
 ) -> tuple[list[Atom], DependencyGraph, dict[tuple[str, str], str], dict]:
     """Our atoms, atom graph and file edges, and the graph's figures (broken share, repeatability)."""
-    tsconfig_path = project / "tsconfig.json"
-    config = parse_tsconfig(tsconfig_path.read_text()) if tsconfig_path.exists() else None
+    config = tsconfig_of(project)
     started = time.perf_counter()
     atoms = [atom for path, source in files.items() for atom in atomize_file(path, source)]
     edges = {(e.source, e.target): e.kind for e in file_edges(atoms, config, files)}
@@ -149,6 +153,21 @@ def depcruise_edges(project: Path, files: dict[str, bytes]) -> dict[tuple[str, s
 def score(found: set, truth: set) -> tuple[float, float]:
     hits = len(found & truth)
     return round(hits / max(1, len(found)), 4), round(hits / max(1, len(truth)), 4)
+
+
+def module_imports(atoms: list[Atom], files: dict[str, bytes], config: TsConfig | None) -> set[tuple[str, str]]:
+    """(atom, module's first atom) for each import of a module object or of `*` (the graph's own rules)."""
+    resolver = Resolver(set(files), config)
+    first = {}
+    for atom in sorted(atoms, key=lambda a: (a.file, a.start_byte)):
+        first.setdefault(atom.file, atom.id)
+    pairs = set()
+    for atom in atoms:
+        for ref in atom.imports:
+            target, name = resolver.resolve(atom.file, ref) if ref.kind != "export" else (None, None)
+            if target in first and (name is None or name == "*"):
+                pairs.add((atom.id, first[target]))
+    return pairs
 
 
 def settled(project: Path, files: dict[str, bytes], found: dict, truth: dict) -> dict[tuple[str, str], str]:
@@ -250,7 +269,9 @@ def measure(name: str, levels: list[str], show_misses: int, reindex: bool) -> tu
         documents = read_index(scip_index(name, language, project, folders, reindex).read_bytes())
         edges = {(e.source, e.target): e.type for e in graph.edges}
         edges.update({(b.source, b.target): b.type for b in graph.broken})
-        mine = our_symbol_edges({e: k for e, k in edges.items() if k != "parent"}, atoms)
+        mine = our_symbol_edges(
+            {e: k for e, k in edges.items() if k != "parent"}, atoms, module_imports(atoms, files, tsconfig_of(project))
+        )
         truth = symbol_edges(documents, atoms, files)
         rows.append(row(common, "symbol", mine, truth, stats))
         by_type(rows, name, "symbol", mine, truth)

@@ -8,13 +8,13 @@ holds its first definition (by file and position; a module's definition is at it
 In scope: every reference (an occurrence without the definition role) to a symbol defined in one of
 the project's files: classes and other types, functions, methods, variables and attributes. A
 parameter or type parameter counts as its function or type (a keyword argument names its function).
-Out of scope: modules as a whole (`from x import y` and `import './x'` name module x; a module is a
-file, not an atom, and file-level edges are measured against ruff and dependency-cruiser), locals
-(`local N`, never visible outside their function), references inside one atom, and pairs where B is
-A's structural ancestor (a method and its class header, a piece of a split function and its head),
-which our graph links by construction (`parent` edges, left out of our side too). Our edges from
-importing a module object (`import a.b`, `import * as ns`) go to the module's first atom and are
-kept: where the oracle has no such pair they count against our precision.
+Out of scope, on both sides: modules as a whole (`from x import y` and `import './x'` name module x;
+a module is a file, not an atom, and file-level edges are measured against ruff and dependency-cruiser;
+on our side, the edge a module-object or star import such as `import a.b`, `from . import m` or
+`import * as ns` gives to the module's first atom), locals (`local N`, never visible outside their
+function), references inside one atom, and pairs where B is A's structural ancestor (a method and its
+class header, a piece of a split function and its head), which our graph links by construction
+(`parent` edges).
 
 The index is a protobuf message; the few fields needed are read straight from the wire format, so the
 benchmark needs no generated bindings.
@@ -179,10 +179,17 @@ def symbol_edges(
     return edges
 
 
-def our_symbol_edges(edges: dict[tuple[str, str], str], atoms: list[Atom]) -> dict[tuple[str, str], str]:
-    """Our atom edges (kept and broken) in the oracle's scope: no pair with a structural ancestor."""
+def our_symbol_edges(
+    edges: dict[tuple[str, str], str], atoms: list[Atom], module_imports: set[tuple[str, str]] = frozenset()
+) -> dict[tuple[str, str], str]:
+    """Our atom edges (kept and broken) in the oracle's scope: no pair with a structural ancestor, none
+    that only a module-object or star import gives (`module_imports`, atom → module's first atom)."""
     ancestors = _ancestors(atoms)
-    return {(s, t): kind for (s, t), kind in edges.items() if t not in ancestors.get(s, ())}
+    return {
+        (s, t): kind
+        for (s, t), kind in edges.items()
+        if t not in ancestors.get(s, ()) and not (kind in ("import", "type") and (s, t) in module_imports)
+    }
 
 
 def _ancestors(atoms: list[Atom]) -> dict[str, set[str]]:

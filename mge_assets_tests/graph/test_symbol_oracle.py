@@ -88,6 +88,9 @@ def test_our_side_leaves_out_pairs_with_a_structural_ancestor() -> None:
     atoms = atomize_files(FILES)
     ours = {("pkg/a.py::Base.run", "pkg/a.py::Base"): "call", ("pkg/b.py::f", "pkg/a.py::Base"): "call"}
     assert oracle.our_symbol_edges(ours, atoms) == {("pkg/b.py::f", "pkg/a.py::Base"): "call"}
+    module = {("pkg/b.py::<module>", "pkg/a.py::Base"): "import", ("pkg/b.py::f", "pkg/a.py::Base"): "import"}
+    only_module_object = {("pkg/b.py::<module>", "pkg/a.py::Base")}  # as if `from pkg import a`
+    assert oracle.our_symbol_edges(module, atoms, only_module_object) == {("pkg/b.py::f", "pkg/a.py::Base"): "import"}
 
 
 def test_symbol_kinds_from_the_last_descriptor() -> None:
