@@ -30,7 +30,9 @@ def statement_cuts(roots: Iterable[Node | None], source: bytes, statement_parent
     cuts: set[int] = set()
     stack = [r for r in roots if r is not None]
     for root in stack:
-        cuts.add(source.rfind(b"\n", 0, root.start_byte) + 1)
+        line_start = source.rfind(b"\n", 0, root.start_byte) + 1
+        if not source[line_start : root.start_byte].strip():  # `function f() {`: never cut off the signature
+            cuts.add(line_start)
     while stack:
         node = stack.pop()
         children = node.children
