@@ -125,7 +125,7 @@ _TS_MEMBERS = """
     (interface_body [(property_signature name: (_) @member) (method_signature name: (_) @member)])
     (type_alias_declaration value: (object_type [(property_signature name: (_) @member)
                                                  (method_signature name: (_) @member)]))
-    [(required_parameter) (optional_parameter) (variable_declarator)] @typed
+    [(required_parameter) (optional_parameter) (variable_declarator) (public_field_definition)] @typed
 """
 _MEMBER_HOLDERS = ("class_body", "interface_body", "object_type", "function_declaration", "function_expression")
 
@@ -166,9 +166,9 @@ def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
         type_name = _text(constructor, source) if constructor is not None else None
     else:
         type_name = None
-    if name is None or name.type != "identifier" or not type_name:
+    if name is None or name.type not in ("identifier", "property_identifier", "private_property_identifier"):
         return None
-    return node.start_byte, f"{_text(name, source)}:{type_name}"
+    return (node.start_byte, f"{_text(name, source)}:{type_name}") if type_name else None
 
 
 def _type_name(node: Node, source: bytes) -> str | None:
@@ -564,6 +564,10 @@ class _Names:
         prop = node.child_by_field_name("property") or (node.named_children[-1] if node.named_children else None)
         if obj is not None and prop is not None and obj.type in _MEMBER_OWNERS and obj is not prop:
             self.attributes.add(f"{_text(obj, self.source)}.{_text(prop, self.source)}")
+        elif obj is not None and prop is not None and obj.type == "member_expression" and obj is not prop:
+            inner = obj.child_by_field_name("object")
+            if inner is not None and inner.type == "this":  # `this.x.y`: y looked up on the type stated for x
+                self.attributes.add(f"{_text(obj, self.source)}.{_text(prop, self.source)}")
 
     def _call(self, node: Node) -> None:
         function = node.child_by_field_name("function")

@@ -47,7 +47,8 @@ _FACTS_PATTERNS = """
     (attribute object: (identifier)) @attribute
     (assignment left: [(attribute) @member (pattern_list (attribute) @member)])
     (class_definition body: (block (expression_statement (assignment left: (identifier) @member))))
-    [(typed_parameter) (typed_default_parameter) (assignment left: (identifier))] @typed
+    [(typed_parameter) (typed_default_parameter) (assignment left: [(identifier) (attribute)])] @typed
+    (attribute object: (attribute object: (identifier) attribute: (identifier)) attribute: (identifier)) @chain
     (type (string (string_content) @forward))
     (call function: (identifier) @keyword_call arguments: (argument_list (keyword_argument)))
     (type) @type
@@ -549,6 +550,9 @@ def _gather(source: bytes, tree: Tree) -> _Source:
         obj, attr = node.child_by_field_name("object"), node.child_by_field_name("attribute")
         if obj is not None and attr is not None and obj.type == "identifier":
             attributes.append((obj.start_byte, f"{_text(obj, source)}.{_text(attr, source)}"))
+    for node in captured.get("chain", []):  # `self.x.y`: y looked up on the type stated for self.x
+        if _text(node, source).split(".", 1)[0] in ("self", "cls"):
+            attributes.append((node.start_byte, _text(node, source)))
     attributes.sort()
     wrapped = _Source(source)
     names = _Names(wrapped)
@@ -617,7 +621,8 @@ def _forward_references(contents: list[Node], source: bytes) -> list[tuple[int, 
 
 
 def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
-    """`(start, "name:Type")` for `name: Type` (parameter or variable) or `name = Type(...)`."""
+    """`(start, "name:Type")` for `name: Type` (parameter or variable) or `name = Type(...)`; the name
+    may be `self.x`."""
     if node.type == "assignment":
         name, kind = node.child_by_field_name("left"), node.child_by_field_name("type")
         right = node.child_by_field_name("right")
@@ -627,9 +632,14 @@ def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
         name = node.child_by_field_name("name") or (node.named_children[0] if node.named_children else None)
         kind = node.child_by_field_name("type")
     type_name = _type_name(kind, source) if kind is not None else None
-    if name is None or name.type != "identifier" or not type_name:
+    if name is None or not type_name or not (name.type == "identifier" or _on_self(name, source)):
         return None
     return node.start_byte, f"{_text(name, source)}:{type_name}"
+
+
+def _on_self(node: Node, source: bytes) -> bool:
+    owner = node.child_by_field_name("object") if node.type == "attribute" else None
+    return owner is not None and owner.type == "identifier" and _text(owner, source) in ("self", "cls")
 
 
 def _type_name(node: Node, source: bytes) -> str | None:

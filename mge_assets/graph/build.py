@@ -204,6 +204,8 @@ def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[str
     binding, as in `reset()`, depends on the first: that is where the attribute is declared)."""
     owner, attribute = dotted.split(".", 1)
     file = atom.file
+    if "." in attribute:
+        return _resolve_chain(atom, owner, *attribute.split(".", 1), index)
     if owner in ("self", "cls", "this") and "." in atom.symbol:
         own_class = index.defs.get(file, {}).get(atom.symbol.split(".")[0])
         return _member(index, index.atoms[own_class], attribute) if own_class else []
@@ -237,6 +239,23 @@ def _declared_type(index: _Index, atom: Atom, name: str, definition: str | None)
             if entry.partition(":")[0] == name:
                 return holder.file, entry.partition(":")[2]
     return None
+
+
+def _resolve_chain(atom: Atom, owner: str, first: str, second: str, index: _Index) -> list[tuple[str, str]]:
+    """`self.first.second`: `second` on the type stated where `first` is declared: `first: T` in the
+    class body, `self.first: T = ...` or `self.first = T(...)`, or `self.first = first` with a
+    parameter `first: T` (the usual constructor)."""
+    own_class = index.defs.get(atom.file, {}).get(atom.symbol.split(".")[0]) if "." in atom.symbol else None
+    declared = _member(index, index.atoms[own_class], first) if owner in ("self", "cls", "this") and own_class else []
+    if not declared:
+        return []
+    binder = index.atoms[declared[0][0]]
+    stated = dict(entry.split(":", 1) for entry in binder.typed_names)
+    type_name = stated.get(f"{owner}.{first}") or stated.get(first)
+    klass = _resolve_dotted(index, binder.file, type_name) if type_name else None
+    if klass is None or index.atoms[klass].kind not in _MEMBER_OWNERS:
+        return []
+    return _member(index, index.atoms[klass], second)
 
 
 def _kind_of(target: Atom) -> str:

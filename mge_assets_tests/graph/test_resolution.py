@@ -209,3 +209,21 @@ def test_constructing_a_class_with_keywords_or_new_depends_on_its_constructor() 
     edges = _edges(build_graph(atomize_files(files)))
     assert ("pkg/m.py::named", "pkg/m.py::C.__init__", "call") in edges  # the keywords are its parameters
     assert ("e.ts::make", "e.ts::E.constructor", "call") in edges
+
+
+def test_attributes_of_self_members_resolve_on_the_type_stated_where_the_member_is_declared() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/m.py": "class Stream:\n    def expect(self):\n        return 1\n\n\nclass Env:\n    is_async = False\n\n\n"
+        "class Parser:\n    env: Env\n\n    def __init__(self, stream: Stream):\n        self.stream = stream\n"
+        "        self.other = Stream()\n\n    def parse(self):\n"
+        "        return self.stream.expect(), self.other.expect(), self.env.is_async\n",
+        "q.ts": "class S {\n  run(): number {\n    return 1;\n  }\n}\nexport class P {\n  private s: S;\n"
+        "  go(): number {\n    return this.s.run();\n  }\n}\n",
+    }
+    edges = _edges(build_graph(atomize_files(files)))
+    assert {
+        ("pkg/m.py::Parser.parse", "pkg/m.py::Stream.expect", "call"),  # a parameter's type, and a constructed one
+        ("pkg/m.py::Parser.parse", "pkg/m.py::Env", "data"),  # a field annotated in the class body
+        ("q.ts::P.go", "q.ts::S.run", "call"),
+    } <= edges
