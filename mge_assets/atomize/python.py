@@ -47,7 +47,9 @@ _FACTS_PATTERNS = """
     (attribute object: (identifier)) @attribute
     (assignment left: [(attribute) @member (pattern_list (attribute) @member)])
     (class_definition body: (block (expression_statement (assignment left: (identifier) @member))))
-    [(typed_parameter) (typed_default_parameter) (assignment left: [(identifier) (attribute)])] @typed
+    [(typed_parameter) (typed_default_parameter)] @typed
+    (assignment left: [(identifier) (attribute)] type: (_)) @typed
+    (assignment left: [(identifier) (attribute)] right: (call)) @typed
     (attribute object: (attribute object: (identifier) attribute: (identifier)) attribute: (identifier)) @chain
     (type (string (string_content) @forward))
     (call function: (identifier) @keyword_call arguments: (argument_list (keyword_argument)))
