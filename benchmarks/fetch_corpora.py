@@ -1,6 +1,6 @@
-"""Fetch the real projects the graph and speed benchmarks run on, and dependency-cruiser, into
-benchmarks/.data/ (gitignored). Python projects come from PyPI as wheels (their published sources),
-JavaScript/TypeScript ones from the npm registry with `npm pack`.
+"""Fetch the real projects the graph and speed benchmarks run on, and the oracles (dependency-cruiser,
+scip-python, scip-typescript), into benchmarks/.data/ (gitignored). Python projects come from PyPI as
+wheels (their published sources), JavaScript/TypeScript ones from the npm registry with `npm pack`.
 
     python benchmarks/fetch_corpora.py            # everything, skipping what is already there
 """
@@ -37,6 +37,12 @@ NPM_PROJECTS = {
     "axios": "axios@1.7.9",
 }
 DEPENDENCY_CRUISER = "dependency-cruiser@16.8.0"
+ORACLES = (
+    DEPENDENCY_CRUISER,
+    "typescript@5.7.2",
+    "@sourcegraph/scip-python@0.6.6",
+    "@sourcegraph/scip-typescript@0.4.0",
+)
 
 
 def run(command: list[str], cwd: Path) -> str:
@@ -80,13 +86,13 @@ def fetch_npm(name: str, spec: str) -> None:
     print(f"{name}: {sum(1 for _ in target.rglob('*.*s*'))} files")
 
 
-def fetch_dependency_cruiser() -> Path:
-    binary = TOOLS / "node_modules" / ".bin" / "depcruise"
-    if not binary.exists():
+def fetch_oracles() -> Path:
+    binaries = TOOLS / "node_modules" / ".bin"
+    if not all((binaries / name).exists() for name in ("depcruise", "scip-python", "scip-typescript")):
         TOOLS.mkdir(parents=True, exist_ok=True)
         (TOOLS / "package.json").write_text('{"private": true}\n')
-        run(["npm", "install", "--no-audit", "--no-fund", "-s", DEPENDENCY_CRUISER, "typescript@5.7.2"], TOOLS)
-    return binary
+        run(["npm", "install", "--no-audit", "--no-fund", "-s", *ORACLES], TOOLS)
+    return binaries
 
 
 def main() -> None:
@@ -97,7 +103,7 @@ def main() -> None:
         fetch_python(name, spec)
     for name, spec in NPM_PROJECTS.items():
         fetch_npm(name, spec)
-    print(f"dependency-cruiser: {fetch_dependency_cruiser()}")
+    print(f"dependency-cruiser, scip-python, scip-typescript: {fetch_oracles()}")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from mge_assets.atomize.atomicity import LINE_BUDGET
 from mge_assets.atomize.model import Atom, ImportRef
-from mge_assets.atomize.split import count_loc, finish, split_atom, statement_cuts
+from mge_assets.atomize.split import count_loc, finish, split_atom, statement_cuts, with_members
 
 DIALECTS = {
     ".js": "javascript",
@@ -51,6 +51,8 @@ _DECISIONS = {
 }
 _BODIES = {"statement_block", "class_body", "interface_body", "object_type", "enum_body"}
 _STATEMENT_PARENTS = frozenset({"program", "switch_case", "switch_default", *_BODIES})
+# `this.x` is recorded like `obj.x`: the graph looks the member up on the class and its bases.
+_MEMBER_OWNERS = frozenset({"identifier", "type_identifier", "this"})
 _BINDING_FIELDS = {
     "variable_declarator": "name",
     "required_parameter": "pattern",
@@ -114,7 +116,72 @@ def atomize_javascript_tree(path: str, source: bytes, tree: Tree, line_budget: i
             atoms.extend(build.klass(unit))
         else:
             atoms.extend(build.definition(unit, _kind(unit.definition), None, None))
-    return finish(_unique_ids(atoms), source, _decisions(tree, dialect_of(path)))
+    members, typed = _members(tree, source, dialect_of(path))
+    atoms = with_members(finish(_unique_ids(atoms), source, _decisions(tree, dialect_of(path))), *members)
+    return with_members(atoms, *typed, field="typed_names")
+
+
+_TS_MEMBERS = """
+    (interface_body [(property_signature name: (_) @member) (method_signature name: (_) @member)])
+    (type_alias_declaration value: (object_type [(property_signature name: (_) @member)
+                                                 (method_signature name: (_) @member)]))
+    [(required_parameter) (optional_parameter) (variable_declarator) (public_field_definition)] @typed
+"""
+_MEMBER_HOLDERS = ("class_body", "interface_body", "object_type", "function_declaration", "function_expression")
+
+
+@cache
+def _member_query(dialect: str) -> Query:
+    field = "field_definition property:" if dialect == "javascript" else "public_field_definition name:"
+    this = "(assignment_expression left: (member_expression object: (this) property: (_) @member))"
+    typed = _TS_MEMBERS if dialect != "javascript" else "(variable_declarator) @typed"
+    return Query(parser(dialect).language, f"(class_body ({field} (_) @member)) {this} {typed}")
+
+
+def _members(tree: Tree, source: bytes, dialect: str) -> tuple[tuple[list[int], list[str]], ...]:
+    """Class attributes bound in the file, as `Class.x` with their offsets: fields declared in a class
+    body, `this.x = ...` in one of its methods, members of an interface or object type; and the
+    names whose type the code states, as `name:Type` (`x: Foo`, `x?: Foo<T>`, `x = new Foo()`)."""
+    captured = QueryCursor(_member_query(dialect)).captures(tree.root_node)
+    found = []
+    for node in captured.get("member", []):
+        holder = node.parent
+        while holder is not None and holder.type not in _MEMBER_HOLDERS:
+            holder = holder.parent
+        owner = holder.parent if holder is not None and holder.type in _MEMBER_HOLDERS[:3] else None
+        if owner is not None and (owner.type in _CLASSES or owner.type in _TYPES):
+            found.append((node.start_byte, f"{_name(owner, source)}.{_text(node, source)}"))
+    typed = [t for t in (_typed_name(n, source) for n in captured.get("typed", [])) if t is not None]
+    return tuple(([f[0] for f in sorted(pairs)], [f[1] for f in sorted(pairs)]) for pairs in (found, typed))
+
+
+def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
+    name = node.child_by_field_name("pattern") or node.child_by_field_name("name")
+    annotation = node.child_by_field_name("type")
+    value = node.child_by_field_name("value")
+    if annotation is not None and annotation.named_children:
+        type_name = _type_name(annotation.named_children[0], source)
+    elif value is not None and value.type == "new_expression":
+        constructor = value.child_by_field_name("constructor")
+        type_name = _text(constructor, source) if constructor is not None else None
+    else:
+        type_name = None
+    if name is None or name.type not in ("identifier", "property_identifier", "private_property_identifier"):
+        return None
+    return (node.start_byte, f"{_text(name, source)}:{type_name}") if type_name else None
+
+
+def _type_name(node: Node, source: bytes) -> str | None:
+    """The type a type annotation names: `Foo`, `ns.Foo`, `Foo<T>`, `Foo | undefined`; else None."""
+    if node.type in ("type_identifier", "nested_type_identifier", "identifier", "member_expression"):
+        return _text(node, source)
+    if node.type == "generic_type":
+        name = node.child_by_field_name("name")
+        return _type_name(name, source) if name is not None else None
+    if node.type == "union_type":
+        named = [c for c in node.named_children if c.type not in ("literal_type", "predefined_type")]
+        return _type_name(named[0], source) if len(named) == 1 else None
+    return None
 
 
 @cache
@@ -438,6 +505,10 @@ class _Names:
                 self._attribute(node)
             elif kind == "call_expression":
                 self._call(node)
+            elif kind == "new_expression":
+                constructor = node.child_by_field_name("constructor")
+                if constructor is not None and constructor.type == "identifier":  # `new C()` runs C's constructor
+                    self.attributes.add(f"{_text(constructor, source)}.constructor")
             elif kind == "shorthand_property_identifier":
                 text = _text(node, source)
                 self.referenced.add(text)
@@ -463,6 +534,7 @@ class _Names:
         if node.type == "export_statement":
             inner = node.child_by_field_name("declaration")
             if inner is None:
+                self._default_export(node)
                 return
             node = inner
         if not (self.lo <= node.start_byte < self.hi or node.start_byte < self.lo < node.end_byte):
@@ -477,11 +549,25 @@ class _Names:
             if name is not None:
                 self.top_level.append(_text(name, self.source))
 
+    def _default_export(self, node: Node) -> None:
+        """`export default x` exports the local `x`; `export default <expression>` defines `default`."""
+        value = node.child_by_field_name("value")
+        if value is None or not _is_default(node) or not self.lo <= node.start_byte < self.hi:
+            return
+        if value.type == "identifier":
+            self.imports.append(ImportRef(module="", name=_text(value, self.source), alias="default", kind="export"))
+        else:
+            self.top_level.append("default")
+
     def _attribute(self, node: Node) -> None:
         obj = node.child_by_field_name("object") or (node.named_children[0] if node.named_children else None)
         prop = node.child_by_field_name("property") or (node.named_children[-1] if node.named_children else None)
-        if obj is not None and prop is not None and obj.type in ("identifier", "type_identifier") and obj is not prop:
+        if obj is not None and prop is not None and obj.type in _MEMBER_OWNERS and obj is not prop:
             self.attributes.add(f"{_text(obj, self.source)}.{_text(prop, self.source)}")
+        elif obj is not None and prop is not None and obj.type == "member_expression" and obj is not prop:
+            inner = obj.child_by_field_name("object")
+            if inner is not None and inner.type == "this":  # `this.x.y`: y looked up on the type stated for x
+                self.attributes.add(f"{_text(obj, self.source)}.{_text(prop, self.source)}")
 
     def _call(self, node: Node) -> None:
         function = node.child_by_field_name("function")

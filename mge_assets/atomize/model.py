@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+_NAME_LISTS = ("defines", "references", "type_references", "bases", "attribute_references", "members", "typed_names")
+
 
 @dataclass(frozen=True)
 class ImportRef:
@@ -44,13 +46,18 @@ class Atom:
     type_references: tuple[str, ...] = ()
     bases: tuple[str, ...] = ()
     attribute_references: tuple[str, ...] = ()
+    # Attributes it binds on a class, as `Class.name`: class-level fields, `self.name = ...` in a method.
+    members: tuple[str, ...] = ()
+    # What a name holds, where the code says so: `name:Type` for a parameter or variable annotated with a
+    # named type (`x: Request`, `Optional[Request]`, `Request | None`), `name:Callee` for `name = Callee(...)`.
+    typed_names: tuple[str, ...] = ()
     imports: tuple[ImportRef, ...] = field(default_factory=tuple)
     exported: bool = False
 
     def as_row(self) -> dict:
         row = asdict(self)
         row["imports"] = [asdict(i) for i in self.imports]
-        for key in ("defines", "references", "type_references", "bases", "attribute_references"):
+        for key in _NAME_LISTS:
             row[key] = list(row[key])
         return row
 
@@ -58,7 +65,7 @@ class Atom:
     def from_row(cls, row: dict) -> Atom:
         """The inverse of `as_row`, also for rows read back from Parquet (lists arrive as arrays)."""
         values = {k: row[k] for k in cls.__dataclass_fields__ if k in row}
-        for key in ("defines", "references", "type_references", "bases", "attribute_references"):
+        for key in _NAME_LISTS:
             values[key] = tuple(_sequence(values.get(key)))
         values["imports"] = tuple(ImportRef(**dict(i)) for i in _sequence(row.get("imports")))
         values["exported"] = bool(values.get("exported", False))

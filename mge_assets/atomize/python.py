@@ -9,6 +9,7 @@ exactly once.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 from mge_assets.atomize.atomicity import LINE_BUDGET
 from mge_assets.atomize.errors import syntax_errors
 from mge_assets.atomize.model import Atom, ImportRef, ParseError
-from mge_assets.atomize.split import count_loc, finish, split_atom
+from mge_assets.atomize.split import count_loc, finish, split_atom, with_members
 
 LANGUAGE = Language(tree_sitter_python.language())
 _DEFINITIONS = {"function_definition", "class_definition", "decorated_definition"}
@@ -44,6 +45,14 @@ _FACTS_PATTERNS = """
     (function_definition name: (identifier) @skip)
     (class_definition name: (identifier) @skip)
     (attribute object: (identifier)) @attribute
+    (assignment left: [(attribute) @member (pattern_list (attribute) @member)])
+    (class_definition body: (block (expression_statement (assignment left: (identifier) @member))))
+    [(typed_parameter) (typed_default_parameter)] @typed
+    (assignment left: [(identifier) (attribute)] type: (_)) @typed
+    (assignment left: [(identifier) (attribute)] right: (call)) @typed
+    (attribute object: (attribute object: (identifier) attribute: (identifier)) attribute: (identifier)) @chain
+    (type (string (string_content) @forward))
+    (call function: (identifier) @keyword_call arguments: (argument_list (keyword_argument)))
     (type) @type
     [(import_statement) (import_from_statement) (future_import_statement)] @import
     """
@@ -76,6 +85,7 @@ _LOCALS_PATTERNS = """
 _FILE_QUERY = Query(LANGUAGE, "\n".join((_DECISION_PATTERNS, _FACTS_PATTERNS, _STATEMENTS_PATTERNS, _LOCALS_PATTERNS)))
 _IMPORTS = ("import_statement", "import_from_statement", "future_import_statement")
 _TYPE_CHECKING = {b"TYPE_CHECKING", b"typing.TYPE_CHECKING", b"t.TYPE_CHECKING"}
+_DOTTED_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
 def parser() -> Parser:
@@ -114,7 +124,9 @@ def atomize_python_tree(path: str, source: bytes, tree: Tree, line_budget: int =
         else:
             atom = _function_atom(path, source, unit, "function", parent=None, owner=None)
             atoms.extend(_split_definition(atom, unit.definition, source, line_budget))
-    return finish(_unique_ids(atoms), source, _facts(source).decisions)
+    facts = _facts(source)
+    atoms = with_members(finish(_unique_ids(atoms), source, facts.decisions), facts.member_starts, facts.member_texts)
+    return with_members(atoms, facts.typed_starts, facts.typed_texts, field="typed_names")
 
 
 def _split_definition(atom: Atom, node: Node, source: bytes, budget: int) -> list[Atom]:
@@ -492,6 +504,10 @@ class _Facts:
     global_starts: list[int]
     global_texts: list[str]
     cuts: list[int]  # line starts where a statement begins its line: where a split may cut
+    member_starts: list[int]  # class attributes bound: fields in a class body, `self.x = ...` in a method
+    member_texts: list[str]  # as `Class.x`
+    typed_starts: list[int]  # names whose type the code states: annotated, or assigned a call's result
+    typed_texts: list[str]  # as `name:Type`
     decisions: list[int]  # starts of decision points, for cyclomatic complexity
 
     def cuts_between(self, start: int, end: int) -> list[int]:
@@ -518,19 +534,27 @@ def _gather(source: bytes, tree: Tree) -> _Source:
     types = _merged((n.start_byte, n.end_byte) for n in captured.get("type", []))
     type_starts = [start for start, _ in types]
     ids = sorted((n.start_byte, n.end_byte) for n in captured.get("id", []))
-    id_starts, id_texts, id_in_type = [], [], []
+    reads = []
     for start, end in ids:
         if start in skipped or _within(import_spans, start):
             continue
         position = bisect_right(type_starts, start) - 1
-        id_starts.append(start)
-        id_texts.append(source[start:end].decode("utf-8", errors="replace"))
-        id_in_type.append(position >= 0 and types[position][1] > start)
-    attributes = []
+        reads.append(
+            (start, source[start:end].decode("utf-8", errors="replace"), position >= 0 and types[position][1] > start)
+        )
+    forward = _forward_references(captured.get("forward", []), source)
+    reads.extend((start, name.split(".")[0], True) for start, name in forward)
+    reads.sort()
+    id_starts, id_texts, id_in_type = [r[0] for r in reads], [r[1] for r in reads], [r[2] for r in reads]
+    # `C(x=1)` names the parameters of C.__init__ when C is a class (the graph decides that)
+    attributes = [(n.start_byte, f"{_text(n, source)}.__init__") for n in captured.get("keyword_call", [])]
     for node in captured.get("attribute", []):
         obj, attr = node.child_by_field_name("object"), node.child_by_field_name("attribute")
         if obj is not None and attr is not None and obj.type == "identifier":
             attributes.append((obj.start_byte, f"{_text(obj, source)}.{_text(attr, source)}"))
+    for node in captured.get("chain", []):  # `self.x.y`: y looked up on the type stated for self.x
+        if _text(node, source).split(".", 1)[0] in ("self", "cls"):
+            attributes.append((node.start_byte, _text(node, source)))
     attributes.sort()
     wrapped = _Source(source)
     names = _Names(wrapped)
@@ -544,12 +568,18 @@ def _gather(source: bytes, tree: Tree) -> _Source:
         + [(i.start_byte, _text(i, source)) for t in captured.get("target", []) for i in _identifiers(t)]
     )
     globals_ = sorted((n.start_byte, _text(n, source)) for n in captured.get("global", []))
+    members = sorted(m for m in (_member(n, source) for n in captured.get("member", [])) if m is not None)
+    typed = sorted(t for t in (_typed_name(n, source) for n in captured.get("typed", [])) if t is not None)
     wrapped.facts = _Facts(
         binding_starts=[b[0] for b in bindings],
         binding_texts=[b[1] for b in bindings],
         global_starts=[g[0] for g in globals_],
         global_texts=[g[1] for g in globals_],
         cuts=_statement_cuts(source, captured.get("statement", [])),
+        member_starts=[m[0] for m in members],
+        member_texts=[m[1] for m in members],
+        typed_starts=[t[0] for t in typed],
+        typed_texts=[t[1] for t in typed],
         decisions=sorted(n.start_byte for n in captured.get("decision", [])),
         id_starts=id_starts,
         id_texts=id_texts,
@@ -560,6 +590,79 @@ def _gather(source: bytes, tree: Tree) -> _Source:
         import_refs=refs,
     )
     return wrapped
+
+
+def _member(node: Node, source: bytes) -> tuple[int, str] | None:
+    """`(start, "Class.x")` for a field `x = ...` of a class body or `self.x = ...` in one of its methods."""
+    if node.type == "identifier":  # the pattern matched it directly in a class body
+        klass = node.parent.parent.parent.parent
+        return node.start_byte, f"{_name(klass, source)}.{_text(node, source)}"
+    owner, attribute = node.child_by_field_name("object"), node.child_by_field_name("attribute")
+    if owner is None or attribute is None or _text(owner, source) not in ("self", "cls"):
+        return None
+    function = node.parent
+    while function is not None and function.type != "function_definition":
+        function = function.parent
+    holder = function.parent if function is not None else None
+    if holder is not None and holder.type == "decorated_definition":
+        holder = holder.parent
+    klass = holder.parent if holder is not None else None
+    if klass is None or klass.type != "class_definition":
+        return None
+    return node.start_byte, f"{_name(klass, source)}.{_text(attribute, source)}"
+
+
+def _forward_references(contents: list[Node], source: bytes) -> list[tuple[int, str]]:
+    """The (dotted) names inside string annotations (`x: "Console"`, `List["m.Node"]`), with offsets:
+    type checkers read them as code, so their first names are type references like any other's."""
+    found = []
+    for node in contents:
+        text = source[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
+        found.extend((node.start_byte + m.start(), m.group()) for m in _DOTTED_NAME.finditer(text))
+    return found
+
+
+def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
+    """`(start, "name:Type")` for `name: Type` (parameter or variable) or `name = Type(...)`; the name
+    may be `self.x`."""
+    if node.type == "assignment":
+        name, kind = node.child_by_field_name("left"), node.child_by_field_name("type")
+        right = node.child_by_field_name("right")
+        if kind is None and right is not None and right.type == "call":
+            kind = right.child_by_field_name("function")
+    else:
+        name = node.child_by_field_name("name") or (node.named_children[0] if node.named_children else None)
+        kind = node.child_by_field_name("type")
+    type_name = _type_name(kind, source) if kind is not None else None
+    if name is None or not type_name or not (name.type == "identifier" or _on_self(name, source)):
+        return None
+    return node.start_byte, f"{_text(name, source)}:{type_name}"
+
+
+def _on_self(node: Node, source: bytes) -> bool:
+    owner = node.child_by_field_name("object") if node.type == "attribute" else None
+    return owner is not None and owner.type == "identifier" and _text(owner, source) in ("self", "cls")
+
+
+def _type_name(node: Node, source: bytes) -> str | None:
+    """The class a type names: `X`, `m.X`, `"X"`, `Optional[X]`, `X | None`; None for anything else."""
+    if node.type == "type" and node.named_children:
+        node = node.named_children[0]
+    if node.type in ("identifier", "attribute"):
+        return _text(node, source)
+    if node.type == "string":
+        text = _text(node, source).strip("'\"")
+        return text if text.replace(".", "").replace("_", "").isalnum() else None
+    if node.type == "binary_operator":
+        parts = [c for c in (node.child_by_field_name("left"), node.child_by_field_name("right")) if c is not None]
+        named = [c for c in parts if c.type != "none"]
+        return _type_name(named[0], source) if len(named) == 1 else None
+    if node.type == "generic_type" and len(node.named_children) == 2:
+        head, parameters = node.named_children
+        inner = parameters.named_children
+        if _text(head, source).rsplit(".", 1)[-1] == "Optional" and len(inner) == 1:
+            return _type_name(inner[0], source)
+    return None
 
 
 def _statement_cuts(source: bytes, statements: list[Node]) -> list[int]:

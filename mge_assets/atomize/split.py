@@ -8,6 +8,7 @@ introduces the unit); every later piece is a `block` atom whose parent is the he
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
@@ -29,7 +30,9 @@ def statement_cuts(roots: Iterable[Node | None], source: bytes, statement_parent
     cuts: set[int] = set()
     stack = [r for r in roots if r is not None]
     for root in stack:
-        cuts.add(source.rfind(b"\n", 0, root.start_byte) + 1)
+        line_start = source.rfind(b"\n", 0, root.start_byte) + 1
+        if not source[line_start : root.start_byte].strip():  # `function f() {`: never cut off the signature
+            cuts.add(line_start)
     while stack:
         node = stack.pop()
         children = node.children
@@ -74,11 +77,16 @@ def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: P
     spans = pieces(source, atom.start_byte, atom.end_byte, cuts, budget)
     if len(spans) == 1:
         return [atom]
-    head_end = spans[0][1]
-    head = _piece(atom, source, atom.start_byte, head_end)
-    result = [head]
-    for start, end in spans[1:]:
-        defines, references, types, attributes, imports = names(start, end)
+    head = _piece(atom, source, atom.start_byte, spans[0][1])
+    found = [names(start, end) for start, end in spans]
+    # The head reads and imports only what lies in its own span: an edge to what a later piece uses
+    # would be an edge too many, and a name bound in a later piece must resolve to that piece, which
+    # is written after the head. A definition's pieces define nothing: its head keeps the unit's name.
+    # What no piece reports (a default export added to the unit as a whole) stays with the head.
+    defines = found[0][0] if any(piece[0] for piece in found) else atom.defines
+    unplaced = tuple(i for i in atom.imports if not any(i in piece[4] for piece in found))
+    result = [replace(head, defines=defines, **_reads(found[0], unplaced))]
+    for (start, end), (defines, references, types, attributes, imports) in zip(spans[1:], found[1:], strict=True):
         line = head.start_line + source.count(b"\n", atom.start_byte, start)
         piece = _piece(atom, source, start, end)
         result.append(
@@ -89,7 +97,7 @@ def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: P
                 symbol=f"{atom.symbol}.<block:{line}>",
                 parent=head.id,
                 defines=defines,
-                references=references,
+                references=tuple(r for r in references if r not in defines),  # as for a whole unit
                 type_references=types,
                 bases=(),
                 attribute_references=attributes,
@@ -98,6 +106,16 @@ def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: P
             )
         )
     return result
+
+
+def _reads(piece: tuple, unplaced: tuple) -> dict:
+    _, references, types, attributes, imports = piece
+    return {
+        "references": references,
+        "type_references": types,
+        "attribute_references": attributes,
+        "imports": (*imports, *unplaced),
+    }
 
 
 def _piece(atom: Atom, source: bytes, start: int, end: int) -> Atom:
@@ -127,3 +145,17 @@ def finish(atoms: list[Atom], source: bytes, decisions: list[int]) -> list[Atom]
         object.__setattr__(atom, "complexity", 1 + index - first)
         result.append(atom)
     return result
+
+
+def with_members(atoms: list[Atom], starts: list[int], members: list[str], field: str = "members") -> list[Atom]:
+    """Each class attribute binding (`Class.x` at a byte offset, in order) goes to the atom holding it;
+    with `field="typed_names"`, each `name:Type` does."""
+    atom_starts = [a.start_byte for a in atoms]
+    found: dict[int, list[str]] = {}
+    for start, member in zip(starts, members, strict=True):
+        index = bisect_right(atom_starts, start) - 1
+        if index >= 0 and member not in found.setdefault(index, []):
+            found[index].append(member)
+    for index, names in found.items():  # in place, as `finish` does: the atoms are not shared yet
+        object.__setattr__(atoms[index], field, tuple(names))
+    return atoms

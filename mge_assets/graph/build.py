@@ -25,6 +25,7 @@ _STRENGTH = {"inherit": 5, "parent": 5, "import": 4, "data": 3, "call": 2, "type
 _LATE_KINDS = {"function", "method"}
 _DEFINITION_KINDS = {"function", "method", "class", "class_header"}
 _LATE_IMPORTS = {"late", "dynamic"}
+_MEMBER_OWNERS = ("class", "class_header", "interface", "type")  # kinds of atom whose members are looked up
 
 
 def module_name(path: str) -> str:
@@ -42,6 +43,7 @@ class _Index:
         self.resolver = resolver
         self.atoms = {a.id: a for a in atoms}
         self.defs: dict[str, dict[str, str]] = {}
+        self.members: dict[str, dict[str, str]] = {}  # `Class.x` bound as a field or on self: first binder
         self.imports: dict[str, dict[str, ImportRef]] = {}
         self.stars: dict[str, list[ImportRef]] = {}
         self.first: dict[str, str] = {}
@@ -52,6 +54,8 @@ class _Index:
                 self.late.add(atom.id)
             for name in atom.defines:
                 self.defs.setdefault(atom.file, {}).setdefault(name, atom.id)
+            for name in atom.members:
+                self.members.setdefault(atom.file, {}).setdefault(name, atom.id)
             for ref in atom.imports:
                 if ref.name == "*":
                     self.stars.setdefault(atom.file, []).append(ref)
@@ -158,10 +162,7 @@ def _dependencies(atom: Atom, index: _Index, unresolved: list[Unresolved]) -> li
         if target and name not in atom.references:
             found.append((target, "type", False))
     for dotted in atom.attribute_references:
-        target = _resolve_attribute(atom, dotted, index)
-        if target:
-            kind = "call" if index.atoms[target].kind in _DEFINITION_KINDS else "data"
-            found.append((target, kind, late))
+        found.extend((target, kind, late) for target, kind in _resolve_attribute(atom, dotted, index))
     return found
 
 
@@ -197,19 +198,95 @@ def _is_internal_python(atom: Atom, ref: ImportRef, index: _Index) -> bool:
     return bool(ref.level) or top in index.resolver.top_level
 
 
-def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> str | None:
+def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[str, str]]:
+    """The atom an `owner.attribute` read names, with the edge type: `call` for a definition (function,
+    method, class), `data` for a variable or a class attribute bound as a field or on self (a later
+    binding, as in `reset()`, depends on the first: that is where the attribute is declared)."""
     owner, attribute = dotted.split(".", 1)
     file = atom.file
+    if "." in attribute:
+        return _resolve_chain(atom, owner, *attribute.split(".", 1), index)
     if owner in ("self", "cls", "this") and "." in atom.symbol:
-        return index.defs.get(file, {}).get(f"{atom.symbol.split('.')[0]}.{attribute}")
+        own_class = index.defs.get(file, {}).get(atom.symbol.split(".")[0])
+        return _member(index, index.atoms[own_class], attribute) if own_class else []
     module = index.module_of(file, owner)
     if module is not None:
-        return index.resolve(module, attribute)
+        target = index.resolve(module, attribute)
+        return [(target, _kind_of(index.atoms[target]))] if target else []
     target = index.resolve(file, owner)
     if target and index.atoms[target].kind in ("class", "class_header"):
-        target_atom = index.atoms[target]
-        return index.defs.get(target_atom.file, {}).get(f"{target_atom.symbol}.{attribute}")
+        return _member(index, index.atoms[target], attribute)
+    declared = _declared_type(index, atom, owner, target)
+    if declared is not None:
+        klass = _resolve_dotted(index, *declared)
+        if klass and index.atoms[klass].kind in _MEMBER_OWNERS:
+            return _member(index, index.atoms[klass], attribute)
+    return []
+
+
+def _declared_type(index: _Index, atom: Atom, name: str, definition: str | None) -> tuple[str, str] | None:
+    """(file, type name) the code states for `name`: in this atom or the head of the unit it is a piece
+    of (parameters, annotated or constructed locals), else where the name is defined (a module variable)."""
+    current: Atom | None = atom
+    while current is not None:
+        for entry in current.typed_names:
+            if entry.partition(":")[0] == name:
+                return current.file, entry.partition(":")[2]
+        current = index.atoms.get(current.parent) if current.kind == "block" and current.parent else None
+    if definition is not None:
+        holder = index.atoms[definition]
+        for entry in holder.typed_names:
+            if entry.partition(":")[0] == name:
+                return holder.file, entry.partition(":")[2]
     return None
+
+
+def _resolve_chain(atom: Atom, owner: str, first: str, second: str, index: _Index) -> list[tuple[str, str]]:
+    """`self.first.second`: `second` on the type stated where `first` is declared: `first: T` in the
+    class body, `self.first: T = ...` or `self.first = T(...)`, or `self.first = first` with a
+    parameter `first: T` (the usual constructor)."""
+    own_class = index.defs.get(atom.file, {}).get(atom.symbol.split(".")[0]) if "." in atom.symbol else None
+    declared = _member(index, index.atoms[own_class], first) if owner in ("self", "cls", "this") and own_class else []
+    if not declared:
+        return []
+    binder = index.atoms[declared[0][0]]
+    stated = dict(entry.split(":", 1) for entry in binder.typed_names)
+    type_name = stated.get(f"{owner}.{first}") or stated.get(first)
+    klass = _resolve_dotted(index, binder.file, type_name) if type_name else None
+    if klass is None or index.atoms[klass].kind not in _MEMBER_OWNERS:
+        return []
+    return _member(index, index.atoms[klass], second)
+
+
+def _kind_of(target: Atom) -> str:
+    return "call" if target.kind in _DEFINITION_KINDS else "data"
+
+
+def _member(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> list[tuple[str, str]]:
+    """The atom defining `attribute` on a class or, failing that, on its bases (in their order)."""
+    name = f"{klass.symbol}.{attribute}"
+    found = index.defs.get(klass.file, {}).get(name)
+    if found is not None:
+        return [(found, _kind_of(index.atoms[found]))]
+    found = index.members.get(klass.file, {}).get(name)
+    if found is not None or depth > 12:  # a member of an interface or object type exists only for types
+        return [(found, "type" if klass.kind in ("interface", "type") else "data")] if found else []
+    for base in klass.bases:
+        target = _resolve_dotted(index, klass.file, base)
+        if target and index.atoms[target].kind in _MEMBER_OWNERS and target != klass.id:
+            inherited = _member(index, index.atoms[target], attribute, depth + 1)
+            if inherited:
+                return inherited
+    return []
+
+
+def _resolve_dotted(index: _Index, file: str, name: str) -> str | None:
+    """A name (`Base`) or a module attribute (`sansio.App`) as seen from `file`."""
+    owner, _, attribute = name.partition(".")
+    if not attribute:
+        return index.resolve(file, name)
+    module = index.module_of(file, owner)
+    return index.resolve(module, attribute) if module is not None and "." not in attribute else None
 
 
 def _edge_type(atom: Atom, name: str, target: Atom) -> str:

@@ -148,3 +148,11 @@ def test_atomicity_criteria_for_hidden_state_and_context() -> None:
     assert atomicity(frame)["no_hidden_state"].tolist() == [True, False, True]
     frame["context_completeness"] = [1.0, 1.0, 0.5]
     assert atomicity(frame)["context_complete"].tolist() == [True, True, False]
+
+
+def test_a_split_javascript_function_keeps_its_signature_in_the_head_after_a_long_comment() -> None:
+    doc = b"/**\n" + b"".join(b" * line %d\n" % i for i in range(12)) + b" */\n"
+    source = doc + b"function f(a) {\n  const b = a;\n  const c = b;\n  return c;\n}\n"
+    head, *pieces = atomize_file("e.js", source, line_budget=4)
+    assert pieces and "function f(a) {" in head.code and all("function f" not in p.code for p in pieces)
+    assert b"".join(a.code.encode() for a in (head, *pieces)) == source

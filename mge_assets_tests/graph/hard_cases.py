@@ -244,4 +244,50 @@ CASES = [
         {("child.ts::Child", "base.ts::Base", "inherit")},
         ("type",),
     ),
+    Case(
+        "javascript export default of a local name and of an object literal",
+        {
+            "f.js": "function f() {\n  return 1;\n}\nexport default f;\n",
+            "u.js": "const a = 1;\nexport default { a };\n",
+            "main.js": "import f from './f.js';\nimport u from './u.js';\n\n"
+            "export function g() {\n  return f() + u.a;\n}\n",
+        },
+        {("main.js", "f.js", "static"), ("main.js", "u.js", "static")},
+        {
+            ("main.js::<module>", "f.js::f", "import"),
+            ("main.js::g", "f.js::f", "call"),
+            ("main.js::g", "u.js::a", "data"),
+        },
+    ),
+    Case(
+        "python attribute bound on self in __init__, read by a subclass method in another module",
+        {
+            "pkg/__init__.py": "",
+            "pkg/base.py": "class Base:\n    def __init__(self):\n        self.size = 1\n\n"
+            "    def helper(self):\n        return 2\n",
+            "pkg/leaf.py": "from pkg.base import Base\n\n\nclass Leaf(Base):\n"
+            "    def run(self):\n        return self.size + self.helper()\n",
+        },
+        {("pkg/leaf.py", "pkg/base.py", "static")},
+        {
+            ("pkg/leaf.py::Leaf", "pkg/base.py::Base", "inherit"),
+            ("pkg/leaf.py::Leaf.run", "pkg/base.py::Base.__init__", "data"),
+            ("pkg/leaf.py::Leaf.run", "pkg/base.py::Base.helper", "call"),
+        },
+    ),
+    Case(
+        "python namespace folder inside a regular package, relative imports up and across",
+        {
+            "pkg/__init__.py": "",
+            "pkg/config.py": "class Config:\n    pass\n",
+            "pkg/ns/app.py": "from ..config import Config\nfrom .tools import tool\n\n\n"
+            "def make():\n    return tool(Config())\n",
+            "pkg/ns/tools.py": "def tool(x):\n    return x\n",
+        },
+        {("pkg/ns/app.py", "pkg/config.py", "static"), ("pkg/ns/app.py", "pkg/ns/tools.py", "static")},
+        {
+            ("pkg/ns/app.py::make", "pkg/config.py::Config", "call"),
+            ("pkg/ns/app.py::make", "pkg/ns/tools.py::tool", "call"),
+        },
+    ),
 ]

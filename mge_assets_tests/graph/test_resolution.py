@@ -66,3 +66,164 @@ def test_atom_context_lists_signatures_and_scores_completeness() -> None:
     lines, score = contexts["app/service.py::make"]
     assert lines == ("app/models.py: class User(Model):",) and score == 1.0
     assert contexts["app/lost.py::lost"][1] == 0.6667  # `len` and `int` are builtins, `nowhere` is nowhere
+
+
+def test_a_split_unit_head_reads_only_its_own_span_and_later_bindings_resolve_to_their_piece() -> None:
+    header = "from app.models import User\n" + "".join(f"A{i} = {i}\n" for i in range(20)) + "LATE = User\n"
+    use = "from app.consts import LATE\n\n\ndef f():\n    return LATE\n"
+    files = {**FILES, "app/consts.py": header, "app/use.py": use}
+    atoms = atomize_files(files, line_budget=5)
+    head, *pieces = [a for a in atoms if a.file == "app/consts.py"]
+    assert pieces and "User" not in head.references and "LATE" not in head.defines
+    late = next(p for p in pieces if "LATE" in p.defines)
+    edges = _edges(build_graph(atoms))
+    assert ("app/use.py::f", late.id, "data") in edges  # not the head: the name exists only after its piece
+    assert (head.id, "app/models.py::User", "import") in edges and (late.id, "app/models.py::User", "call") in edges
+
+
+def test_methods_found_on_base_classes_across_modules() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/base.py": "class Base:\n    def helper(self):\n        return 1\n",
+        "pkg/mid.py": "from pkg import base\n\n\nclass Mid(base.Base):\n    def other(self):\n        return 2\n",
+        "pkg/leaf.py": (
+            "from pkg.mid import Mid\n\n\nclass Leaf(Mid):\n    def run(self):\n        return self.helper()\n\n"
+            "    def more(self):\n        return Leaf.other(self)\n"
+        ),
+        "web/a.ts": "export class A {\n  help(): number {\n    return 1;\n  }\n}\n",
+        "web/b.ts": (
+            "import { A } from './a';\nexport class B extends A {\n  run(): number {\n    return this.help();\n  }\n}\n"
+        ),
+    }
+    edges = _edges(build_graph(atomize_files(files)))
+    assert ("pkg/leaf.py::Leaf.run", "pkg/base.py::Base.helper", "call") in edges  # through a module attribute
+    assert ("pkg/leaf.py::Leaf.more", "pkg/mid.py::Mid.other", "call") in edges
+    assert ("web/b.ts::B.run", "web/a.ts::A.help", "call") in edges
+
+
+def test_class_fields_and_attributes_bound_on_self_are_members_their_readers_depend_on() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/conf.py": (
+            "class Conf:\n    debug = False\n\n    def __init__(self):\n        self.name, self.size = 'x', 1\n\n"
+            "    def reset(self):\n        self.size = 0\n\n    def show(self):\n        return self.name, self.debug\n"
+        ),
+        "pkg/sub.py": "from pkg.conf import Conf\n\n\nclass Sub(Conf):\n"
+        "    def grow(self):\n        return self.size\n",
+    }
+    atoms = atomize_files(files)
+    assert {a.id: a.members for a in atoms if a.members} == {
+        "pkg/conf.py::Conf": ("Conf.debug",),
+        "pkg/conf.py::Conf.__init__": ("Conf.name", "Conf.size"),
+        "pkg/conf.py::Conf.reset": ("Conf.size",),
+    }
+    edges = _edges(build_graph(atoms))
+    assert ("pkg/conf.py::Conf.show", "pkg/conf.py::Conf.__init__", "data") in edges
+    assert ("pkg/sub.py::Sub.grow", "pkg/conf.py::Conf.__init__", "data") in edges  # the first binder, inherited
+    assert ("pkg/conf.py::Conf.reset", "pkg/conf.py::Conf.__init__", "data") in edges  # rebinds what __init__ declares
+
+
+def test_javascript_class_fields_and_this_bindings_are_members() -> None:
+    files = {
+        "a.ts": "export class A {\n  x = 1;\n  #y = 2;\n  m(): number {\n    this.z = 3;\n    return this.#y;\n  }\n"
+        "  n(): number {\n    return this.z + this.x;\n  }\n}\n",
+        "b.js": "class B {\n  w = 1;\n  constructor() {\n    this.v = 2;\n  }\n  get() {\n    return this.v;\n  }\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert {a.id: a.members for a in atoms if a.members} == {
+        "a.ts::A": ("A.x", "A.#y"),
+        "a.ts::A.m": ("A.z",),
+        "b.js::B": ("B.w",),
+        "b.js::B.constructor": ("B.v",),
+    }
+    edges = _edges(build_graph(atoms))
+    assert ("a.ts::A.n", "a.ts::A.m", "data") in edges and ("b.js::B.get", "b.js::B.constructor", "data") in edges
+
+
+def test_attributes_of_names_whose_type_the_code_states_resolve_on_that_class() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/models.py": "class Request:\n    def __init__(self):\n        self.url = ''\n\n"
+        "    def read(self):\n        return b''\n",
+        "pkg/state.py": "from pkg.models import Request\n\ncurrent: Request = Request()\n",
+        "pkg/use.py": (
+            "from typing import Optional\n\nfrom pkg import models\nfrom pkg.models import Request\n"
+            "from pkg.state import current\n\n\n"
+            "def send(request: Optional[Request], other: 'models.Request' = None):\n"
+            "    made = models.Request()\n    return request.url, other.read(), made.read()\n\n\n"
+            "def peek():\n    return current.url\n"
+        ),
+    }
+    atoms = atomize_files(files)
+    assert next(a for a in atoms if a.id == "pkg/use.py::send").typed_names == (
+        "request:Request",
+        "other:models.Request",
+        "made:models.Request",
+    )
+    edges = _edges(build_graph(atoms))
+    assert {
+        ("pkg/use.py::send", "pkg/models.py::Request.__init__", "data"),
+        ("pkg/use.py::send", "pkg/models.py::Request.read", "call"),
+        ("pkg/use.py::peek", "pkg/models.py::Request.__init__", "data"),  # a module variable's stated type
+    } <= edges
+
+
+def test_typescript_members_of_interfaces_and_object_types_reached_through_stated_types() -> None:
+    files = {
+        "x.ts": "export interface I {\n  a: number;\n  m(): void;\n}\nexport type T = { b: string };\n"
+        "export class K {\n  run(): number {\n    return 1;\n  }\n}\n",
+        "u.ts": "import { I, T, K } from './x';\n\nexport function f(x: I, y?: T | undefined): number {\n"
+        "  const k = new K();\n  x.m();\n  return x.a + y.b.length + k.run();\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert {a.id: (a.members, a.typed_names) for a in atoms if a.members or a.typed_names} == {
+        "x.ts::I": (("I.a", "I.m"), ()),
+        "x.ts::T": (("T.b",), ()),
+        "u.ts::f": ((), ("x:I", "y:T", "k:K")),
+    }
+    edges = _edges(build_graph(atoms))
+    assert {("u.ts::f", "x.ts::I", "type"), ("u.ts::f", "x.ts::T", "type"), ("u.ts::f", "x.ts::K.run", "call")} <= edges
+
+
+def test_names_in_string_annotations_are_type_references() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/console.py": "class Console:\n    pass\n",
+        "pkg/use.py": "from typing import TYPE_CHECKING, List\n\nif TYPE_CHECKING:\n    from pkg import console\n"
+        "    from pkg.console import Console\n\n\n"
+        "def show(c: 'Console', many: List['console.Console']) -> 'Console':\n    return c\n",
+    }
+    atoms = atomize_files(files)
+    show = next(a for a in atoms if a.id == "pkg/use.py::show")
+    assert {"Console", "console"} <= set(show.type_references)
+    assert ("pkg/use.py::show", "pkg/console.py::Console", "type") in _edges(build_graph(atoms))
+
+
+def test_constructing_a_class_with_keywords_or_new_depends_on_its_constructor() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/m.py": "class C:\n    def __init__(self, x=0):\n        self.x = x\n\n\n"
+        "def plain():\n    return C(1)\n\n\ndef named():\n    return C(x=1)\n",
+        "e.ts": "export class E {\n  constructor(public n: number) {}\n}\nexport const make = () => new E(1);\n",
+    }
+    edges = _edges(build_graph(atomize_files(files)))
+    assert ("pkg/m.py::named", "pkg/m.py::C.__init__", "call") in edges  # the keywords are its parameters
+    assert ("e.ts::make", "e.ts::E.constructor", "call") in edges
+
+
+def test_attributes_of_self_members_resolve_on_the_type_stated_where_the_member_is_declared() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/m.py": "class Stream:\n    def expect(self):\n        return 1\n\n\nclass Env:\n    is_async = False\n\n\n"
+        "class Parser:\n    env: Env\n\n    def __init__(self, stream: Stream):\n        self.stream = stream\n"
+        "        self.other = Stream()\n\n    def parse(self):\n"
+        "        return self.stream.expect(), self.other.expect(), self.env.is_async\n",
+        "q.ts": "class S {\n  run(): number {\n    return 1;\n  }\n}\nexport class P {\n  private s: S;\n"
+        "  go(): number {\n    return this.s.run();\n  }\n}\n",
+    }
+    edges = _edges(build_graph(atomize_files(files)))
+    assert {
+        ("pkg/m.py::Parser.parse", "pkg/m.py::Stream.expect", "call"),  # a parameter's type, and a constructed one
+        ("pkg/m.py::Parser.parse", "pkg/m.py::Env", "data"),  # a field annotated in the class body
+        ("q.ts::P.go", "q.ts::S.run", "call"),
+    } <= edges

@@ -1,0 +1,116 @@
+"""The symbol-level oracle of benchmarks/graph_accuracy.py: a SCIP index read from its wire format and
+mapped onto our atoms, on a hand-made index (so the test needs neither indexer)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from mge_assets.atomize import atomize_files
+
+_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "scip_oracle.py"
+_SPEC = importlib.util.spec_from_file_location("scip_oracle", _PATH)
+oracle = sys.modules.setdefault("scip_oracle", importlib.util.module_from_spec(_SPEC))
+_SPEC.loader.exec_module(oracle)
+
+FILES = {
+    "pkg/a.py": "class Base:\n    def run(self, n):\n        return n\n",
+    "pkg/b.py": "from pkg.a import Base\n\n\ndef f():\n    s = 'é'; return Base().run(n=s)\n",
+}
+A, B = "scip-python python pkg 0 `pkg.a`/", "scip-python python pkg 0 `pkg.b`/"
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes | int) -> bytes:
+    if isinstance(payload, int):
+        return _varint(number << 3) + _varint(payload)
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _occurrence(line: int, column: int, end: int, symbol: str, roles: int = 0) -> bytes:
+    span = b"".join(_varint(v) for v in (line, column, end))
+    body = _field(1, span) + _field(2, symbol.encode()) + (_field(3, roles) if roles else b"")
+    return _field(2, body)
+
+
+def _index() -> bytes:
+    a = [
+        _occurrence(0, 0, 0, f"{A}__init__:", 1),
+        _occurrence(0, 6, 10, f"{A}Base#", 1),
+        _occurrence(1, 8, 11, f"{A}Base#run().", 1),
+        _occurrence(1, 17, 18, f"{A}Base#run().(n)", 1),
+        _occurrence(2, 15, 16, f"{A}Base#run().(n)"),  # a parameter used in its own function: no edge
+        _occurrence(2, 8, 14, f"{A}Base#"),  # the method's class is its parent: out of scope
+    ]
+    b = [
+        _occurrence(0, 0, 0, f"{B}__init__:", 1),
+        _occurrence(0, 5, 10, f"{A}__init__:"),  # the module as a whole: out of scope
+        _occurrence(0, 18, 22, f"{A}Base#"),
+        _occurrence(3, 4, 5, f"{B}f().", 1),
+        _occurrence(4, 4, 5, "local 0", 1),
+        # after `'é'` (one UTF-16 unit, two bytes): columns count UTF-16 units
+        _occurrence(4, 21, 25, f"{A}Base#"),
+        _occurrence(4, 28, 31, f"{A}Base#run()."),
+        _occurrence(4, 32, 33, f"{A}Base#run().(n)"),  # a keyword argument names its function
+        _occurrence(4, 34, 35, "local 0"),
+        _occurrence(4, 20, 21, "scip-python python python-stdlib 3.11 builtins/str#"),  # defined elsewhere
+    ]
+    documents = [_field(1, b"pkg/a.py") + b"".join(a), _field(1, b"pkg/b.py") + b"".join(b)]
+    return b"".join(_field(2, d) for d in documents)
+
+
+def test_a_scip_index_is_read_from_its_wire_format() -> None:
+    documents = oracle.read_index(_index())
+    assert sorted(documents) == ["pkg/a.py", "pkg/b.py"]
+    first = documents["pkg/a.py"][1]
+    assert (first.line, first.column, first.symbol, first.roles) == (0, 6, f"{A}Base#", 1)
+
+
+def test_references_map_onto_atom_pairs_with_the_symbol_kind() -> None:
+    sources = {p: t.encode() for p, t in FILES.items()}
+    atoms = atomize_files(FILES)
+    edges = oracle.symbol_edges(oracle.read_index(_index()), atoms, sources)
+    assert edges == {
+        ("pkg/b.py::<module>", "pkg/a.py::Base"): "type",
+        ("pkg/b.py::f", "pkg/a.py::Base"): "type",
+        ("pkg/b.py::f", "pkg/a.py::Base.run"): "method",
+    }  # not Base.run -> Base (its parent), not the module, not the local or the builtin
+
+
+def test_our_side_leaves_out_pairs_with_a_structural_ancestor() -> None:
+    atoms = atomize_files(FILES)
+    ours = {("pkg/a.py::Base.run", "pkg/a.py::Base"): "call", ("pkg/b.py::f", "pkg/a.py::Base"): "call"}
+    assert oracle.our_symbol_edges(ours, atoms) == {("pkg/b.py::f", "pkg/a.py::Base"): "call"}
+    module = {("pkg/b.py::<module>", "pkg/a.py::Base"): "import", ("pkg/b.py::f", "pkg/a.py::Base"): "import"}
+    only_module_object = {("pkg/b.py::<module>", "pkg/a.py::Base")}  # as if `from pkg import a`
+    assert oracle.our_symbol_edges(module, atoms, only_module_object) == {("pkg/b.py::f", "pkg/a.py::Base"): "import"}
+
+
+def test_symbol_kinds_from_the_last_descriptor() -> None:
+    assert [
+        oracle.category(s)
+        for s in (
+            f"{A}__init__:",
+            "scip-typescript npm x 1 src/`a.ts`/",
+            f"{A}Base#",
+            f"{A}f().",
+            f"{A}Base#run().",
+            f"{A}X.",
+            f"{A}Base#x.",
+            "scip-typescript npm x 1 src/`u.js`/isFunction0:",
+        )
+    ] == ["module", "module", "type", "function", "method", "variable", "attribute", "variable"]
+    assert oracle.owner_symbol(f"{A}Base#run().(n)") == f"{A}Base#run()." and oracle.owner_symbol("x/C#[T]") == "x/C#"
+
+
+def test_columns_count_utf16_units_and_lines_start_after_each_newline() -> None:
+    locator = oracle._Locator("a\ns = 'é😀'; x\n".encode(), [])
+    assert locator.offset(1, 0) == 2 and locator.offset(1, 5) == 7  # é is one unit and two bytes
+    assert locator.offset(1, 11) == 2 + len("s = 'é😀'; ".encode())  # the emoji is two units, four bytes
