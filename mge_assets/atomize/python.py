@@ -9,7 +9,7 @@ exactly once.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -426,13 +426,13 @@ class _Names:
         if lo >= hi:
             return
         facts = self.source.facts
-        self.values.update(set(facts.values.within(lo, hi)).difference(local))
-        self.types.update(set(facts.types.within(lo, hi)).difference(local))
+        self.values.update(set(facts.values.within(lo, hi)).difference(local) if local else facts.values.within(lo, hi))
+        self.types.update(set(facts.types.within(lo, hi)).difference(local) if local else facts.types.within(lo, hi))
         self.attributes.update(facts.attributes.within(lo, hi))
-        for start, refs in zip(facts.imports.starts_within(lo, hi), facts.imports.within(lo, hi), strict=True):
-            if start not in self.imports_seen:
-                self.imports_seen.add(start)
-                self.imports.extend(refs)
+        for index in facts.imports.indices(lo, hi):
+            if index not in self.imports_seen:
+                self.imports_seen.add(index)
+                self.imports.extend(facts.imports.items[index])
 
 
 _NO_LOCALS: frozenset[str] = frozenset()
@@ -457,15 +457,15 @@ class _Positioned:
         pairs.sort(key=_first)
         return cls([start for start, _ in pairs], [item for _, item in pairs])
 
-    def _slice(self, lo: int, hi: int) -> slice:
-        return slice(bisect_left(self.starts, lo), bisect_left(self.starts, hi))
+    def indices(self, lo: int, hi: int) -> range:
+        """The indices of the items that start in [lo, hi)."""
+        first = bisect_left(self.starts, lo)
+        return range(first, bisect_left(self.starts, hi, first))
 
     def within(self, lo: int, hi: int) -> list:
         """The items that start in [lo, hi)."""
-        return self.items[self._slice(lo, hi)]
-
-    def starts_within(self, lo: int, hi: int) -> list[int]:
-        return self.starts[self._slice(lo, hi)]
+        first = bisect_left(self.starts, lo)
+        return self.items[first : bisect_left(self.starts, hi, first)]
 
 
 @dataclass(slots=True)
@@ -547,23 +547,20 @@ def _reads_of(
     keyword-argument names, the names of definitions, and those inside import statements."""
     ids = sorted(captured.get("id", []), key=_START)
     starts = [n.start_byte for n in ids]
-    ends = [n.end_byte for n in ids]
     role = bytearray(len(ids))  # 0: read outside annotations, 1: read in one, 2: not a read
     for lo, hi in _merged((n.start_byte, n.end_byte) for n in captured.get("type", [])):
         first, last = bisect_left(starts, lo), bisect_left(starts, hi)
         role[first:last] = b"\1" * (last - first)
-    for node in captured.get("skip", []):
-        start = node.start_byte
-        for index in range(bisect_left(starts, start), bisect_right(starts, start)):
-            role[index] = 2
     for lo, hi in import_spans:
         first, last = bisect_left(starts, lo), bisect_left(starts, hi)
         role[first:last] = b"\2" * (last - first)
+    skipped = {n.start_byte for n in captured.get("skip", [])}
     values, types = _Positioned([], []), _Positioned([], [])
     text = source.ascii
-    for start, end, kind in zip(starts, ends, role, strict=True):
-        if kind == 2:
+    for node, start, kind in zip(ids, starts, role, strict=True):
+        if kind == 2 or start in skipped:
             continue
+        end = node.end_byte
         found = types if kind else values
         found.starts.append(start)
         found.items.append(text[start:end] if text is not None else _decoded(source, start, end))

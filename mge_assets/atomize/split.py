@@ -9,11 +9,11 @@ introduces the unit); every later piece is a `block` atom whose parent is the he
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from itertools import accumulate
 
 from tree_sitter import Node
 
-from mge_assets.atomize.model import Atom
+from mge_assets.atomize.model import Atom, evolve
 
 # For a piece (start, end): names it defines, references, type references, attribute references, imports.
 PieceNames = Callable[[int, int], tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple]]
@@ -43,17 +43,20 @@ def statement_cuts(roots: Iterable[Node | None], source: bytes, statement_parent
     return sorted(cuts)
 
 
-def pieces(source: bytes, start: int, end: int, cuts: Iterable[int], budget: int) -> list[tuple[int, int]]:
-    """Greedy spans of at most `budget` non-blank lines, cut only at `cuts` (one pass over them)."""
+def pieces(source: bytes, start: int, end: int, cuts: Iterable[int], budget: int) -> list[tuple[int, int, int]]:
+    """Greedy spans of at most `budget` non-blank lines, cut only at `cuts` (line starts), each with its
+    non-blank line count; one pass over the unit's lines."""
     options = sorted(c for c in cuts if start < c < end)
-    before: list[int] = []  # non-blank lines from `start` to each cut
-    total, previous = 0, start
+    # before_line[i]: non-blank lines above line i of the unit; before[k]: above the k-th cut
+    before_line = list(accumulate((1 if line.strip() else 0 for line in source[start:end].split(b"\n")), initial=0))
+    before: list[int] = []
+    line, previous = 0, start
     for cut in options:
-        total += count_loc(source, previous, cut)
-        before.append(total)
+        line += source.count(b"\n", previous, cut)
+        before.append(before_line[line])
         previous = cut
-    total += count_loc(source, previous, end)
-    spans: list[tuple[int, int]] = []
+    total = before_line[-1]
+    spans: list[tuple[int, int, int]] = []
     base, base_loc, index = start, 0, 0
     while total - base_loc > budget and index < len(options):
         best = index
@@ -61,9 +64,9 @@ def pieces(source: bytes, start: int, end: int, cuts: Iterable[int], budget: int
             best += 1
         if before[best] - base_loc <= 0 and best + 1 < len(options):
             best += 1  # never a piece of blank lines only
-        spans.append((base, options[best]))
+        spans.append((base, options[best], before[best] - base_loc))
         base, base_loc, index = options[best], before[best], best + 1
-    spans.append((base, end))
+    spans.append((base, end, total - base_loc))
     return spans
 
 
@@ -74,20 +77,23 @@ def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: P
     spans = pieces(source, atom.start_byte, atom.end_byte, cuts, budget)
     if len(spans) == 1:
         return [atom]
-    head_end = spans[0][1]
-    head = _piece(atom, source, atom.start_byte, head_end)
+    _, head_end, head_loc = spans[0]
+    head = evolve(atom, end_byte=head_end, code=_code(source, atom.start_byte, head_end), loc=head_loc)
     result = [head]
-    for start, end in spans[1:]:
+    for start, end, loc in spans[1:]:
         defines, references, types, attributes, imports = names(start, end)
         line = head.start_line + source.count(b"\n", atom.start_byte, start)
-        piece = _piece(atom, source, start, end)
         result.append(
-            replace(
-                piece,
+            evolve(
+                atom,
                 id=f"{atom.id}.<block:{line}>",
+                start_byte=start,
+                end_byte=end,
                 kind="block",
                 symbol=f"{atom.symbol}.<block:{line}>",
                 parent=head.id,
+                loc=loc,
+                code=_code(source, start, end),
                 defines=defines,
                 references=references,
                 type_references=types,
@@ -100,9 +106,8 @@ def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: P
     return result
 
 
-def _piece(atom: Atom, source: bytes, start: int, end: int) -> Atom:
-    code = source[start:end].decode("utf-8", errors="surrogateescape")
-    return replace(atom, start_byte=start, end_byte=end, code=code, loc=count_loc(source, start, end))
+def _code(source: bytes, start: int, end: int) -> str:
+    return source[start:end].decode("utf-8", errors="surrogateescape")
 
 
 def finish(atoms: list[Atom], source: bytes, decisions: list[int]) -> list[Atom]:
