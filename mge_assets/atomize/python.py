@@ -12,6 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import takewhile
 from operator import attrgetter
 
 import tree_sitter_python
@@ -396,8 +397,7 @@ class _Names:
     def visit_definition(self, node: Node) -> None:
         """A function or class: decorators, signature and body, with its own locals excluded."""
         definition = _definition(node)
-        for decorator in (c for c in node.children if c.type == "decorator"):
-            self._reads(decorator, local=_NO_LOCALS)
+        self._read(node.start_byte, definition.start_byte, _NO_LOCALS)  # the decorators, if any
         if definition.type == "class_definition":
             self.visit_class_header(definition)
             body = definition.child_by_field_name("body")
@@ -415,14 +415,16 @@ class _Names:
                     self.bases.append(_text(argument, self.source))
             self._reads(superclasses, local=_NO_LOCALS)
         body = definition.child_by_field_name("body")
-        for statement in body.children if body else []:
-            if statement.type in _DEFINITIONS:
-                break
-            self._reads(statement, local=_NO_LOCALS)
+        fields = list(takewhile(lambda statement: statement.type not in _DEFINITIONS, body.children if body else []))
+        if fields:  # the statements before the first method, read as one span (only comments lie between)
+            self._read(fields[0].start_byte, fields[-1].end_byte, _NO_LOCALS)
 
     def _reads(self, node: Node, local: set[str] | frozenset[str]) -> None:
-        """Record what `node` reads (within this piece's range), from the facts gathered for the file."""
-        lo, hi = max(node.start_byte, self.lo), min(node.end_byte, self.hi)
+        self._read(node.start_byte, node.end_byte, local)
+
+    def _read(self, start: int, end: int, local: set[str] | frozenset[str]) -> None:
+        """Record what [start, end) reads (within this piece's range), from the facts gathered for the file."""
+        lo, hi = max(start, self.lo), min(end, self.hi)
         if lo >= hi:
             return
         facts = self.source.facts
