@@ -328,11 +328,13 @@ def _name(node: Node, source: bytes) -> str:
 
 
 def _text(node: Node | None, source: _Source) -> str:
-    if node is None:
-        return ""
-    if source.ascii is not None:
-        return source.ascii[node.start_byte : node.end_byte]
-    return source[node.start_byte : node.end_byte].decode()
+    return _word(source, node.start_byte, node.end_byte, "strict") if node is not None else ""
+
+
+def _word(source: _Source, start: int, end: int, errors: str) -> str:
+    """The text of source[start:end]: a slice of `chars` when it is ASCII, as names nearly always are."""
+    word = source.chars[start:end]
+    return word if word.isascii() else source[start:end].decode("utf-8", errors=errors)
 
 
 def _has_import(nodes: list[Node]) -> bool:
@@ -444,7 +446,7 @@ class _Source(bytes):
     """A file's bytes carrying the facts gathered from its tree once (so every helper can use them)."""
 
     facts: _Facts
-    ascii: str | None  # the file as text when it is all ASCII: its byte offsets are then character offsets
+    chars: str  # the bytes as Latin-1, one character each: offsets into it are byte offsets
 
 
 @dataclass(slots=True)
@@ -513,7 +515,7 @@ _START = attrgetter("start_byte")
 
 def _gather(raw: bytes, tree: Tree) -> _Source:
     source = _Source(raw)
-    source.ascii = raw.decode("ascii") if raw.isascii() else None
+    source.chars = raw.decode("latin-1")
     captured = QueryCursor(_FILE_QUERY).captures(tree.root_node)
     imports = sorted(captured.get("import", []), key=_START)
     import_refs = [(node.start_byte, _import_refs(node, source)) for node in imports]
@@ -558,19 +560,16 @@ def _reads_of(
         role[first:last] = b"\2" * (last - first)
     skipped = {n.start_byte for n in captured.get("skip", [])}
     values, types = _Positioned([], []), _Positioned([], [])
-    text = source.ascii
+    chars = source.chars
     for node, start, kind in zip(ids, starts, role, strict=True):
         if kind == 2 or start in skipped:
             continue
         end = node.end_byte
+        word = chars[start:end]
         found = types if kind else values
         found.starts.append(start)
-        found.items.append(text[start:end] if text is not None else _decoded(source, start, end))
+        found.items.append(word if word.isascii() else _word(source, start, end, "replace"))
     return values, types
-
-
-def _decoded(source: bytes, start: int, end: int) -> str:
-    return source[start:end].decode("utf-8", errors="replace")
 
 
 def _statement_cuts(source: bytes, statements: list[Node]) -> list[int]:
