@@ -430,8 +430,9 @@ class _Names:
         if lo >= hi:
             return
         facts = self.source.facts
-        self.values.update(set(facts.values.within(lo, hi)).difference(local) if local else facts.values.within(lo, hi))
-        self.types.update(set(facts.types.within(lo, hi)).difference(local) if local else facts.types.within(lo, hi))
+        for found, known in ((self.values, facts.values), (self.types, facts.types)):
+            names = known.within(lo, hi)
+            found.update(set(names).difference(local) if local else names)
         self.attributes.update(facts.attributes.within(lo, hi))
         for index in facts.imports.indices(lo, hi):
             if index not in self.imports_seen:
