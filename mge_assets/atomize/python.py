@@ -328,13 +328,12 @@ def _name(node: Node, source: bytes) -> str:
 
 
 def _text(node: Node | None, source: _Source) -> str:
-    return _word(source, node.start_byte, node.end_byte, "strict") if node is not None else ""
-
-
-def _word(source: _Source, start: int, end: int, errors: str) -> str:
-    """The text of source[start:end]: a slice of `chars` when it is ASCII, as names nearly always are."""
+    """A node's text: a slice of the file's `chars` when it is ASCII, as names nearly always are."""
+    if node is None:
+        return ""
+    start, end = node.start_byte, node.end_byte
     word = source.chars[start:end]
-    return word if word.isascii() else source[start:end].decode("utf-8", errors=errors)
+    return word if word.isascii() else source[start:end].decode()
 
 
 def _has_import(nodes: list[Node]) -> bool:
@@ -569,7 +568,7 @@ def _reads_of(
         word = chars[start:end]
         found = types if kind else values
         found.starts.append(start)
-        found.items.append(word if word.isascii() else _word(source, start, end, "replace"))
+        found.items.append(word if word.isascii() else source[start:end].decode("utf-8", errors="replace"))
     return values, types
 
 
