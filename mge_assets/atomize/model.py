@@ -74,6 +74,14 @@ class Atom:
         return cls(**values)
 
 
+def evolve(atom: Atom, **changes: object) -> Atom:
+    """`dataclasses.replace` without re-running `__init__`: a copy of the fields with `changes` (several
+    times faster, and atomizing a codebase copies tens of thousands of atoms)."""
+    copy = object.__new__(Atom)
+    copy.__dict__.update(atom.__dict__, **changes)
+    return copy
+
+
 def _sequence(value: object) -> list:
     return [] if value is None else list(value)
 

@@ -10,9 +10,11 @@ exactly once.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import takewhile
+from operator import attrgetter
 
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
@@ -37,7 +39,6 @@ _DECISIONS = {
     "case_clause",
 }
 _DECISION_PATTERNS = "[" + " ".join(f"({kind})" for kind in sorted(_DECISIONS)) + "] @decision"
-_SCOPES = {"function_definition", "lambda", "class_definition"}
 _FACTS_PATTERNS = """
     (identifier) @id
     (attribute attribute: (identifier) @skip)
@@ -55,6 +56,7 @@ _FACTS_PATTERNS = """
     (call function: (identifier) @keyword_call arguments: (argument_list (keyword_argument)))
     (type) @type
     [(import_statement) (import_from_statement) (future_import_statement)] @import
+    [(function_definition) (lambda) (class_definition)] @scope
     """
 _STATEMENTS_PATTERNS = """
     (module (_) @statement)
@@ -63,8 +65,8 @@ _STATEMENTS_PATTERNS = """
     (try_statement [(except_clause) (else_clause) (finally_clause)] @statement)
     """
 _LOCALS_PATTERNS = """
-    (assignment left: (_) @target)
-    (augmented_assignment left: (_) @target)
+    (assignment left: (_) @assigned)
+    (augmented_assignment left: (_) @assigned)
     (for_statement left: (_) @target)
     (for_in_clause left: (_) @target)
     (as_pattern_target (identifier) @name)
@@ -124,7 +126,7 @@ def atomize_python_tree(path: str, source: bytes, tree: Tree, line_budget: int =
         else:
             atom = _function_atom(path, source, unit, "function", parent=None, owner=None)
             atoms.extend(_split_definition(atom, unit.definition, source, line_budget))
-    facts = _facts(source)
+    facts = source.facts
     atoms = with_members(finish(_unique_ids(atoms), source, facts.decisions), facts.member_starts, facts.member_texts)
     return with_members(atoms, facts.typed_starts, facts.typed_texts, field="typed_names")
 
@@ -142,7 +144,7 @@ def _split_definition(atom: Atom, node: Node, source: bytes, budget: int) -> lis
         return found.piece()
 
     first = _line_start(source, body.start_byte) if body is not None else atom.end_byte
-    return split_atom(atom, source, _facts(source).cuts_between(first, atom.end_byte), budget, names)
+    return split_atom(atom, source, source.facts.cuts_between(first, atom.end_byte), budget, names)
 
 
 def _split_block(atom: Atom, nodes: list[Node], source: bytes, budget: int, owner: str | None) -> list[Atom]:
@@ -156,7 +158,7 @@ def _split_block(atom: Atom, nodes: list[Node], source: bytes, budget: int, owne
         result = found.piece()
         return (tuple(f"{owner}.{n}" if owner else n for n in found.bound_in_range), *result[1:])
 
-    return split_atom(atom, source, _facts(source).cuts_between(atom.start_byte, atom.end_byte), budget, names)
+    return split_atom(atom, source, source.facts.cuts_between(atom.start_byte, atom.end_byte), budget, names)
 
 
 def parse_errors(path: str, tree: Tree, source: bytes) -> list[ParseError]:
@@ -307,7 +309,7 @@ def _make_atom(
         complexity=0,
         code=code,
         defines=defines,
-        references=tuple(sorted(names.referenced - set(defines))),
+        references=tuple(sorted(names.referenced.difference(defines))),
         type_references=tuple(sorted(names.types - names.values)),  # only in annotations: type-only uses
         bases=tuple(names.bases),
         attribute_references=tuple(sorted(names.attributes)),
@@ -337,35 +339,32 @@ def _name(node: Node, source: bytes) -> str:
     return _text(node.child_by_field_name("name"), source)
 
 
-def _text(node: Node | None, source: bytes) -> str:
-    return source[node.start_byte : node.end_byte].decode() if node is not None else ""
+def _text(node: Node | None, source: _Source) -> str:
+    """A node's text: a slice of the file's `chars` when it is ASCII, as names nearly always are."""
+    if node is None:
+        return ""
+    start, end = node.start_byte, node.end_byte
+    word = source.chars[start:end]
+    return word if word.isascii() else source[start:end].decode()
 
 
 def _has_import(nodes: list[Node]) -> bool:
     return any(n.type in _IMPORTS for n in nodes)
 
 
-def _walk(node: Node) -> Iterator[Node]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
-
-
-@dataclass
+@dataclass(slots=True)
 class _Names:
     """Names an atom defines at its own level (imports are kept apart), and names it reads.
 
-    With `lo`/`hi` only what lies in that byte range is recorded (a piece of a split unit).
+    With `lo`/`hi` only what lies in that byte range is recorded (a piece of a split unit). Every read is
+    looked up in the facts gathered for the file (`_Facts`): no node is walked here.
     """
 
-    source: bytes
+    source: _Source
     lo: int = 0
     hi: int = 1 << 62
     bound: list[str] = field(default_factory=list)
     bound_in_range: list[str] = field(default_factory=list)
-    referenced: set[str] = field(default_factory=set)
     types: set[str] = field(default_factory=set)  # read in annotations
     values: set[str] = field(default_factory=set)  # read anywhere else
     bases: list[str] = field(default_factory=list)
@@ -373,6 +372,10 @@ class _Names:
     imports: list[ImportRef] = field(default_factory=list)
     imports_seen: set[int] = field(default_factory=set)
     known_locals: dict[int, set[str]] = field(default_factory=dict)  # by node start: shared across pieces
+
+    @property
+    def referenced(self) -> set[str]:
+        return self.values | self.types
 
     def _locals(self, node: Node) -> set[str]:
         if node.start_byte not in self.known_locals:
@@ -396,23 +399,18 @@ class _Names:
         """A module- or class-level statement: its bindings are definitions, the rest references."""
         if not self._inside(node):
             return
-        if node.type in _IMPORTS:
-            self._reads(node, local=set())
-            return
-        for target in _binding_targets(node):
-            for name in _identifiers(target):
-                text = _text(name, self.source)
+        if node.type not in _IMPORTS:
+            for start, text in self.source.facts.assigned_in(node):
                 if text not in self.bound:
                     self.bound.append(text)
-                    if self.lo <= name.start_byte < self.hi:
+                    if self.lo <= start < self.hi:
                         self.bound_in_range.append(text)
-        self._reads(node, local=set())
+        self._reads(node, local=_NO_LOCALS)
 
     def visit_definition(self, node: Node) -> None:
         """A function or class: decorators, signature and body, with its own locals excluded."""
         definition = _definition(node)
-        for decorator in (c for c in node.children if c.type == "decorator"):
-            self._reads(decorator, local=set())
+        self._read(node.start_byte, definition.start_byte, _NO_LOCALS)  # the decorators, if any
         if definition.type == "class_definition":
             self.visit_class_header(definition)
             body = definition.child_by_field_name("body")
@@ -428,81 +426,78 @@ class _Names:
             for argument in superclasses.named_children:
                 if argument.type in ("identifier", "attribute"):
                     self.bases.append(_text(argument, self.source))
-            self._reads(superclasses, local=set())
+            self._reads(superclasses, local=_NO_LOCALS)
         body = definition.child_by_field_name("body")
-        for statement in body.children if body else []:
-            if statement.type in _DEFINITIONS:
-                break
-            self._reads(statement, local=set())
+        fields = list(takewhile(lambda statement: statement.type not in _DEFINITIONS, body.children if body else []))
+        if fields:  # the statements before the first method, read as one span (only comments lie between)
+            self._read(fields[0].start_byte, fields[-1].end_byte, _NO_LOCALS)
 
-    def _import(self, node: Node, kind: str) -> None:
-        if node.type == "import_statement":
-            for name in node.named_children:
-                module_node = name.child_by_field_name("name") if name.type == "aliased_import" else name
-                alias_node = name.child_by_field_name("alias") if name.type == "aliased_import" else None
-                module = _text(module_node, self.source)
-                alias = _text(alias_node, self.source) if alias_node else module.split(".")[0]
-                self.imports.append(ImportRef(module=module, name=None, alias=alias, kind=kind))
-            return
-        if node.type == "future_import_statement":
-            return
-        module_node = node.child_by_field_name("module_name")
-        raw = _text(module_node, self.source)
-        level = len(raw) - len(raw.lstrip("."))
-        module = raw.lstrip(".")
-        for name in node.children_by_field_name("name"):
-            target = name.child_by_field_name("name") if name.type == "aliased_import" else name
-            alias_node = name.child_by_field_name("alias") if name.type == "aliased_import" else None
-            imported = _text(target, self.source)
-            alias = _text(alias_node, self.source) if alias_node else imported
-            self.imports.append(ImportRef(module=module, name=imported, alias=alias, level=level, kind=kind))
-        if any(c.type == "wildcard_import" for c in node.children):
-            self.imports.append(ImportRef(module=module, name="*", alias="*", level=level, kind=kind))
+    def _reads(self, node: Node, local: set[str] | frozenset[str]) -> None:
+        self._read(node.start_byte, node.end_byte, local)
 
-    def _reads(self, node: Node, local: set[str]) -> None:
-        """Record what `node` reads (within this piece's range), from the facts gathered for the file."""
-        facts = _facts(self.source)
-        lo, hi = max(node.start_byte, self.lo), min(node.end_byte, self.hi)
+    def _read(self, start: int, end: int, local: set[str] | frozenset[str]) -> None:
+        """Record what [start, end) reads (within this piece's range), from the facts gathered for the file."""
+        lo, hi = max(start, self.lo), min(end, self.hi)
         if lo >= hi:
             return
-        starts, texts, in_type = facts.id_starts, facts.id_texts, facts.id_in_type
-        for index in range(bisect_left(starts, lo), bisect_left(starts, hi)):
-            text = texts[index]
-            if text not in local:
-                self.referenced.add(text)
-                (self.types if in_type[index] else self.values).add(text)
-        attribute_starts = facts.attribute_starts
-        for index in range(bisect_left(attribute_starts, lo), bisect_left(attribute_starts, hi)):
-            self.attributes.add(facts.attribute_texts[index])
-        import_starts = facts.import_starts
-        for index in range(bisect_left(import_starts, lo), bisect_left(import_starts, hi)):
-            if import_starts[index] not in self.imports_seen:
-                self.imports_seen.add(import_starts[index])
-                self.imports.extend(facts.import_refs[index])
+        facts = self.source.facts
+        for found, known in ((self.values, facts.values), (self.types, facts.types)):
+            names = known.within(lo, hi)
+            found.update(set(names).difference(local) if local else names)
+        self.attributes.update(facts.attributes.within(lo, hi))
+        for index in facts.imports.indices(lo, hi):
+            if index not in self.imports_seen:
+                self.imports_seen.add(index)
+                self.imports.extend(facts.imports.items[index])
+
+
+_NO_LOCALS: frozenset[str] = frozenset()
 
 
 class _Source(bytes):
     """A file's bytes carrying the facts gathered from its tree once (so every helper can use them)."""
 
     facts: _Facts
+    chars: str  # the bytes as Latin-1, one character each: offsets into it are byte offsets
 
 
-@dataclass
+@dataclass(slots=True)
+class _Positioned:
+    """Items in the order of their start offsets, looked up by a byte range with two bisections."""
+
+    starts: list[int]
+    items: list
+
+    @classmethod
+    def of(cls, pairs: list[tuple[int, object]]) -> _Positioned:
+        pairs.sort(key=_first)
+        return cls([start for start, _ in pairs], [item for _, item in pairs])
+
+    def indices(self, lo: int, hi: int) -> range:
+        """The indices of the items that start in [lo, hi)."""
+        first = bisect_left(self.starts, lo)
+        return range(first, bisect_left(self.starts, hi, first))
+
+    def within(self, lo: int, hi: int) -> list:
+        """The items that start in [lo, hi)."""
+        first = bisect_left(self.starts, lo)
+        return self.items[first : bisect_left(self.starts, hi, first)]
+
+
+@dataclass(slots=True)
 class _Facts:
-    """Per file, in byte order: the identifiers read (with whether in an annotation), `name.attribute`
-    reads, and the imports with their kind. One tree-sitter query gathers them all."""
+    """Per file, in byte order: the identifiers read (in annotations and elsewhere), `name.attribute`
+    reads, the imports with their kind, the names bound, the statements' line starts and the decision
+    points. One tree-sitter query gathers them all."""
 
-    id_starts: list[int]
-    id_texts: list[str]
-    id_in_type: list[bool]
-    attribute_starts: list[int]
-    attribute_texts: list[str]
-    import_starts: list[int]
-    import_refs: list[list[ImportRef]]
-    binding_starts: list[int]  # names bound anywhere (parameters, targets, definitions): for locals
-    binding_texts: list[str]
-    global_starts: list[int]
-    global_texts: list[str]
+    values: _Positioned  # identifiers read outside annotations
+    types: _Positioned  # identifiers read inside annotations
+    attributes: _Positioned
+    imports: _Positioned  # the ImportRefs of each import statement
+    bindings: _Positioned  # names bound anywhere (parameters, targets, definitions): for locals
+    globals: _Positioned  # names declared global or nonlocal
+    assigned: _Positioned  # per assignment, by its start: the (start, name) pairs its left side binds
+    scope_starts: list[int]  # functions, lambdas and classes
     cuts: list[int]  # line starts where a statement begins its line: where a split may cut
     member_starts: list[int]  # class attributes bound: fields in a class body, `self.x = ...` in a method
     member_texts: list[str]  # as `Class.x`
@@ -515,37 +510,36 @@ class _Facts:
 
     def bound_within(self, node: Node) -> set[str]:
         lo, hi = node.start_byte, node.end_byte
-        names = set(self.binding_texts[bisect_left(self.binding_starts, lo) : bisect_left(self.binding_starts, hi)])
-        names.difference_update(
-            self.global_texts[bisect_left(self.global_starts, lo) : bisect_left(self.global_starts, hi)]
-        )
-        return names
+        return set(self.bindings.within(lo, hi)).difference(self.globals.within(lo, hi))
+
+    def assigned_in(self, statement: Node) -> list[tuple[int, str]]:
+        """The names a statement's assignments bind, in order, up to its first function, lambda or class
+        (assignments from there on belong to that scope, or follow it)."""
+        lo, hi = statement.start_byte, statement.end_byte
+        scope = bisect_left(self.scope_starts, lo)
+        if scope < len(self.scope_starts) and self.scope_starts[scope] < hi:
+            hi = self.scope_starts[scope]
+        return [name for names in self.assigned.within(lo, hi) for name in names]
 
 
-def _facts(source: bytes) -> _Facts:
-    return source.facts  # type: ignore[attr-defined]
+def _first(pair: tuple) -> object:
+    return pair[0]
 
 
-def _gather(source: bytes, tree: Tree) -> _Source:
+_START = attrgetter("start_byte")
+
+
+def _gather(raw: bytes, tree: Tree) -> _Source:
+    source = _Source(raw)
+    source.chars = raw.decode("latin-1")
     captured = QueryCursor(_FILE_QUERY).captures(tree.root_node)
-    imports = sorted(captured.get("import", []), key=lambda n: n.start_byte)
-    import_spans = [(n.start_byte, n.end_byte) for n in imports]
-    skipped = {n.start_byte for n in captured.get("skip", [])}
-    types = _merged((n.start_byte, n.end_byte) for n in captured.get("type", []))
-    type_starts = [start for start, _ in types]
-    ids = sorted((n.start_byte, n.end_byte) for n in captured.get("id", []))
-    reads = []
-    for start, end in ids:
-        if start in skipped or _within(import_spans, start):
-            continue
-        position = bisect_right(type_starts, start) - 1
-        reads.append(
-            (start, source[start:end].decode("utf-8", errors="replace"), position >= 0 and types[position][1] > start)
-        )
+    imports = sorted(captured.get("import", []), key=_START)
+    import_refs = [(node.start_byte, _import_refs(node, source)) for node in imports]
+    values, types = _reads_of(source, captured, [(n.start_byte, n.end_byte) for n in imports])
     forward = _forward_references(captured.get("forward", []), source)
-    reads.extend((start, name.split(".")[0], True) for start, name in forward)
-    reads.sort()
-    id_starts, id_texts, id_in_type = [r[0] for r in reads], [r[1] for r in reads], [r[2] for r in reads]
+    if forward:  # names inside string annotations are type reads too
+        stated = ((start, name.split(".")[0]) for start, name in forward)
+        types = _Positioned.of([*zip(types.starts, types.items, strict=True), *stated])
     # `C(x=1)` names the parameters of C.__init__ when C is a class (the graph decides that)
     attributes = [(n.start_byte, f"{_text(n, source)}.__init__") for n in captured.get("keyword_call", [])]
     for node in captured.get("attribute", []):
@@ -555,41 +549,57 @@ def _gather(source: bytes, tree: Tree) -> _Source:
     for node in captured.get("chain", []):  # `self.x.y`: y looked up on the type stated for self.x
         if _text(node, source).split(".", 1)[0] in ("self", "cls"):
             attributes.append((node.start_byte, _text(node, source)))
-    attributes.sort()
-    wrapped = _Source(source)
-    names = _Names(wrapped)
-    refs = []
-    for node in imports:
-        names.imports = []
-        names._import(node, _import_kind(node, source))
-        refs.append(names.imports)
-    bindings = sorted(
-        [(n.start_byte, _text(n, source)) for n in captured.get("name", [])]
-        + [(i.start_byte, _text(i, source)) for t in captured.get("target", []) for i in _identifiers(t)]
-    )
-    globals_ = sorted((n.start_byte, _text(n, source)) for n in captured.get("global", []))
+    assigned = [(target.start_byte, _bound_by(target, source)) for target in captured.get("assigned", [])]
+    bindings = [(n.start_byte, _text(n, source)) for n in captured.get("name", [])]
+    bindings += [pair for target in captured.get("target", []) for pair in _bound_by(target, source)]
+    bindings += [pair for _, names in assigned for pair in names]
     members = sorted(m for m in (_member(n, source) for n in captured.get("member", [])) if m is not None)
     typed = sorted(t for t in (_typed_name(n, source) for n in captured.get("typed", [])) if t is not None)
-    wrapped.facts = _Facts(
-        binding_starts=[b[0] for b in bindings],
-        binding_texts=[b[1] for b in bindings],
-        global_starts=[g[0] for g in globals_],
-        global_texts=[g[1] for g in globals_],
+    source.facts = _Facts(
+        values=values,
+        types=types,
+        attributes=_Positioned.of(attributes),
+        imports=_Positioned.of(import_refs),
+        bindings=_Positioned.of(bindings),
+        globals=_Positioned.of([(n.start_byte, _text(n, source)) for n in captured.get("global", [])]),
+        assigned=_Positioned.of(assigned),
+        scope_starts=sorted(n.start_byte for n in captured.get("scope", [])),
         cuts=_statement_cuts(source, captured.get("statement", [])),
         member_starts=[m[0] for m in members],
         member_texts=[m[1] for m in members],
         typed_starts=[t[0] for t in typed],
         typed_texts=[t[1] for t in typed],
         decisions=sorted(n.start_byte for n in captured.get("decision", [])),
-        id_starts=id_starts,
-        id_texts=id_texts,
-        id_in_type=id_in_type,
-        attribute_starts=[a[0] for a in attributes],
-        attribute_texts=[a[1] for a in attributes],
-        import_starts=[n.start_byte for n in imports],
-        import_refs=refs,
     )
-    return wrapped
+    return source
+
+
+def _reads_of(
+    source: _Source, captured: dict[str, list[Node]], import_spans: list[tuple[int, int]]
+) -> tuple[_Positioned, _Positioned]:
+    """The identifiers read, outside annotations and inside them: every identifier but attribute and
+    keyword-argument names, the names of definitions, and those inside import statements."""
+    ids = sorted(captured.get("id", []), key=_START)
+    starts = [n.start_byte for n in ids]
+    role = bytearray(len(ids))  # 0: read outside annotations, 1: read in one, 2: not a read
+    for lo, hi in _merged((n.start_byte, n.end_byte) for n in captured.get("type", [])):
+        first, last = bisect_left(starts, lo), bisect_left(starts, hi)
+        role[first:last] = b"\1" * (last - first)
+    for lo, hi in import_spans:
+        first, last = bisect_left(starts, lo), bisect_left(starts, hi)
+        role[first:last] = b"\2" * (last - first)
+    skipped = {n.start_byte for n in captured.get("skip", [])}
+    values, types = _Positioned([], []), _Positioned([], [])
+    chars = source.chars
+    for node, start, kind in zip(ids, starts, role, strict=True):
+        if kind == 2 or start in skipped:
+            continue
+        end = node.end_byte
+        word = chars[start:end]
+        found = types if kind else values
+        found.starts.append(start)
+        found.items.append(word if word.isascii() else source[start:end].decode("utf-8", errors="replace"))
+    return values, types
 
 
 def _member(node: Node, source: bytes) -> tuple[int, str] | None:
@@ -670,7 +680,7 @@ def _statement_cuts(source: bytes, statements: list[Node]) -> list[int]:
     for node in statements:
         start = node.start_byte
         line_start = source.rfind(b"\n", 0, start) + 1
-        if not source[line_start:start].strip():
+        if start == line_start or source[line_start:start].isspace():
             cuts.add(line_start)
     return sorted(cuts)
 
@@ -685,9 +695,33 @@ def _merged(spans: Iterator[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _within(spans: list[tuple[int, int]], offset: int) -> bool:
-    position = bisect_right(spans, (offset, 1 << 62)) - 1
-    return position >= 0 and spans[position][0] <= offset < spans[position][1]
+def _import_refs(node: Node, source: _Source) -> list[ImportRef]:
+    """What one import statement imports: module, name, alias, relative level, and when it takes effect."""
+    kind = _import_kind(node, source)
+    if node.type == "import_statement":
+        refs = []
+        for name in node.named_children:
+            module_node = name.child_by_field_name("name") if name.type == "aliased_import" else name
+            alias_node = name.child_by_field_name("alias") if name.type == "aliased_import" else None
+            module = _text(module_node, source)
+            alias = _text(alias_node, source) if alias_node else module.split(".")[0]
+            refs.append(ImportRef(module=module, name=None, alias=alias, kind=kind))
+        return refs
+    if node.type == "future_import_statement":
+        return []
+    raw = _text(node.child_by_field_name("module_name"), source)
+    level = len(raw) - len(raw.lstrip("."))
+    module = raw.lstrip(".")
+    refs = []
+    for name in node.children_by_field_name("name"):
+        target = name.child_by_field_name("name") if name.type == "aliased_import" else name
+        alias_node = name.child_by_field_name("alias") if name.type == "aliased_import" else None
+        imported = _text(target, source)
+        alias = _text(alias_node, source) if alias_node else imported
+        refs.append(ImportRef(module=module, name=imported, alias=alias, level=level, kind=kind))
+    if any(c.type == "wildcard_import" for c in node.children):
+        refs.append(ImportRef(module=module, name="*", alias="*", level=level, kind=kind))
+    return refs
 
 
 def _import_kind(node: Node, source: bytes) -> str:
@@ -708,17 +742,8 @@ def _is_type_checking(node: Node, source: bytes) -> bool:
     return condition is not None and source[condition.start_byte : condition.end_byte] in _TYPE_CHECKING
 
 
-def _binding_targets(node: Node) -> list[Node]:
-    """Left-hand sides bound by a statement (assignments, for, with ... as)."""
-    targets = []
-    for current in _walk(node):
-        if current.type in ("assignment", "augmented_assignment"):
-            left = current.child_by_field_name("left")
-            if left is not None:
-                targets.append(left)
-        if current.type in _SCOPES:
-            break
-    return targets
+def _bound_by(target: Node, source: _Source) -> list[tuple[int, str]]:
+    return [(name.start_byte, _text(name, source)) for name in _identifiers(target)]
 
 
 def _identifiers(node: Node) -> list[Node]:
@@ -730,7 +755,7 @@ def _identifiers(node: Node) -> list[Node]:
     return []
 
 
-def _locals(definition: Node, source: bytes) -> set[str]:
+def _locals(definition: Node, source: _Source) -> set[str]:
     """Names bound inside a function (or class body): parameters, assignment and loop targets,
     with/except aliases, nested definitions; less those declared global or nonlocal."""
-    return _facts(source).bound_within(definition)
+    return source.facts.bound_within(definition)

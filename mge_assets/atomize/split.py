@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from itertools import accumulate
 
 from tree_sitter import Node
 
-from mge_assets.atomize.model import Atom
+from mge_assets.atomize.model import Atom, evolve
 
 # For a piece (start, end): names it defines, references, type references, attribute references, imports.
 PieceNames = Callable[[int, int], tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple]]
@@ -22,7 +22,14 @@ PieceNames = Callable[[int, int], tuple[tuple[str, ...], tuple[str, ...], tuple[
 
 def count_loc(source: bytes, start: int, end: int) -> int:
     """Non-blank lines in source[start:end]."""
-    return sum(1 for line in source[start:end].split(b"\n") if line.strip())
+    lines = _squeezed_lines(source, start, end)
+    return len(lines) - lines.count(b"")
+
+
+def _squeezed_lines(source: bytes, start: int, end: int) -> list[bytes]:
+    """The lines of source[start:end] with their whitespace deleted, so a blank line is empty: every
+    line is judged in C rather than stripped one by one in Python."""
+    return source[start:end].translate(None, b" \t\r\x0b\x0c").split(b"\n")
 
 
 def statement_cuts(roots: Iterable[Node | None], source: bytes, statement_parents: frozenset[str]) -> list[int]:
@@ -46,17 +53,20 @@ def statement_cuts(roots: Iterable[Node | None], source: bytes, statement_parent
     return sorted(cuts)
 
 
-def pieces(source: bytes, start: int, end: int, cuts: Iterable[int], budget: int) -> list[tuple[int, int]]:
-    """Greedy spans of at most `budget` non-blank lines, cut only at `cuts` (one pass over them)."""
+def pieces(source: bytes, start: int, end: int, cuts: Iterable[int], budget: int) -> list[tuple[int, int, int]]:
+    """Greedy spans of at most `budget` non-blank lines, cut only at `cuts` (line starts), each with its
+    non-blank line count; one pass over the unit's lines."""
     options = sorted(c for c in cuts if start < c < end)
-    before: list[int] = []  # non-blank lines from `start` to each cut
-    total, previous = 0, start
+    # before_line[i]: non-blank lines above line i of the unit; before[k]: above the k-th cut
+    before_line = list(accumulate(map(bool, _squeezed_lines(source, start, end)), initial=0))
+    before: list[int] = []
+    line, previous = 0, start
     for cut in options:
-        total += count_loc(source, previous, cut)
-        before.append(total)
+        line += source.count(b"\n", previous, cut)
+        before.append(before_line[line])
         previous = cut
-    total += count_loc(source, previous, end)
-    spans: list[tuple[int, int]] = []
+    total = before_line[-1]
+    spans: list[tuple[int, int, int]] = []
     base, base_loc, index = start, 0, 0
     while total - base_loc > budget and index < len(options):
         best = index
@@ -64,9 +74,9 @@ def pieces(source: bytes, start: int, end: int, cuts: Iterable[int], budget: int
             best += 1
         if before[best] - base_loc <= 0 and best + 1 < len(options):
             best += 1  # never a piece of blank lines only
-        spans.append((base, options[best]))
+        spans.append((base, options[best], before[best] - base_loc))
         base, base_loc, index = options[best], before[best], best + 1
-    spans.append((base, end))
+    spans.append((base, end, total - base_loc))
     return spans
 
 
@@ -77,25 +87,30 @@ def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: P
     spans = pieces(source, atom.start_byte, atom.end_byte, cuts, budget)
     if len(spans) == 1:
         return [atom]
-    head = _piece(atom, source, atom.start_byte, spans[0][1])
-    found = [names(start, end) for start, end in spans]
+    found = [names(start, end) for start, end, _ in spans]
     # The head reads and imports only what lies in its own span: an edge to what a later piece uses
     # would be an edge too many, and a name bound in a later piece must resolve to that piece, which
     # is written after the head. A definition's pieces define nothing: its head keeps the unit's name.
     # What no piece reports (a default export added to the unit as a whole) stays with the head.
     defines = found[0][0] if any(piece[0] for piece in found) else atom.defines
     unplaced = tuple(i for i in atom.imports if not any(i in piece[4] for piece in found))
-    result = [replace(head, defines=defines, **_reads(found[0], unplaced))]
-    for (start, end), (defines, references, types, attributes, imports) in zip(spans[1:], found[1:], strict=True):
+    _, head_end, head_loc = spans[0]
+    code = _code(source, atom.start_byte, head_end)
+    head = evolve(atom, end_byte=head_end, code=code, loc=head_loc, defines=defines, **_reads(found[0], unplaced))
+    result = [head]
+    for (start, end, loc), (defines, references, types, attributes, imports) in zip(spans[1:], found[1:], strict=True):
         line = head.start_line + source.count(b"\n", atom.start_byte, start)
-        piece = _piece(atom, source, start, end)
         result.append(
-            replace(
-                piece,
+            evolve(
+                atom,
                 id=f"{atom.id}.<block:{line}>",
+                start_byte=start,
+                end_byte=end,
                 kind="block",
                 symbol=f"{atom.symbol}.<block:{line}>",
                 parent=head.id,
+                loc=loc,
+                code=_code(source, start, end),
                 defines=defines,
                 references=tuple(r for r in references if r not in defines),  # as for a whole unit
                 type_references=types,
@@ -118,9 +133,8 @@ def _reads(piece: tuple, unplaced: tuple) -> dict:
     }
 
 
-def _piece(atom: Atom, source: bytes, start: int, end: int) -> Atom:
-    code = source[start:end].decode("utf-8", errors="surrogateescape")
-    return replace(atom, start_byte=start, end_byte=end, code=code, loc=count_loc(source, start, end))
+def _code(source: bytes, start: int, end: int) -> str:
+    return source[start:end].decode("utf-8", errors="surrogateescape")
 
 
 def finish(atoms: list[Atom], source: bytes, decisions: list[int]) -> list[Atom]:
