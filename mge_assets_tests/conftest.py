@@ -1,8 +1,11 @@
 """Shared fixtures: example requests, an isolated MGE home and workspace, and the local services."""
 
+import importlib.util
 import os
 import socket
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -16,6 +19,15 @@ REQUIRE_SERVICES = os.environ.get("MGE_REQUIRE_SERVICES") == "1"
 
 def example_path(name: str) -> Path:
     return ROOT / "examples" / "requests" / f"{name}.md"
+
+
+def benchmark_module(name: str) -> ModuleType:
+    """A script of benchmarks/ (not a package) imported as a module, once."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
 
 
 @pytest.fixture

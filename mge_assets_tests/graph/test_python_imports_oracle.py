@@ -1,13 +1,10 @@
 """The arbiter of benchmarks/graph_accuracy.py's file level: Python's own import resolution."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
-_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "python_imports.py"
-_SPEC = importlib.util.spec_from_file_location("python_imports", _PATH)
-imports = sys.modules.setdefault("python_imports", importlib.util.module_from_spec(_SPEC))
-_SPEC.loader.exec_module(imports)
+from mge_assets_tests.conftest import benchmark_module
+
+imports = benchmark_module("python_imports")
 
 FILES = {
     "pkg/__init__.py": "from .sub import mod\n",

@@ -1,16 +1,10 @@
 """The symbol-level oracle of benchmarks/graph_accuracy.py: a SCIP index read from its wire format and
 mapped onto our atoms, on a hand-made index (so the test needs neither indexer)."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 from mge_assets.atomize import atomize_files
+from mge_assets_tests.conftest import benchmark_module
 
-_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "scip_oracle.py"
-_SPEC = importlib.util.spec_from_file_location("scip_oracle", _PATH)
-oracle = sys.modules.setdefault("scip_oracle", importlib.util.module_from_spec(_SPEC))
-_SPEC.loader.exec_module(oracle)
+oracle = benchmark_module("scip_oracle")
 
 FILES = {
     "pkg/a.py": "class Base:\n    def run(self, n):\n        return n\n",
