@@ -93,7 +93,8 @@ def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: P
     # is written after the head. A definition's pieces define nothing: its head keeps the unit's name.
     # What no piece reports (a default export added to the unit as a whole) stays with the head.
     defines = found[0][0] if any(piece[0] for piece in found) else atom.defines
-    unplaced = tuple(i for i in atom.imports if not any(i in piece[4] for piece in found))
+    placed = {ref for piece in found for ref in piece[4]}
+    unplaced = tuple(ref for ref in atom.imports if ref not in placed)
     _, head_end, head_loc = spans[0]
     code = _code(source, atom.start_byte, head_end)
     head = evolve(atom, end_byte=head_end, code=code, loc=head_loc, defines=defines, **_reads(found[0], unplaced))
