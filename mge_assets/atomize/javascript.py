@@ -384,6 +384,8 @@ class _Builder:
                 tuple(sorted(found.types - found.values - found.bindings - local)),
                 tuple(sorted(found.attributes)),
                 tuple(found.imports),
+                tuple(sorted(found.bindings & local)),
+                tuple(sorted(found.referenced & local)),
             )
 
         cuts = statement_cuts(_bodies(nodes) if not defines_in_pieces else nodes, self.source, _STATEMENT_PARENTS)

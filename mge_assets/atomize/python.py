@@ -372,6 +372,8 @@ class _Names:
     imports: list[ImportRef] = field(default_factory=list)
     imports_seen: set[int] = field(default_factory=set)
     known_locals: dict[int, set[str]] = field(default_factory=dict)  # by node start: shared across pieces
+    scope_locals: set[str] = field(default_factory=set)  # the locals of the scopes read (kept out of reads)
+    local_reads: set[str] = field(default_factory=set)  # of those, the ones this range reads
 
     @property
     def referenced(self) -> set[str]:
@@ -383,13 +385,17 @@ class _Names:
         return self.known_locals[node.start_byte]
 
     def piece(self) -> tuple:
-        """What a piece of a split unit defines, reads, reads in annotations, reads as attributes, imports."""
+        """What a piece of a split unit defines, reads, reads in annotations, reads as attributes, imports,
+        and which of the unit's locals it binds and reads."""
+        bound = self.source.facts.bindings.within(self.lo, self.hi)
         return (
             tuple(self.bound_in_range),
             tuple(sorted(self.referenced)),
             tuple(sorted(self.types - self.values)),
             tuple(sorted(self.attributes)),
             tuple(self.imports),
+            tuple(sorted(self.scope_locals.intersection(bound))),
+            tuple(sorted(self.local_reads)),
         )
 
     def _inside(self, node: Node) -> bool:
@@ -441,8 +447,12 @@ class _Names:
         if lo >= hi:
             return
         facts = self.source.facts
+        if local:
+            self.scope_locals.update(local)
         for found, known in ((self.values, facts.values), (self.types, facts.types)):
             names = known.within(lo, hi)
+            if local:
+                self.local_reads.update(local.intersection(names))
             found.update(set(names).difference(local) if local else names)
         self.attributes.update(facts.attributes.within(lo, hi))
         for index in facts.imports.indices(lo, hi):
