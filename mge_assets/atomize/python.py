@@ -22,7 +22,7 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 from mge_assets.atomize.atomicity import LINE_BUDGET
 from mge_assets.atomize.errors import syntax_errors
 from mge_assets.atomize.model import Atom, ImportRef, ParseError
-from mge_assets.atomize.split import count_loc, finish, split_atom, with_members
+from mge_assets.atomize.split import count_loc, finish, split_atom, unique_ids, with_members
 
 LANGUAGE = Language(tree_sitter_python.language())
 _DEFINITIONS = {"function_definition", "class_definition", "decorated_definition"}
@@ -127,7 +127,7 @@ def atomize_python_tree(path: str, source: bytes, tree: Tree, line_budget: int =
             atom = _function_atom(path, source, unit, "function", parent=None, owner=None)
             atoms.extend(_split_definition(atom, unit.definition, source, line_budget))
     facts = source.facts
-    atoms = with_members(finish(_unique_ids(atoms), source, facts.decisions), facts.member_starts, facts.member_texts)
+    atoms = with_members(finish(unique_ids(atoms), source, facts.decisions), facts.member_starts, facts.member_texts)
     return with_members(atoms, facts.typed_starts, facts.typed_texts, field="typed_names")
 
 
@@ -315,19 +315,6 @@ def _make_atom(
         attribute_references=tuple(sorted(names.attributes)),
         imports=tuple(names.imports),
     )
-
-
-def _unique_ids(atoms: list[Atom]) -> list[Atom]:
-    """Redefinitions (e.g. a property and its setter) get `#2`, `#3` ... after their symbol."""
-    seen: dict[str, int] = {}
-    result = []
-    for atom in atoms:
-        count = seen.get(atom.id, 0) + 1
-        seen[atom.id] = count
-        if count > 1:
-            atom = Atom(**{**atom.__dict__, "id": f"{atom.id}#{count}"})
-        result.append(atom)
-    return result
 
 
 def _definition(node: Node) -> Node:

@@ -147,6 +147,26 @@ def _code(source: bytes, start: int, end: int) -> str:
     return source[start:end].decode("utf-8", errors="surrogateescape")
 
 
+def unique_ids(atoms: list[Atom]) -> list[Atom]:
+    """Redefinitions (e.g. a property and its setter) get `#2`, `#3` ... after their id. A unit's pieces
+    follow its head in byte order, so each `parent` and `local_sources` id names the latest atom that
+    had it: the blocks of a second `f` belong to `f#2`, not to the first `f`."""
+    seen: dict[str, int] = {}
+    latest: dict[str, str] = {}
+    result = []
+    for atom in atoms:
+        original = atom.id
+        count = seen.get(original, 0) + 1
+        seen[original] = count
+        latest[original] = f"{original}#{count}" if count > 1 else original
+        parent = latest.get(atom.parent, atom.parent) if atom.parent else None
+        sources = tuple(latest.get(s, s) for s in atom.local_sources)
+        if latest[original] != original or parent != atom.parent or sources != atom.local_sources:
+            atom = evolve(atom, id=latest[original], parent=parent, local_sources=sources)
+        result.append(atom)
+    return result
+
+
 def finish(atoms: list[Atom], source: bytes, decisions: list[int]) -> list[Atom]:
     """Line spans and cyclomatic complexity (1 + decision points that start inside the atom), in one pass
     over the file: atoms are in byte order, so each newline and each decision is counted once."""

@@ -37,3 +37,12 @@ def test_a_block_of_a_split_function_names_the_earlier_blocks_binding_the_locals
     assert atoms["f.<block:6>"].local_sources == ("m.py::f.<block:3>",)
     assert atoms["f.<block:6>"].references == ("x",)  # locals stay out of the references resolved file-wide
     assert atoms["f.<block:9>"].local_sources == ("m.py::f.<block:3>", "m.py::f.<block:6>")
+
+
+def test_the_blocks_of_a_redefined_function_point_to_its_own_head_and_blocks() -> None:
+    body = "    a = 1\n    b = 2\n    c = 3\n    d = a\n    e = 5\n    g = 6\n    h = d\n"
+    source = f"def f():\n{body}\n\ndef f():\n{body}"
+    atoms = {a.id: a for a in atomize_file("m.py", source.encode(), line_budget=3)}
+    second = atoms["m.py::f.<block:6>#2"]  # block labels count lines from their unit's start
+    assert (second.parent, second.local_sources) == ("m.py::f#2", ("m.py::f.<block:3>#2",))
+    assert atoms["m.py::f.<block:6>"].local_sources == ("m.py::f.<block:3>",)
