@@ -14,7 +14,8 @@ on our side, the edge a module-object or star import such as `import a.b`, `from
 `import * as ns` gives to the module's first atom), locals (`local N`, never visible outside their
 function), references inside one atom, and pairs where B is A's structural ancestor (a method and its
 class header, a piece of a split function and its head), which our graph links by construction
-(`parent` edges).
+(`parent` edges), and, the same way, pairs where B is an earlier block of A's split unit binding a
+local A reads (`local_sources`).
 
 The index is a protobuf message; the few fields needed are read straight from the wire format, so the
 benchmark needs no generated bindings.
@@ -166,6 +167,7 @@ def symbol_edges(
                 definitions[symbol] = min(definitions.get(symbol, place), place)
     targets = {s: locators[p].atom(line, column) for s, (p, line, column) in definitions.items()}
     ancestors = _ancestors(atoms)
+    shared_locals = _shared_locals(atoms)
     edges: dict[tuple[str, str], str] = {}
     for path in sorted(set(documents) & set(locators)):
         for occurrence in documents[path]:
@@ -174,7 +176,13 @@ def symbol_edges(
             symbol = owner_symbol(occurrence.symbol)
             target = targets.get(symbol) if category(symbol) != "module" else None
             source = locators[path].atom(occurrence.line, occurrence.column) if target else None
-            if source and target and source != target and target not in ancestors[source]:
+            if (
+                source
+                and target
+                and source != target
+                and target not in ancestors[source]
+                and (source, target) not in shared_locals
+            ):
                 edges.setdefault((source, target), category(symbol))
     return edges
 
@@ -183,13 +191,24 @@ def our_symbol_edges(
     edges: dict[tuple[str, str], str], atoms: list[Atom], module_imports: set[tuple[str, str]] = frozenset()
 ) -> dict[tuple[str, str], str]:
     """Our atom edges (kept and broken) in the oracle's scope: no pair with a structural ancestor, none
-    that only a module-object or star import gives (`module_imports`, atom → module's first atom)."""
+    that only a module-object or star import gives (`module_imports`, atom → module's first atom), none
+    from a block to an earlier block of its unit binding a local it reads (the index's locals are out)."""
     ancestors = _ancestors(atoms)
+    shared_locals = _shared_locals(atoms)
     return {
         (s, t): kind
         for (s, t), kind in edges.items()
-        if t not in ancestors.get(s, ()) and not (kind in ("import", "type") and (s, t) in module_imports)
+        if t not in ancestors.get(s, ())
+        and not (kind in ("import", "type") and (s, t) in module_imports)
+        and (s, t) not in shared_locals
     }
+
+
+def _shared_locals(atoms: list[Atom]) -> set[tuple[str, str]]:
+    """Pairs of blocks of one split unit where the first reads a local the second binds: out of scope on
+    both sides, as the index names locals `local N` (a nested function it names would count on its side
+    only, and the pair is ours by construction, as a `parent` edge is)."""
+    return {(atom.id, source) for atom in atoms for source in atom.local_sources}
 
 
 def _ancestors(atoms: list[Atom]) -> dict[str, set[str]]:

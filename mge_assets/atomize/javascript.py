@@ -20,7 +20,7 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from mge_assets.atomize.atomicity import LINE_BUDGET
 from mge_assets.atomize.model import Atom, ImportRef
-from mge_assets.atomize.split import count_loc, finish, split_atom, statement_cuts, with_members
+from mge_assets.atomize.split import count_loc, finish, split_atom, statement_cuts, unique_ids, with_members
 
 DIALECTS = {
     ".js": "javascript",
@@ -117,7 +117,7 @@ def atomize_javascript_tree(path: str, source: bytes, tree: Tree, line_budget: i
         else:
             atoms.extend(build.definition(unit, _kind(unit.definition), None, None))
     members, typed = _members(tree, source, dialect_of(path))
-    atoms = with_members(finish(_unique_ids(atoms), source, _decisions(tree, dialect_of(path))), *members)
+    atoms = with_members(finish(unique_ids(atoms), source, _decisions(tree, dialect_of(path))), *members)
     return with_members(atoms, *typed, field="typed_names")
 
 
@@ -384,6 +384,8 @@ class _Builder:
                 tuple(sorted(found.types - found.values - found.bindings - local)),
                 tuple(sorted(found.attributes)),
                 tuple(found.imports),
+                tuple(sorted(found.bindings & local)),
+                tuple(sorted(found.referenced & local)),
             )
 
         cuts = statement_cuts(_bodies(nodes) if not defines_in_pieces else nodes, self.source, _STATEMENT_PARENTS)
@@ -439,18 +441,6 @@ def _string_value(node: Node | None, source: bytes) -> str | None:
     if any(c.type == "template_substitution" for c in node.children):
         return None
     return _text(node, source)[1:-1]
-
-
-def _unique_ids(atoms: list[Atom]) -> list[Atom]:
-    seen: dict[str, int] = {}
-    result = []
-    for atom in atoms:
-        count = seen.get(atom.id, 0) + 1
-        seen[atom.id] = count
-        if count > 1:
-            atom = Atom(**{**atom.__dict__, "id": f"{atom.id}#{count}"})
-        result.append(atom)
-    return result
 
 
 @dataclass

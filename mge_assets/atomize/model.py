@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-_NAME_LISTS = ("defines", "references", "type_references", "bases", "attribute_references", "members", "typed_names")
+_NAME_LISTS = (
+    "defines",
+    "references",
+    "type_references",
+    "bases",
+    "attribute_references",
+    "members",
+    "typed_names",
+    "local_sources",
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,9 @@ class Atom:
     # named type (`x: Request`, `Optional[Request]`, `Request | None`), `name:Callee` for `name = Callee(...)`.
     typed_names: tuple[str, ...] = ()
     imports: tuple[ImportRef, ...] = field(default_factory=tuple)
+    # For a block of a split unit: the ids of the earlier blocks of the same unit that bind a local name
+    # (variable, nested function) it reads. Locals stay out of `references`, which resolve file-wide.
+    local_sources: tuple[str, ...] = ()
     exported: bool = False
 
     def as_row(self) -> dict:

@@ -22,7 +22,7 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 from mge_assets.atomize.atomicity import LINE_BUDGET
 from mge_assets.atomize.errors import syntax_errors
 from mge_assets.atomize.model import Atom, ImportRef, ParseError
-from mge_assets.atomize.split import count_loc, finish, split_atom, with_members
+from mge_assets.atomize.split import count_loc, finish, split_atom, unique_ids, with_members
 
 LANGUAGE = Language(tree_sitter_python.language())
 _DEFINITIONS = {"function_definition", "class_definition", "decorated_definition"}
@@ -127,7 +127,7 @@ def atomize_python_tree(path: str, source: bytes, tree: Tree, line_budget: int =
             atom = _function_atom(path, source, unit, "function", parent=None, owner=None)
             atoms.extend(_split_definition(atom, unit.definition, source, line_budget))
     facts = source.facts
-    atoms = with_members(finish(_unique_ids(atoms), source, facts.decisions), facts.member_starts, facts.member_texts)
+    atoms = with_members(finish(unique_ids(atoms), source, facts.decisions), facts.member_starts, facts.member_texts)
     return with_members(atoms, facts.typed_starts, facts.typed_texts, field="typed_names")
 
 
@@ -317,19 +317,6 @@ def _make_atom(
     )
 
 
-def _unique_ids(atoms: list[Atom]) -> list[Atom]:
-    """Redefinitions (e.g. a property and its setter) get `#2`, `#3` ... after their symbol."""
-    seen: dict[str, int] = {}
-    result = []
-    for atom in atoms:
-        count = seen.get(atom.id, 0) + 1
-        seen[atom.id] = count
-        if count > 1:
-            atom = Atom(**{**atom.__dict__, "id": f"{atom.id}#{count}"})
-        result.append(atom)
-    return result
-
-
 def _definition(node: Node) -> Node:
     """The function or class inside a decorated definition."""
     return node.child_by_field_name("definition") if node.type == "decorated_definition" else node
@@ -372,6 +359,8 @@ class _Names:
     imports: list[ImportRef] = field(default_factory=list)
     imports_seen: set[int] = field(default_factory=set)
     known_locals: dict[int, set[str]] = field(default_factory=dict)  # by node start: shared across pieces
+    scope_locals: set[str] = field(default_factory=set)  # the locals of the scopes read (kept out of reads)
+    local_reads: set[str] = field(default_factory=set)  # of those, the ones this range reads
 
     @property
     def referenced(self) -> set[str]:
@@ -383,13 +372,17 @@ class _Names:
         return self.known_locals[node.start_byte]
 
     def piece(self) -> tuple:
-        """What a piece of a split unit defines, reads, reads in annotations, reads as attributes, imports."""
+        """What a piece of a split unit defines, reads, reads in annotations, reads as attributes, imports,
+        and which of the unit's locals it binds and reads."""
+        bound = self.source.facts.bindings.within(self.lo, self.hi)
         return (
             tuple(self.bound_in_range),
             tuple(sorted(self.referenced)),
             tuple(sorted(self.types - self.values)),
             tuple(sorted(self.attributes)),
             tuple(self.imports),
+            tuple(sorted(self.scope_locals.intersection(bound))),
+            tuple(sorted(self.local_reads)),
         )
 
     def _inside(self, node: Node) -> bool:
@@ -441,8 +434,12 @@ class _Names:
         if lo >= hi:
             return
         facts = self.source.facts
+        if local:
+            self.scope_locals.update(local)
         for found, known in ((self.values, facts.values), (self.types, facts.types)):
             names = known.within(lo, hi)
+            if local:
+                self.local_reads.update(local.intersection(names))
             found.update(set(names).difference(local) if local else names)
         self.attributes.update(facts.attributes.within(lo, hi))
         for index in facts.imports.indices(lo, hi):

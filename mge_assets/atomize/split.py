@@ -16,8 +16,9 @@ from tree_sitter import Node
 
 from mge_assets.atomize.model import Atom, evolve
 
-# For a piece (start, end): names it defines, references, type references, attribute references, imports.
-PieceNames = Callable[[int, int], tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple]]
+# For a piece (start, end): names it defines, references, type references, attribute references, imports,
+# and the unit's own locals it binds and reads (kept out of its references, they tie pieces together).
+PieceNames = Callable[[int, int], tuple[tuple[str, ...], ...]]
 
 
 def count_loc(source: bytes, start: int, end: int) -> int:
@@ -99,7 +100,8 @@ def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: P
     code = _code(source, atom.start_byte, head_end)
     head = evolve(atom, end_byte=head_end, code=code, loc=head_loc, defines=defines, **_reads(found[0], unplaced))
     result = [head]
-    for (start, end, loc), (defines, references, types, attributes, imports) in zip(spans[1:], found[1:], strict=True):
+    for index, ((start, end, loc), piece) in enumerate(zip(spans[1:], found[1:], strict=True), start=1):
+        defines, references, types, attributes, imports, _, _ = piece
         line = head.start_line + source.count(b"\n", atom.start_byte, start)
         result.append(
             evolve(
@@ -118,14 +120,22 @@ def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: P
                 bases=(),
                 attribute_references=attributes,
                 imports=imports,
+                local_sources=_local_sources(result, found, index),
                 exported=False,
             )
         )
     return result
 
 
+def _local_sources(earlier: list[Atom], found: list[tuple], index: int) -> tuple[str, ...]:
+    """The earlier blocks of the unit that bind a local piece `index` reads: the piece cannot be written
+    before them. The head is left out: every block already depends on it as its parent."""
+    reads = set(found[index][6])
+    return tuple(block.id for block, piece in zip(earlier[1:], found[1:index], strict=True) if reads & set(piece[5]))
+
+
 def _reads(piece: tuple, unplaced: tuple) -> dict:
-    _, references, types, attributes, imports = piece
+    _, references, types, attributes, imports, _, _ = piece
     return {
         "references": references,
         "type_references": types,
@@ -136,6 +146,26 @@ def _reads(piece: tuple, unplaced: tuple) -> dict:
 
 def _code(source: bytes, start: int, end: int) -> str:
     return source[start:end].decode("utf-8", errors="surrogateescape")
+
+
+def unique_ids(atoms: list[Atom]) -> list[Atom]:
+    """Redefinitions (e.g. a property and its setter) get `#2`, `#3` ... after their id. A unit's pieces
+    follow its head in byte order, so each `parent` and `local_sources` id names the latest atom that
+    had it: the blocks of a second `f` belong to `f#2`, not to the first `f`."""
+    seen: dict[str, int] = {}
+    latest: dict[str, str] = {}
+    result = []
+    for atom in atoms:
+        original = atom.id
+        count = seen.get(original, 0) + 1
+        seen[original] = count
+        latest[original] = f"{original}#{count}" if count > 1 else original
+        parent = latest.get(atom.parent, atom.parent) if atom.parent else None
+        sources = tuple(latest.get(s, s) for s in atom.local_sources)
+        if latest[original] != original or parent != atom.parent or sources != atom.local_sources:
+            atom = evolve(atom, id=latest[original], parent=parent, local_sources=sources)
+        result.append(atom)
+    return result
 
 
 def finish(atoms: list[Atom], source: bytes, decisions: list[int]) -> list[Atom]:

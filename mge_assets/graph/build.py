@@ -150,6 +150,9 @@ def _dependencies(atom: Atom, index: _Index, unresolved: list[Unresolved]) -> li
     late = atom.id in index.late
     if atom.parent:
         found.append((atom.parent, "parent", False))
+    # A local bound in an earlier block of the same unit: both run in one call of the unit, in order,
+    # so the use is never late-bound.
+    found.extend((source, "data", False) for source in atom.local_sources if source in index.atoms)
     for ref in atom.imports:
         found.extend(_import_edges(atom, ref, index, unresolved))
     for name in atom.references:

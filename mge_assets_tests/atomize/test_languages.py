@@ -156,3 +156,17 @@ def test_a_split_javascript_function_keeps_its_signature_in_the_head_after_a_lon
     head, *pieces = atomize_file("e.js", source, line_budget=4)
     assert pieces and "function f(a) {" in head.code and all("function f" not in p.code for p in pieces)
     assert b"".join(a.code.encode() for a in (head, *pieces)) == source
+
+
+def test_a_block_of_a_split_javascript_function_names_the_earlier_blocks_binding_the_locals_it_reads() -> None:
+    source = (
+        "const x = 0;\n\nfunction f(a) {\n  const y = a;\n  const b = 1;\n"
+        "  const c = y + b;\n  const d = 2;\n  const e = 3;\n"
+        "  const g = c + x;\n  const h = d;\n  const i = h + later;\n"  # `later` is bound after this block
+        "  const later = 4;\n  return [g, e];\n}\n"
+    )
+    atoms = {a.symbol: a for a in atomize_file("m.js", source.encode(), line_budget=3)}
+    assert [atoms[s].local_sources for s in ("f", "f.<block:3>")] == [(), ()]
+    assert atoms["f.<block:6>"].local_sources == ("m.js::f.<block:3>",)
+    assert atoms["f.<block:6>"].references == ("x",)
+    assert atoms["f.<block:9>"].local_sources == ("m.js::f.<block:3>", "m.js::f.<block:6>")

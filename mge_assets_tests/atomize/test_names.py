@@ -23,3 +23,26 @@ def test_statement_binds_its_assignments_up_to_its_first_nested_scope() -> None:
 def test_function_reads_exclude_its_locals_and_keep_decorators_reads() -> None:
     source = "@wrap(limit)\ndef f(x, *rest):\n    y = x + total\n    global counter\n    counter = y\n    return y\n"
     assert _by_symbol(source)["f"].references == ("counter", "limit", "total", "wrap")
+
+
+def test_a_block_of_a_split_function_names_the_earlier_blocks_binding_the_locals_it_reads() -> None:
+    source = (
+        "x = 0\n\n\ndef f(a):\n    y = a\n    b = 1\n"  # head: binds `y`, `b` (the parent edge covers them)
+        "    c = y + b\n    d = 2\n    e = 3\n"
+        "    g = c + x\n    h = d\n    i = h + later\n"  # `x` is the module's; `h` its own; `later` bound after it
+        "    later = 4\n    return g, e\n"
+    )
+    atoms = {a.symbol: a for a in atomize_file("m.py", source.encode(), line_budget=3)}
+    assert [atoms[s].local_sources for s in ("f", "f.<block:3>")] == [(), ()]
+    assert atoms["f.<block:6>"].local_sources == ("m.py::f.<block:3>",)
+    assert atoms["f.<block:6>"].references == ("x",)  # locals stay out of the references resolved file-wide
+    assert atoms["f.<block:9>"].local_sources == ("m.py::f.<block:3>", "m.py::f.<block:6>")
+
+
+def test_the_blocks_of_a_redefined_function_point_to_its_own_head_and_blocks() -> None:
+    body = "    a = 1\n    b = 2\n    c = 3\n    d = a\n    e = 5\n    g = 6\n    h = d\n"
+    source = f"def f():\n{body}\n\ndef f():\n{body}"
+    atoms = {a.id: a for a in atomize_file("m.py", source.encode(), line_budget=3)}
+    second = atoms["m.py::f.<block:6>#2"]  # block labels count lines from their unit's start
+    assert (second.parent, second.local_sources) == ("m.py::f#2", ("m.py::f.<block:3>#2",))
+    assert atoms["m.py::f.<block:6>"].local_sources == ("m.py::f.<block:3>",)

@@ -290,4 +290,36 @@ CASES = [
             ("pkg/ns/app.py::make", "pkg/ns/tools.py::tool", "call"),
         },
     ),
+    Case(
+        "python split function: a nested function and a variable bound in one block, read in a later one",
+        {
+            "jobs.py": "def run(tasks):\n    done = []\n"
+            + "".join(f"    a{i} = {i}\n" for i in range(8))
+            + "\n    def record(task):\n        done.append(task)\n\n    count = 0\n"
+            + "".join(f"    b{i} = {i}\n" for i in range(6))
+            + "\n    for task in tasks:\n        record(task)\n        count += 1\n    return count, done\n",
+        },
+        set(),
+        {
+            ("jobs.py::run.<block:11>", "jobs.py::run", "parent"),
+            ("jobs.py::run.<block:23>", "jobs.py::run", "parent"),
+            ("jobs.py::run.<block:23>", "jobs.py::run.<block:11>", "data"),  # `record` and `count`
+        },
+    ),
+    Case(
+        "typescript split function: a nested function and a variable bound in one block, read in a later one",
+        {
+            "jobs.ts": "export function run(tasks: string[]) {\n  const done: string[] = [];\n"
+            + "".join(f"  const a{i} = {i};\n" for i in range(8))
+            + "  function record(task: string) {\n    done.push(task);\n  }\n  let count = 0;\n"
+            + "".join(f"  const b{i} = {i};\n" for i in range(5))
+            + "  for (const task of tasks) {\n    record(task);\n    count += 1;\n  }\n  return [count, done];\n}\n",
+        },
+        set(),
+        {
+            ("jobs.ts::run.<block:10>", "jobs.ts::run", "parent"),
+            ("jobs.ts::run.<block:20>", "jobs.ts::run", "parent"),
+            ("jobs.ts::run.<block:20>", "jobs.ts::run.<block:10>", "data"),  # `record` and `count`
+        },
+    ),
 ]
