@@ -550,7 +550,8 @@ def _gather(raw: bytes, tree: Tree) -> _Source:
     bindings = [(n.start_byte, _text(n, source)) for n in captured.get("name", [])]
     bindings += [pair for target in captured.get("target", []) for pair in _bound_by(target, source)]
     bindings += [pair for _, names in assigned for pair in names]
-    members = sorted(m for m in (_member(n, source) for n in captured.get("member", [])) if m is not None)
+    members = [m for m in (_member(n, source) for n in captured.get("member", [])) if m is not None]
+    members = sorted(members + [s for n in captured.get("member", []) for s in _slots(n, source)])
     typed = sorted(t for t in (_typed_name(n, source) for n in captured.get("typed", [])) if t is not None)
     source.facts = _Facts(
         values=values,
@@ -617,6 +618,23 @@ def _member(node: Node, source: bytes) -> tuple[int, str] | None:
     if klass is None or klass.type != "class_definition":
         return None
     return node.start_byte, f"{_name(klass, source)}.{_text(attribute, source)}"
+
+
+def _slots(node: Node, source: bytes) -> list[tuple[int, str]]:
+    """`(class start, "Class.x")` for each name a class body's `__slots__ = ("x", ...)` lists: the class
+    statement makes a descriptor for each, so the class itself, not the method first assigning it (nor
+    a piece of a long class header), defines it."""
+    if node.type != "identifier" or _text(node, source) != "__slots__":
+        return []
+    klass, value = node.parent.parent.parent.parent, node.parent.child_by_field_name("right")
+    if value is None:
+        return []
+    names = [value] if value.type == "string" else value.named_children if value.type in ("tuple", "list") else []
+    return [
+        (klass.start_byte, f"{_name(klass, source)}.{_text(item, source).strip(chr(39) + chr(34))}")
+        for item in names
+        if item.type == "string" and len(item.named_children) == 3  # a plain literal, no interpolation
+    ]
 
 
 def _forward_references(contents: list[Node], source: bytes) -> list[tuple[int, str]]:

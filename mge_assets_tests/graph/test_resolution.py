@@ -227,3 +227,18 @@ def test_attributes_of_self_members_resolve_on_the_type_stated_where_the_member_
         ("pkg/m.py::Parser.parse", "pkg/m.py::Env", "data"),  # a field annotated in the class body
         ("q.ts::P.go", "q.ts::S.run", "call"),
     } <= edges
+
+
+def test_attributes_listed_in_slots_are_defined_by_their_class() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/m.py": "class C:\n    __slots__ = ('x', \"y\")\n\n    def __init__(self):\n        self.x = 1\n"
+        "        self.y = 2\n\n\nclass Plain:\n    def __init__(self):\n        self.x = 1\n",
+        "pkg/u.py": "from pkg.m import C, Plain\n\n\ndef use(c: C, p: Plain):\n    return c.y, p.x\n",
+    }
+    atoms = atomize_files(files)
+    assert next(a for a in atoms if a.id == "pkg/m.py::C").members == ("C.x", "C.y", "C.__slots__")
+    edges = _edges(build_graph(atoms))
+    assert ("pkg/u.py::use", "pkg/m.py::C", "data") in edges  # the slot descriptor, made by the class
+    assert ("pkg/u.py::use", "pkg/m.py::C.__init__", "data") not in edges
+    assert ("pkg/u.py::use", "pkg/m.py::Plain.__init__", "data") in edges  # no slots: the first binder
