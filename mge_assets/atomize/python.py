@@ -10,7 +10,7 @@ exactly once.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import takewhile
@@ -53,6 +53,7 @@ _FACTS_PATTERNS = """
     (assignment left: [(identifier) (attribute)] right: (call)) @typed
     (attribute object: (attribute object: (identifier) attribute: (identifier)) attribute: (identifier)) @chain
     (type (string (string_content) @forward))
+    (subscript subscript: (string (string_content) @quoted))
     (call function: (identifier) @keyword_call arguments: (argument_list (keyword_argument)))
     (type) @type
     [(import_statement) (import_from_statement) (future_import_statement)] @import
@@ -533,7 +534,8 @@ def _gather(raw: bytes, tree: Tree) -> _Source:
     imports = sorted(captured.get("import", []), key=_START)
     import_refs = [(node.start_byte, _import_refs(node, source)) for node in imports]
     values, types = _reads_of(source, captured, [(n.start_byte, n.end_byte) for n in imports])
-    forward = _forward_references(captured.get("forward", []), source)
+    quoted = _inside(captured.get("quoted", []), captured.get("type", []))  # `t.Optional["X"]`
+    forward = _forward_references(captured.get("forward", []) + quoted, source)
     if forward:  # names inside string annotations are type reads too
         stated = ((start, name.split(".")[0]) for start, name in forward)
         types = _Positioned.of([*zip(types.starts, types.items, strict=True), *stated])
@@ -550,8 +552,12 @@ def _gather(raw: bytes, tree: Tree) -> _Source:
     bindings = [(n.start_byte, _text(n, source)) for n in captured.get("name", [])]
     bindings += [pair for target in captured.get("target", []) for pair in _bound_by(target, source)]
     bindings += [pair for _, names in assigned for pair in names]
-    members = [m for m in (_member(n, source) for n in captured.get("member", [])) if m is not None]
-    members = sorted(members + [s for n in captured.get("member", []) for s in _slots(n, source)])
+    found = [(node, _member(node, source)) for node in captured.get("member", [])]
+    members = [m for _, m in found if m is not None]
+    # a field of the class body, or an annotated `self.x: T = ...`, declares the attribute, slot or not
+    declared = {m[1] for node, m in found if m is not None and _declares(node)}
+    slots = [s for node, _ in found for s in _slots(node, source) if s[1] not in declared]
+    members = sorted(members + slots)
     typed = sorted(t for t in (_typed_name(n, source) for n in captured.get("typed", [])) if t is not None)
     source.facts = _Facts(
         values=values,
@@ -620,6 +626,10 @@ def _member(node: Node, source: bytes) -> tuple[int, str] | None:
     return node.start_byte, f"{_name(klass, source)}.{_text(attribute, source)}"
 
 
+def _declares(member: Node) -> bool:
+    return member.type == "identifier" or member.parent.child_by_field_name("type") is not None
+
+
 def _slots(node: Node, source: bytes) -> list[tuple[int, str]]:
     """`(class start, "Class.x")` for each name a class body's `__slots__ = ("x", ...)` lists: the class
     statement makes a descriptor for each, so the class itself, not the method first assigning it (nor
@@ -635,6 +645,18 @@ def _slots(node: Node, source: bytes) -> list[tuple[int, str]]:
         for item in names
         if item.type == "string" and len(item.named_children) == 3  # a plain literal, no interpolation
     ]
+
+
+def _inside(nodes: list[Node], spans: list[Node]) -> list[Node]:
+    """The nodes lying inside one of `spans` (a subscript's string is an annotation only in a type)."""
+    merged = _merged((n.start_byte, n.end_byte) for n in spans)
+    starts = [lo for lo, _ in merged]
+    found = []
+    for node in nodes:
+        index = bisect_right(starts, node.start_byte) - 1
+        if index >= 0 and node.end_byte <= merged[index][1]:
+            found.append(node)
+    return found
 
 
 def _forward_references(contents: list[Node], source: bytes) -> list[tuple[int, str]]:
@@ -682,6 +704,11 @@ def _type_name(node: Node, source: bytes) -> str | None:
         parts = [c for c in (node.child_by_field_name("left"), node.child_by_field_name("right")) if c is not None]
         named = [c for c in parts if c.type != "none"]
         return _type_name(named[0], source) if len(named) == 1 else None
+    if node.type == "subscript":  # `t.Optional[X]`: a dotted head parses as a subscript
+        head, inner = node.child_by_field_name("value"), node.children_by_field_name("subscript")
+        if head is not None and _text(head, source).rsplit(".", 1)[-1] == "Optional" and len(inner) == 1:
+            return _type_name(inner[0], source)
+        return None
     if node.type == "generic_type" and len(node.named_children) == 2:
         head, parameters = node.named_children
         inner = parameters.named_children

@@ -232,13 +232,33 @@ def test_attributes_of_self_members_resolve_on_the_type_stated_where_the_member_
 def test_attributes_listed_in_slots_are_defined_by_their_class() -> None:
     files = {
         "pkg/__init__.py": "",
-        "pkg/m.py": "class C:\n    __slots__ = ('x', \"y\")\n\n    def __init__(self):\n        self.x = 1\n"
-        "        self.y = 2\n\n\nclass Plain:\n    def __init__(self):\n        self.x = 1\n",
-        "pkg/u.py": "from pkg.m import C, Plain\n\n\ndef use(c: C, p: Plain):\n    return c.y, p.x\n",
+        "pkg/m.py": "class C:\n    __slots__ = ('x', \"y\", 'z')\n\n    def __init__(self):\n        self.x = 1\n"
+        "        self.y = 2\n        self.z: int = 3\n\n\nclass Plain:\n    def __init__(self):\n        self.x = 1\n",
+        "pkg/u.py": "from pkg.m import C, Plain\n\n\ndef use(c: C, p: Plain):\n    return c.y, p.x\n\n\n"
+        "def zed(c: C):\n    return c.z\n",
     }
     atoms = atomize_files(files)
     assert next(a for a in atoms if a.id == "pkg/m.py::C").members == ("C.x", "C.y", "C.__slots__")
+    assert next(a for a in atoms if a.id == "pkg/m.py::C.__init__").members == ("C.x", "C.y", "C.z")
     edges = _edges(build_graph(atoms))
     assert ("pkg/u.py::use", "pkg/m.py::C", "data") in edges  # the slot descriptor, made by the class
     assert ("pkg/u.py::use", "pkg/m.py::C.__init__", "data") not in edges
     assert ("pkg/u.py::use", "pkg/m.py::Plain.__init__", "data") in edges  # no slots: the first binder
+    assert ("pkg/u.py::zed", "pkg/m.py::C.__init__", "data") in edges  # an annotation declares it there
+
+
+def test_quoted_names_inside_subscripted_annotations_are_type_references_and_stated_types() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/ctx.py": "class Ctx:\n    def __init__(self):\n        self.obj = None\n",
+        "pkg/use.py": "import typing as t\n\nif t.TYPE_CHECKING:\n    from pkg.ctx import Ctx\n\n"
+        "NAMES = {'Ctx': 1}\n\n\n"
+        "def show(c: t.Optional['Ctx'], many: t.List[t.Tuple[str, 'Ctx']]) -> int:\n"
+        "    return c.obj, NAMES['Ctx']\n",
+    }
+    atoms = atomize_files(files)
+    show = next(a for a in atoms if a.id == "pkg/use.py::show")
+    assert "Ctx" in show.type_references and show.typed_names == ("c:Ctx",)
+    assert "Ctx" not in next(a for a in atoms if a.id == "pkg/use.py::<module>").type_references  # a dict key
+    edges = _edges(build_graph(atoms))
+    assert ("pkg/use.py::show", "pkg/ctx.py::Ctx.__init__", "data") in edges  # `c.obj` on the stated type
