@@ -51,7 +51,9 @@ _FACTS_PATTERNS = """
     [(typed_parameter) (typed_default_parameter)] @typed
     (assignment left: [(identifier) (attribute)] type: (_)) @typed
     (assignment left: [(identifier) (attribute)] right: (call)) @typed
+    (function_definition return_type: (_)) @typed
     (attribute object: (attribute object: (identifier) attribute: (identifier)) attribute: (identifier)) @chain
+    (attribute object: (attribute object: (attribute object: (identifier)))) @chain
     (type (string (string_content) @forward))
     (subscript subscript: (string (string_content) @quoted))
     (call function: (identifier) @keyword_call arguments: (argument_list (keyword_argument)))
@@ -545,9 +547,8 @@ def _gather(raw: bytes, tree: Tree) -> _Source:
         obj, attr = node.child_by_field_name("object"), node.child_by_field_name("attribute")
         if obj is not None and attr is not None and obj.type == "identifier":
             attributes.append((obj.start_byte, f"{_text(obj, source)}.{_text(attr, source)}"))
-    for node in captured.get("chain", []):  # `self.x.y`: y looked up on the type stated for self.x
-        if _text(node, source).split(".", 1)[0] in ("self", "cls"):
-            attributes.append((node.start_byte, _text(node, source)))
+    for node in captured.get("chain", []):  # `x.y.z`: z looked up on the type of x.y, link by link
+        attributes.append((node.start_byte, _text(node, source)))
     assigned = [(target.start_byte, _bound_by(target, source)) for target in captured.get("assigned", [])]
     bindings = [(n.start_byte, _text(n, source)) for n in captured.get("name", [])]
     bindings += [pair for target in captured.get("target", []) for pair in _bound_by(target, source)]
@@ -671,7 +672,10 @@ def _forward_references(contents: list[Node], source: bytes) -> list[tuple[int, 
 
 def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
     """`(start, "name:Type")` for `name: Type` (parameter or variable) or `name = Type(...)`; the name
-    may be `self.x`."""
+    may be `self.x`; `(start, "f():Type")` for a function `f` declared to return `Type`."""
+    if node.type == "function_definition":
+        returns = _type_name(node.child_by_field_name("return_type"), source)
+        return (node.start_byte, f"{_name(node, source)}():{returns}") if returns else None
     if node.type == "assignment":
         name, kind = node.child_by_field_name("left"), node.child_by_field_name("type")
         right = node.child_by_field_name("right")

@@ -26,6 +26,7 @@ _LATE_KINDS = {"function", "method"}
 _DEFINITION_KINDS = {"function", "method", "class", "class_header"}
 _LATE_IMPORTS = {"late", "dynamic"}
 _MEMBER_OWNERS = ("class", "class_header", "interface", "type")  # kinds of atom whose members are looked up
+_VALUE_KINDS = {*_DEFINITION_KINDS, *_MEMBER_OWNERS}  # a name of these is its own value, never a variable
 
 
 def module_name(path: str) -> str:
@@ -44,6 +45,7 @@ class _Index:
         self.atoms = {a.id: a for a in atoms}
         self.defs: dict[str, dict[str, str]] = {}
         self.members: dict[str, dict[str, str]] = {}  # `Class.x` bound as a field or on self: first binder
+        self.binders: dict[tuple[str, str], list[str]] = {}  # (file, `Class.x`): every atom binding it
         self.imports: dict[str, dict[str, ImportRef]] = {}
         self.stars: dict[str, list[ImportRef]] = {}
         self.first: dict[str, str] = {}
@@ -56,6 +58,7 @@ class _Index:
                 self.defs.setdefault(atom.file, {}).setdefault(name, atom.id)
             for name in atom.members:
                 self.members.setdefault(atom.file, {}).setdefault(name, atom.id)
+                self.binders.setdefault((atom.file, name), []).append(atom.id)
             for ref in atom.imports:
                 if ref.name == "*":
                     self.stars.setdefault(atom.file, []).append(ref)
@@ -204,61 +207,101 @@ def _is_internal_python(atom: Atom, ref: ImportRef, index: _Index) -> bool:
 def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[str, str]]:
     """The atom an `owner.attribute` read names, with the edge type: `call` for a definition (function,
     method, class), `data` for a variable or a class attribute bound as a field or on self (a later
-    binding, as in `reset()`, depends on the first: that is where the attribute is declared)."""
-    owner, attribute = dotted.split(".", 1)
-    file = atom.file
-    if "." in attribute:
-        return _resolve_chain(atom, owner, *attribute.split(".", 1), index)
-    if owner in ("self", "cls", "this") and "." in atom.symbol:
-        own_class = index.defs.get(file, {}).get(atom.symbol.split(".")[0])
-        return _member(index, index.atoms[own_class], attribute) if own_class else []
-    module = index.module_of(file, owner)
+    binding, as in `reset()`, depends on the first: that is where the attribute is declared). The owner
+    may be a chain (`self.a.b`), looked up link by link on the types the code states."""
+    owner, _, attribute = dotted.rpartition(".")
+    module = index.module_of(atom.file, owner) if "." not in owner else None
     if module is not None:
         target = index.resolve(module, attribute)
         return [(target, _kind_of(index.atoms[target]))] if target else []
-    target = index.resolve(file, owner)
-    if target and index.atoms[target].kind in ("class", "class_header"):
-        return _member(index, index.atoms[target], attribute)
-    declared = _declared_type(index, atom, owner, target)
-    if declared is not None:
-        klass = _resolve_dotted(index, *declared)
-        if klass and index.atoms[klass].kind in _MEMBER_OWNERS:
-            return _member(index, index.atoms[klass], attribute)
-    return []
+    klass = _class_of(index, atom, owner)
+    return _member(index, klass, attribute) if klass is not None else []
 
 
-def _declared_type(index: _Index, atom: Atom, name: str, definition: str | None) -> tuple[str, str] | None:
-    """(file, type name) the code states for `name`: in this atom or the head of the unit it is a piece
+def _own_class(index: _Index, atom: Atom) -> Atom | None:
+    found = index.defs.get(atom.file, {}).get(atom.symbol.split(".")[0]) if "." in atom.symbol else None
+    return index.atoms[found] if found else None
+
+
+def _class_of(index: _Index, atom: Atom, text: str, called: bool = False, depth: int = 0) -> Atom | None:
+    """The class of the value an expression in `atom` names: a class itself, `self`, a name of a stated
+    type, a module's attribute, or a member of another such value (a field's stated type, a method's or
+    property's return type). `called`: the value is the result of calling `text` (`x = f()`), so a
+    function stands for its return type."""
+    if depth > 8:
+        return None
+    head, _, last = text.rpartition(".")
+    if not head:
+        own = _own_class(index, atom) if text in ("self", "cls", "this") else None
+        if own is not None:
+            return own
+        target = index.resolve(atom.file, text)
+        if target is not None and index.atoms[target].kind in _VALUE_KINDS:
+            return _value_class(index, index.atoms[target], called, depth)
+        declared = _declared_type(index, atom, text, target)
+        return _class_of(index, declared[0], declared[1], True, depth + 1) if declared else None
+    module = index.module_of(atom.file, head) if "." not in head else None
+    if module is not None:
+        target = index.resolve(module, last)
+        return _value_class(index, index.atoms[target], called, depth) if target else None
+    owner = _class_of(index, atom, head, depth=depth + 1)
+    found = _member(index, owner, last) if owner is not None else []
+    if not found:
+        return None
+    target, kind = found[0]
+    if kind == "call":  # a method called or a property read: its return type; a nested class
+        return _value_class(index, index.atoms[target], True, depth)
+    stated = _stated_member_type(index, index.atoms[target], last)
+    return _class_of(index, stated[0], stated[1], True, depth + 1) if stated else None
+
+
+def _value_class(index: _Index, target: Atom, called: bool, depth: int) -> Atom | None:
+    """A class names itself (and what calling it makes); a function called, the type it returns."""
+    if target.kind in _MEMBER_OWNERS:
+        return target
+    if not called or target.kind not in ("function", "method"):
+        return None
+    returns = f"{target.symbol.rsplit('.', 1)[-1]}()"
+    for entry in target.typed_names:
+        name, _, type_name = entry.partition(":")
+        if name == returns:
+            if type_name.rsplit(".", 1)[-1] == "Self":
+                return _own_class(index, target)
+            return _class_of(index, target, type_name, True, depth + 1)
+    return None
+
+
+def _stated_member_type(index: _Index, declarer: Atom, attribute: str) -> tuple[Atom, str] | None:
+    """The type stated for a member where it is declared or bound (first such binder first): `x: T` in
+    the class body, `self.x: T = ...` or `self.x = T(...)`, or `self.x = x` with a parameter `x: T` of
+    the method (the usual constructor)."""
+    member = next((m for m in declarer.members if m.rpartition(".")[2] == attribute), None)
+    for binder in index.binders.get((declarer.file, member), [declarer.id]) if member else [declarer.id]:
+        current: Atom | None = index.atoms[binder]
+        while current is not None:
+            stated = dict(entry.split(":", 1) for entry in current.typed_names)
+            for name in (f"self.{attribute}", f"cls.{attribute}", f"this.{attribute}", attribute):
+                if name in stated:
+                    return current, stated[name]
+            current = index.atoms.get(current.parent) if current.kind == "block" and current.parent else None
+    return None
+
+
+def _declared_type(index: _Index, atom: Atom, name: str, definition: str | None) -> tuple[Atom, str] | None:
+    """(atom, type name) the code states for `name`: in this atom or the head of the unit it is a piece
     of (parameters, annotated or constructed locals), else where the name is defined (a module variable)."""
     current: Atom | None = atom
     while current is not None:
         for entry in current.typed_names:
             if entry.partition(":")[0] == name:
-                return current.file, entry.partition(":")[2]
+                return current, entry.partition(":")[2]
         current = index.atoms.get(current.parent) if current.kind == "block" and current.parent else None
     if definition is not None:
         holder = index.atoms[definition]
         for entry in holder.typed_names:
             if entry.partition(":")[0] == name:
-                return holder.file, entry.partition(":")[2]
+                return holder, entry.partition(":")[2]
     return None
-
-
-def _resolve_chain(atom: Atom, owner: str, first: str, second: str, index: _Index) -> list[tuple[str, str]]:
-    """`self.first.second`: `second` on the type stated where `first` is declared: `first: T` in the
-    class body, `self.first: T = ...` or `self.first = T(...)`, or `self.first = first` with a
-    parameter `first: T` (the usual constructor)."""
-    own_class = index.defs.get(atom.file, {}).get(atom.symbol.split(".")[0]) if "." in atom.symbol else None
-    declared = _member(index, index.atoms[own_class], first) if owner in ("self", "cls", "this") and own_class else []
-    if not declared:
-        return []
-    binder = index.atoms[declared[0][0]]
-    stated = dict(entry.split(":", 1) for entry in binder.typed_names)
-    type_name = stated.get(f"{owner}.{first}") or stated.get(first)
-    klass = _resolve_dotted(index, binder.file, type_name) if type_name else None
-    if klass is None or index.atoms[klass].kind not in _MEMBER_OWNERS:
-        return []
-    return _member(index, index.atoms[klass], second)
 
 
 def _kind_of(target: Atom) -> str:

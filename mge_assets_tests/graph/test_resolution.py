@@ -258,7 +258,34 @@ def test_quoted_names_inside_subscripted_annotations_are_type_references_and_sta
     }
     atoms = atomize_files(files)
     show = next(a for a in atoms if a.id == "pkg/use.py::show")
-    assert "Ctx" in show.type_references and show.typed_names == ("c:Ctx",)
+    assert "Ctx" in show.type_references and show.typed_names == ("show():int", "c:Ctx")
     assert "Ctx" not in next(a for a in atoms if a.id == "pkg/use.py::<module>").type_references  # a dict key
     edges = _edges(build_graph(atoms))
     assert ("pkg/use.py::show", "pkg/ctx.py::Ctx.__init__", "data") in edges  # `c.obj` on the stated type
+
+
+def test_values_are_typed_by_the_return_types_of_the_functions_methods_and_properties_making_them() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/tok.py": "import typing as t\n\n\nclass Token:\n    def test(self):\n        return True\n\n\n"
+        "class Stream:\n    __slots__ = ('env',)\n\n    def __init__(self, env: 'Env'):\n        self.env = env\n\n"
+        "    @property\n    def current(self) -> Token:\n        return Token()\n\n"
+        "    def copy(self) -> t.Self:\n        return self\n\n\nclass Env:\n    is_async = False\n\n"
+        "    def tokenize(self) -> 'Stream':\n        return Stream(self)\n\n\n"
+        "def make(env: Env) -> t.Optional[Stream]:\n    return env.tokenize()\n",
+        "pkg/use.py": "from pkg.tok import Env, make\n\n\nclass Parser:\n    def __init__(self, env: Env):\n"
+        "        self.stream = env.tokenize()\n\n    def parse(self):\n"
+        "        return self.stream.current.test(), self.stream.env.is_async\n\n\n"
+        "def run():\n    stream = make(Env())\n    return stream.copy().current, stream.env\n",
+    }
+    atoms = atomize_files(files)
+    assert "tokenize():Stream" in next(a for a in atoms if a.id == "pkg/tok.py::Env.tokenize").typed_names
+    edges = _edges(build_graph(atoms))
+    assert {
+        ("pkg/use.py::Parser.parse", "pkg/tok.py::Stream.current", "call"),  # self.stream = env.tokenize()
+        ("pkg/use.py::Parser.parse", "pkg/tok.py::Token.test", "call"),  # a property's return type
+        ("pkg/use.py::Parser.parse", "pkg/tok.py::Env", "data"),  # a slot typed by the constructor's parameter
+        ("pkg/use.py::run", "pkg/tok.py::Stream.copy", "call"),  # stream = make(...): Optional[Stream]
+        ("pkg/use.py::run", "pkg/tok.py::Stream", "data"),  # the slot `env`, defined by its class
+    } <= edges
+    assert ("pkg/use.py::Parser.parse", "pkg/tok.py::Stream.__init__", "data") not in edges
