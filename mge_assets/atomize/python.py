@@ -255,7 +255,8 @@ def _definition_atom(
 ) -> Atom:
     node = unit.definition
     names = _Names(source)
-    if header_only:
+    if header_only:  # a class with methods: its decorators and header, the methods are atoms of their own
+        names._read(node.start_byte, _definition(node).start_byte, _NO_LOCALS)
         names.visit_class_header(_definition(node))
     else:
         names.visit_definition(node)

@@ -291,6 +291,16 @@ CASES = [
         },
     ),
     Case(
+        "python decorators of a class with methods are read by its header",
+        {
+            "deco.py": "def register(cls=None, *, slots=False):\n    return cls\n",
+            "app.py": "from deco import register\n\n\n@register(slots=True)\nclass A:\n    x = 1\n\n"
+            "    def m(self):\n        return self.x\n\n\n@register\nclass B:\n    def m(self):\n        return 2\n",
+        },
+        {("app.py", "deco.py", "static")},
+        {("app.py::A", "deco.py::register", "call"), ("app.py::B", "deco.py::register", "call")},
+    ),
+    Case(
         "python split function: a nested function and a variable bound in one block, read in a later one",
         {
             "jobs.py": "def run(tasks):\n    done = []\n"
