@@ -288,13 +288,15 @@ def _stated_member_type(index: _Index, declarer: Atom, attribute: str) -> tuple[
 
 
 def _declared_type(index: _Index, atom: Atom, name: str, definition: str | None) -> tuple[Atom, str] | None:
-    """(atom, type name) the code states for `name`: in this atom or the head of the unit it is a piece
-    of (parameters, annotated or constructed locals), else where the name is defined (a module variable)."""
+    """(atom, type name) the code states for `name`: in this atom, an earlier piece of its unit binding
+    the locals it reads (the latest first), or the unit's head (parameters, annotated or constructed
+    locals), else where the name is defined (a module variable)."""
     current: Atom | None = atom
     while current is not None:
-        for entry in current.typed_names:
-            if entry.partition(":")[0] == name:
-                return current, entry.partition(":")[2]
+        for holder in (current, *(index.atoms[s] for s in reversed(current.local_sources) if s in index.atoms)):
+            for entry in holder.typed_names:
+                if entry.partition(":")[0] == name:
+                    return holder, entry.partition(":")[2]
         current = index.atoms.get(current.parent) if current.kind == "block" and current.parent else None
     if definition is not None:
         holder = index.atoms[definition]

@@ -289,3 +289,21 @@ def test_values_are_typed_by_the_return_types_of_the_functions_methods_and_prope
         ("pkg/use.py::run", "pkg/tok.py::Stream", "data"),  # the slot `env`, defined by its class
     } <= edges
     assert ("pkg/use.py::Parser.parse", "pkg/tok.py::Stream.__init__", "data") not in edges
+
+
+def test_a_local_typed_in_an_earlier_piece_of_a_split_function_types_its_reads_in_later_ones() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/b.py": "class Builder:\n    def add(self):\n        return self\n",
+        "pkg/run.py": "from pkg.b import Builder\n\n\ndef run(n):\n"
+        + "".join(f"    a{i} = {i}\n" for i in range(12))
+        + "    builder = Builder()\n\n    if n:\n"
+        + "".join(f"        b{i} = {i}\n" for i in range(10))
+        + "        builder.add()\n    return builder\n",
+    }
+    atoms = atomize_files(files)
+    reader = next(
+        a for a in atoms if a.id.startswith("pkg/run.py::run.<block") and "builder.add" in a.attribute_references
+    )
+    assert reader.local_sources and not any(t.startswith("builder:") for t in reader.typed_names)
+    assert (reader.id, "pkg/b.py::Builder.add", "call") in _edges(build_graph(atoms))
