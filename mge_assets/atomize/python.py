@@ -46,6 +46,7 @@ _FACTS_PATTERNS = """
     (function_definition name: (identifier) @skip)
     (class_definition name: (identifier) @skip)
     (attribute object: (identifier)) @attribute
+    (attribute object: (call function: [(identifier) (attribute)]) attribute: (identifier)) @on_call
     (assignment left: [(attribute) @member (pattern_list (attribute) @member)])
     (class_definition body: (block (expression_statement (assignment left: (identifier) @member))))
     [(typed_parameter) (typed_default_parameter)] @typed
@@ -548,6 +549,11 @@ def _gather(raw: bytes, tree: Tree) -> _Source:
         obj, attr = node.child_by_field_name("object"), node.child_by_field_name("attribute")
         if obj is not None and attr is not None and obj.type == "identifier":
             attributes.append((obj.start_byte, f"{_text(obj, source)}.{_text(attr, source)}"))
+    for node in captured.get("on_call", []):  # `f().x`, `super().m`: x looked up on what f returns
+        callee = node.child_by_field_name("object").child_by_field_name("function")
+        attributes.append(
+            (node.start_byte, f"{_text(callee, source)}().{_text(node.child_by_field_name('attribute'), source)}")
+        )
     for node in captured.get("chain", []):  # `x.y.z`: z looked up on the type of x.y, link by link
         attributes.append((node.start_byte, _text(node, source)))
     assigned = [(target.start_byte, _bound_by(target, source)) for target in captured.get("assigned", [])]

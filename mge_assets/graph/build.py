@@ -214,6 +214,13 @@ def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[str
     if module is not None:
         target = index.resolve(module, attribute)
         return [(target, _kind_of(index.atoms[target]))] if target else []
+    if owner == "super()":  # the first base, in order, that has the attribute
+        own = _own_class(index, atom)
+        bases = [_resolve_dotted(index, own.file, base) for base in own.bases] if own is not None else []
+        found = (
+            _member(index, index.atoms[b], attribute) for b in bases if b and index.atoms[b].kind in _MEMBER_OWNERS
+        )
+        return next((f for f in found if f), [])
     klass = _class_of(index, atom, owner)
     return _member(index, klass, attribute) if klass is not None else []
 
@@ -230,6 +237,8 @@ def _class_of(index: _Index, atom: Atom, text: str, called: bool = False, depth:
     function stands for its return type."""
     if depth > 8:
         return None
+    if text.endswith("()"):  # `f().x`: the value f returns
+        return _class_of(index, atom, text[:-2], True, depth + 1)
     head, _, last = text.rpartition(".")
     if not head:
         own = _own_class(index, atom) if text in ("self", "cls", "this") else None

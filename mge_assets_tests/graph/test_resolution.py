@@ -307,3 +307,23 @@ def test_a_local_typed_in_an_earlier_piece_of_a_split_function_types_its_reads_i
     )
     assert reader.local_sources and not any(t.startswith("builder:") for t in reader.typed_names)
     assert (reader.id, "pkg/b.py::Builder.add", "call") in _edges(build_graph(atoms))
+
+
+def test_attributes_of_call_results_and_of_super_resolve_on_the_class_returned_or_the_bases() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/base.py": "class Mixin:\n    pass\n\n\nclass Base:\n    def __init__(self, x):\n        self.x = x\n\n"
+        "    def show(self):\n        return self.x\n\n\ndef make() -> Base:\n    return Base(1)\n",
+        "pkg/leaf.py": "from pkg.base import Base, Mixin, make\n\n\nclass Leaf(Mixin, Base):\n"
+        "    def __init__(self):\n        super().__init__(2)\n\n    def show(self):\n"
+        "        return super().show(), make().x, Base(3).show()\n",
+    }
+    atoms = atomize_files(files)
+    leaf_show = next(a for a in atoms if a.id == "pkg/leaf.py::Leaf.show")
+    assert {"super().show", "make().x", "Base().show"} <= set(leaf_show.attribute_references)
+    edges = _edges(build_graph(atoms))
+    assert {
+        ("pkg/leaf.py::Leaf.__init__", "pkg/base.py::Base.__init__", "call"),
+        ("pkg/leaf.py::Leaf.show", "pkg/base.py::Base.show", "call"),
+        ("pkg/leaf.py::Leaf.show", "pkg/base.py::Base.__init__", "data"),
+    } <= edges
