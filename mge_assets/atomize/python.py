@@ -51,7 +51,7 @@ _FACTS_PATTERNS = """
     (class_definition body: (block (expression_statement (assignment left: (identifier) @member))))
     [(typed_parameter) (typed_default_parameter)] @typed
     (assignment left: [(identifier) (attribute)] type: (_)) @typed
-    (assignment left: [(identifier) (attribute)] right: (call)) @typed
+    (assignment left: [(identifier) (attribute)] right: [(call) (conditional_expression)]) @typed
     (function_definition return_type: (_)) @typed
     (attribute object: (attribute object: (identifier) attribute: (identifier)) attribute: (identifier)) @chain
     (attribute object: (attribute object: (attribute object: (identifier)))) @chain
@@ -686,8 +686,8 @@ def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
     if node.type == "assignment":
         name, kind = node.child_by_field_name("left"), node.child_by_field_name("type")
         right = node.child_by_field_name("right")
-        if kind is None and right is not None and right.type == "call":
-            kind = right.child_by_field_name("function")
+        if kind is None and right is not None:
+            kind = _made_by(right, source)
     else:
         name = node.child_by_field_name("name") or (node.named_children[0] if node.named_children else None)
         kind = node.child_by_field_name("type")
@@ -695,6 +695,17 @@ def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
     if name is None or not type_name or not (name.type == "identifier" or _on_self(name, source)):
         return None
     return node.start_byte, f"{_text(name, source)}:{type_name}"
+
+
+def _made_by(value: Node, source: bytes) -> Node | None:
+    """The callee whose result a value is: `C(...)`, or `C(a) if x else C(b)` (a branch may be None)."""
+    if value.type == "call":
+        return value.child_by_field_name("function")
+    if value.type != "conditional_expression" or len(value.named_children) != 3:
+        return None
+    made = [_made_by(branch, source) for branch in value.named_children[::2] if branch.type != "none"]
+    texts = {_text(callee, source) if callee is not None else None for callee in made}
+    return made[0] if len(texts) == 1 and None not in texts else None
 
 
 def _on_self(node: Node, source: bytes) -> bool:

@@ -327,3 +327,19 @@ def test_attributes_of_call_results_and_of_super_resolve_on_the_class_returned_o
         ("pkg/leaf.py::Leaf.show", "pkg/base.py::Base.show", "call"),
         ("pkg/leaf.py::Leaf.show", "pkg/base.py::Base.__init__", "data"),
     } <= edges
+
+
+def test_a_conditional_value_made_by_one_callee_in_each_branch_has_that_callee_as_its_type() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/u.py": "class URL:\n    def join(self):\n        return self\n\n\nclass Other:\n    def join(self):\n"
+        "        return self\n\n\nclass Request:\n    def __init__(self, url, params=None):\n"
+        "        self.url = URL(url) if params is None else URL(url, params)\n"
+        "        self.alt = URL(url) if params else Other()\n\n\n"
+        "def send(request: Request):\n    return request.url.join(), request.alt.join()\n",
+    }
+    atoms = atomize_files(files)
+    assert next(a for a in atoms if a.id == "pkg/u.py::Request.__init__").typed_names == ("self.url:URL",)
+    edges = _edges(build_graph(atoms))
+    assert ("pkg/u.py::send", "pkg/u.py::URL.join", "call") in edges
+    assert ("pkg/u.py::send", "pkg/u.py::Other.join", "call") not in edges  # two callees: no stated type
