@@ -7,7 +7,11 @@ holds its first definition (by file and position; a module's definition is at it
 
 In scope: every reference (an occurrence without the definition role) to a symbol defined in one of
 the project's files: classes and other types, functions, methods, variables and attributes. A
-parameter or type parameter counts as its function or type (a keyword argument names its function).
+parameter or type parameter counts as its function or type (a keyword argument names its function),
+except where the atom reading it (or its ancestor) declares it: a function reading its own parameter
+reads a local. That matters for redefinitions (`@overload` stubs, then the implementation), whose
+parameters share one symbol with the first definition; mapped to the function, the implementation's
+own parameters would read as edges to the first stub.
 Out of scope, on both sides: modules as a whole (`from x import y` and `import './x'` name module x;
 a module is a file, not an atom, and file-level edges are measured against ruff and dependency-cruiser;
 on our side, the edge a module-object or star import such as `import a.b`, `from . import m` or
@@ -159,12 +163,16 @@ def symbol_edges(
         by_file.setdefault(atom.file, []).append(atom)
     locators = {path: _Locator(sources[path], group) for path, group in by_file.items() if path in sources}
     definitions: dict[str, tuple[str, int, int]] = {}
+    parameters: dict[str, set[str]] = {}  # a parameter's symbol -> every atom declaring it (overloads too)
     for path in sorted(set(documents) & set(locators)):
         for occurrence in documents[path]:
             if occurrence.roles & DEFINITION and not occurrence.symbol.startswith("local "):
                 place = (path, occurrence.line, occurrence.column)
                 symbol = owner_symbol(occurrence.symbol)
                 definitions[symbol] = min(definitions.get(symbol, place), place)
+                if symbol != occurrence.symbol:
+                    declarer = locators[path].atom(occurrence.line, occurrence.column)
+                    parameters.setdefault(occurrence.symbol, set()).add(declarer)
     targets = {s: locators[p].atom(line, column) for s, (p, line, column) in definitions.items()}
     ancestors = _ancestors(atoms)
     shared_locals = _shared_locals(atoms)
@@ -176,6 +184,8 @@ def symbol_edges(
             symbol = owner_symbol(occurrence.symbol)
             target = targets.get(symbol) if category(symbol) != "module" else None
             source = locators[path].atom(occurrence.line, occurrence.column) if target else None
+            if source and _own_parameter(parameters.get(occurrence.symbol, set()), source, ancestors):
+                continue  # a function reading its own parameter: a local, whichever overload came first
             if (
                 source
                 and target
@@ -185,6 +195,10 @@ def symbol_edges(
             ):
                 edges.setdefault((source, target), category(symbol))
     return edges
+
+
+def _own_parameter(declarers: set[str], source: str, ancestors: dict[str, set[str]]) -> bool:
+    return source in declarers or not declarers.isdisjoint(ancestors[source])
 
 
 def our_symbol_edges(

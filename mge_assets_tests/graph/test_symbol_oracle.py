@@ -108,3 +108,20 @@ def test_columns_count_utf16_units_and_lines_start_after_each_newline() -> None:
     locator = oracle._Locator("a\ns = 'é😀'; x\n".encode(), [])
     assert locator.offset(1, 0) == 2 and locator.offset(1, 5) == 7  # é is one unit and two bytes
     assert locator.offset(1, 11) == 2 + len("s = 'é😀'; ".encode())  # the emoji is two units, four bytes
+
+
+def test_a_redefined_function_reading_its_own_parameter_is_no_edge_to_the_first_definition() -> None:
+    files = {"pkg/o.py": "def g(x):\n    return x\n\n\ndef g(x, y=1):\n    return x\n"}
+    o = "scip-python python pkg 0 `pkg.o`/"
+    occurrences = [
+        _occurrence(0, 0, 0, f"{o}__init__:", 1),
+        _occurrence(0, 4, 5, f"{o}g().", 1),
+        _occurrence(0, 6, 7, f"{o}g().(x)", 1),
+        _occurrence(1, 11, 12, f"{o}g().(x)"),
+        _occurrence(4, 6, 7, f"{o}g().(x)", 1),  # the symbols of the redefinition's parameters are shared
+        _occurrence(5, 11, 12, f"{o}g().(x)"),  # its own parameter: a local, not the first g
+    ]
+    index = _field(2, _field(1, b"pkg/o.py") + b"".join(occurrences))
+    atoms = atomize_files(files)
+    edges = oracle.symbol_edges(oracle.read_index(index), atoms, {p: t.encode() for p, t in files.items()})
+    assert edges == {}  # as a keyword argument, the parameter still names its function (test above)
