@@ -51,7 +51,8 @@ _FACTS_PATTERNS = """
     (class_definition body: (block (expression_statement (assignment left: (identifier) @member))))
     [(typed_parameter) (typed_default_parameter)] @typed
     (assignment left: [(identifier) (attribute)] type: (_)) @typed
-    (assignment left: [(identifier) (attribute)] right: [(call) (conditional_expression)]) @typed
+    (assignment
+        left: [(identifier) (attribute)] right: [(call) (conditional_expression) (identifier) (attribute)]) @typed
     (function_definition return_type: (_)) @typed
     (attribute object: (attribute object: (identifier) attribute: (identifier)) attribute: (identifier)) @chain
     (attribute object: (attribute object: (attribute object: (identifier)))) @chain
@@ -698,9 +699,12 @@ def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
 
 
 def _made_by(value: Node, source: bytes) -> Node | None:
-    """The callee whose result a value is: `C(...)`, or `C(a) if x else C(b)` (a branch may be None)."""
+    """The callee whose result a value is: `C(...)`, or `C(a) if x else C(b)` (a branch may be None);
+    or the name or attribute it copies (`S = Style`, `color = style.color`)."""
     if value.type == "call":
         return value.child_by_field_name("function")
+    if value.type in ("identifier", "attribute"):
+        return value
     if value.type != "conditional_expression" or len(value.named_children) != 3:
         return None
     made = [_made_by(branch, source) for branch in value.named_children[::2] if branch.type != "none"]

@@ -13,6 +13,7 @@ edge of the cycle can go. Every dropped edge is recorded with its reason.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import networkx as nx
@@ -26,6 +27,7 @@ _LATE_KINDS = {"function", "method"}
 _DEFINITION_KINDS = {"function", "method", "class", "class_header"}
 _LATE_IMPORTS = {"late", "dynamic"}
 _MEMBER_OWNERS = ("class", "class_header", "interface", "type")  # kinds of atom whose members are looked up
+_DOTTED_HEAD = re.compile(r"[^.(]*")
 _VALUE_KINDS = {*_DEFINITION_KINDS, *_MEMBER_OWNERS}  # a name of these is its own value, never a variable
 
 
@@ -304,8 +306,9 @@ def _declared_type(index: _Index, atom: Atom, name: str, definition: str | None)
     while current is not None:
         for holder in (current, *(index.atoms[s] for s in reversed(current.local_sources) if s in index.atoms)):
             for entry in holder.typed_names:
-                if entry.partition(":")[0] == name:
-                    return holder, entry.partition(":")[2]
+                stated, _, type_name = entry.partition(":")
+                if stated == name and _DOTTED_HEAD.match(type_name).group() != name:  # not `x = x.parent`
+                    return holder, type_name
         current = index.atoms.get(current.parent) if current.kind == "block" and current.parent else None
     if definition is not None:
         holder = index.atoms[definition]

@@ -343,3 +343,27 @@ def test_a_conditional_value_made_by_one_callee_in_each_branch_has_that_callee_a
     edges = _edges(build_graph(atoms))
     assert ("pkg/u.py::send", "pkg/u.py::URL.join", "call") in edges
     assert ("pkg/u.py::send", "pkg/u.py::Other.join", "call") not in edges  # two callees: no stated type
+
+
+def test_a_copied_name_or_attribute_types_a_local_and_rebinding_a_name_from_itself_keeps_its_stated_type() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/s.py": "class Style:\n    @classmethod\n    def parse(cls, text):\n        return cls()\n\n\n"
+        "class Node:\n    def __init__(self, parent: 'Node'):\n        self.parent = parent\n"
+        "        self.style = Style()\n\n"
+        "    def root(self):\n        node = self\n        while node.parent:\n            node = node.parent\n"
+        "        return node.parent\n\n\n"
+        "def render(node: Node):\n    S = Style\n    style = node.style\n    return S.parse(''), style.parse('')\n\n\n"
+        "def top(node: Node):\n"
+        + "".join(f"    a{i} = {i}\n" for i in range(12))
+        + "    if node:\n"
+        + "".join(f"        b{i} = {i}\n" for i in range(10))
+        + "        node = node.parent\n        return node.style\n",
+    }
+    atoms = atomize_files(files)
+    assert next(a for a in atoms if a.id == "pkg/s.py::render").typed_names[-2:] == ("S:Style", "style:node.style")
+    edges = _edges(build_graph(atoms))
+    assert ("pkg/s.py::render", "pkg/s.py::Style.parse", "call") in edges
+    reader = next(a for a in atoms if "node.style" in a.attribute_references and a.id.startswith("pkg/s.py::top"))
+    assert "node:node.parent" in reader.typed_names
+    assert (reader.id, "pkg/s.py::Node.__init__", "data") in edges  # `node = node.parent`: still a Node
