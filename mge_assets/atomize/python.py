@@ -52,7 +52,9 @@ _FACTS_PATTERNS = """
     [(typed_parameter) (typed_default_parameter)] @typed
     (assignment left: [(identifier) (attribute)] type: (_)) @typed
     (assignment
-        left: [(identifier) (attribute)] right: [(call) (conditional_expression) (identifier) (attribute)]) @typed
+        left: [(identifier) (attribute)]
+        right: [(call) (conditional_expression) (identifier) (attribute) (subscript)]) @typed
+    [(for_statement left: (identifier)) (for_in_clause left: (identifier))] @typed
     (function_definition return_type: (_)) @typed
     (attribute object: (attribute object: (identifier) attribute: (identifier)) attribute: (identifier)) @chain
     (attribute object: (attribute object: (attribute object: (identifier)))) @chain
@@ -92,6 +94,13 @@ _LOCALS_PATTERNS = """
 _FILE_QUERY = Query(LANGUAGE, "\n".join((_DECISION_PATTERNS, _FACTS_PATTERNS, _STATEMENTS_PATTERNS, _LOCALS_PATTERNS)))
 _IMPORTS = ("import_statement", "import_from_statement", "future_import_statement")
 _TYPE_CHECKING = {b"TYPE_CHECKING", b"typing.TYPE_CHECKING", b"t.TYPE_CHECKING"}
+_GENERATORS = {"Generator", "AsyncGenerator"}  # their first parameter is what they yield
+_SEQUENCES = {
+    *_GENERATORS,
+    *("List", "list", "Sequence", "MutableSequence", "Iterable", "Iterator", "Collection", "Reversible"),
+    *("Set", "set", "FrozenSet", "frozenset", "AbstractSet", "MutableSet", "Deque", "deque"),
+    *("Tuple", "tuple", "AsyncIterable", "AsyncIterator"),
+}
 _DOTTED_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
@@ -684,32 +693,52 @@ def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
     if node.type == "function_definition":
         returns = _type_name(node.child_by_field_name("return_type"), source)
         return (node.start_byte, f"{_name(node, source)}():{returns}") if returns else None
-    if node.type == "assignment":
+    if node.type in ("for_statement", "for_in_clause"):  # `for x in xs`: x is an element of xs
+        name, over = node.child_by_field_name("left"), _iterated(node.child_by_field_name("right"), source)
+        type_name = f"{over}[]" if over else None
+    elif node.type == "assignment":
         name, kind = node.child_by_field_name("left"), node.child_by_field_name("type")
         right = node.child_by_field_name("right")
-        if kind is None and right is not None:
-            kind = _made_by(right, source)
+        type_name = _type_name(kind, source) if kind is not None else _value_type(right, source)
     else:
         name = node.child_by_field_name("name") or (node.named_children[0] if node.named_children else None)
         kind = node.child_by_field_name("type")
-    type_name = _type_name(kind, source) if kind is not None else None
+        type_name = _type_name(kind, source) if kind is not None else None
     if name is None or not type_name or not (name.type == "identifier" or _on_self(name, source)):
         return None
     return node.start_byte, f"{_text(name, source)}:{type_name}"
 
 
-def _made_by(value: Node, source: bytes) -> Node | None:
-    """The callee whose result a value is: `C(...)`, or `C(a) if x else C(b)` (a branch may be None);
-    or the name or attribute it copies (`S = Style`, `color = style.color`)."""
+def _value_type(value: Node | None, source: bytes) -> str | None:
+    """What a value's type is stated by: the callee whose result it is (`C(...)`: `C`; `C(a) if x else
+    C(b)`, a branch may be None), the name or attribute it copies (`S = Style`), or, for an element of a
+    name, attribute or call's result (`xs[0]`, and what a for loop takes from it), that with `[]`."""
+    if value is None:
+        return None
     if value.type == "call":
-        return value.child_by_field_name("function")
+        function = value.child_by_field_name("function")
+        return _type_name(function, source) if function is not None else None
     if value.type in ("identifier", "attribute"):
-        return value
+        return _text(value, source)
+    if value.type == "subscript":
+        inner = value.child_by_field_name("value")
+        return f"{_iterated(inner, source)}[]" if _iterated(inner, source) else None
     if value.type != "conditional_expression" or len(value.named_children) != 3:
         return None
-    made = [_made_by(branch, source) for branch in value.named_children[::2] if branch.type != "none"]
-    texts = {_text(callee, source) if callee is not None else None for callee in made}
-    return made[0] if len(texts) == 1 and None not in texts else None
+    made = {_value_type(branch, source) for branch in value.named_children[::2] if branch.type != "none"}
+    return made.pop() if len(made) == 1 and None not in made else None
+
+
+def _iterated(node: Node | None, source: bytes) -> str | None:
+    """A name, attribute or call (`xs`, `self.xs`, `self.items()`) as text; None for anything else."""
+    if node is not None and node.type in ("identifier", "attribute"):
+        return _text(node, source)
+    function = node.child_by_field_name("function") if node is not None and node.type == "call" else None
+    return (
+        f"{_text(function, source)}()"
+        if function is not None and function.type in ("identifier", "attribute")
+        else None
+    )
 
 
 def _on_self(node: Node, source: bytes) -> bool:
@@ -731,15 +760,24 @@ def _type_name(node: Node, source: bytes) -> str | None:
         named = [c for c in parts if c.type != "none"]
         return _type_name(named[0], source) if len(named) == 1 else None
     if node.type == "subscript":  # `t.Optional[X]`: a dotted head parses as a subscript
-        head, inner = node.child_by_field_name("value"), node.children_by_field_name("subscript")
-        if head is not None and _text(head, source).rsplit(".", 1)[-1] == "Optional" and len(inner) == 1:
-            return _type_name(inner[0], source)
-        return None
+        head = node.child_by_field_name("value")
+        return _generic(_text(head, source), node.children_by_field_name("subscript"), source) if head else None
     if node.type == "generic_type" and len(node.named_children) == 2:
         head, parameters = node.named_children
-        inner = parameters.named_children
-        if _text(head, source).rsplit(".", 1)[-1] == "Optional" and len(inner) == 1:
-            return _type_name(inner[0], source)
+        return _generic(_text(head, source), parameters.named_children, source)
+    return None
+
+
+def _generic(head: str, parameters: list[Node], source: bytes) -> str | None:
+    """`Optional[X]` is X; a sequence or iterable of X (`List[X]`, `Iterator[X]`, `Tuple[X, ...]`) is
+    `[X]`, so that its elements (`xs[0]`, `for x in xs`) are typed."""
+    name = head.rsplit(".", 1)[-1]
+    if name == "Optional" and len(parameters) == 1:
+        return _type_name(parameters[0], source)
+    variadic = name in ("Tuple", "tuple") and len(parameters) == 2 and _text(parameters[1], source) == "..."
+    if name in _SEQUENCES and (len(parameters) == 1 or variadic or name in _GENERATORS):
+        element = _type_name(parameters[0], source) if parameters else None
+        return f"[{element}]" if element else None
     return None
 
 

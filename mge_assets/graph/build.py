@@ -27,7 +27,7 @@ _LATE_KINDS = {"function", "method"}
 _DEFINITION_KINDS = {"function", "method", "class", "class_header"}
 _LATE_IMPORTS = {"late", "dynamic"}
 _MEMBER_OWNERS = ("class", "class_header", "interface", "type")  # kinds of atom whose members are looked up
-_DOTTED_HEAD = re.compile(r"[^.(]*")
+_DOTTED_HEAD = re.compile(r"[^.(\[]*")
 _VALUE_KINDS = {*_DEFINITION_KINDS, *_MEMBER_OWNERS}  # a name of these is its own value, never a variable
 
 
@@ -241,6 +241,11 @@ def _class_of(index: _Index, atom: Atom, text: str, called: bool = False, depth:
         return None
     if text.endswith("()"):  # `f().x`: the value f returns
         return _class_of(index, atom, text[:-2], True, depth + 1)
+    if text.endswith("[]"):  # `xs[0]`, `for x in xs`: an element of a sequence whose element type is stated
+        element = _element_type(index, atom, text[:-2], depth + 1)
+        return _class_of(index, element[0], element[1], True, depth + 1) if element else None
+    if text.startswith("["):  # a sequence itself: its members are the builtins'
+        return None
     head, _, last = text.rpartition(".")
     if not head:
         own = _own_class(index, atom) if text in ("self", "cls", "this") else None
@@ -270,16 +275,48 @@ def _value_class(index: _Index, target: Atom, called: bool, depth: int) -> Atom 
     """A class names itself (and what calling it makes); a function called, the type it returns."""
     if target.kind in _MEMBER_OWNERS:
         return target
-    if not called or target.kind not in ("function", "method"):
+    returns = _returns(target) if called else None
+    if returns is None:
         return None
-    returns = f"{target.symbol.rsplit('.', 1)[-1]}()"
-    for entry in target.typed_names:
-        name, _, type_name = entry.partition(":")
-        if name == returns:
-            if type_name.rsplit(".", 1)[-1] == "Self":
-                return _own_class(index, target)
-            return _class_of(index, target, type_name, True, depth + 1)
-    return None
+    if returns.rsplit(".", 1)[-1] == "Self":
+        return _own_class(index, target)
+    return _class_of(index, target, returns, True, depth + 1)
+
+
+def _returns(function: Atom) -> str | None:
+    """The return type a function or method states (`def f() -> T`, recorded as `f():T`)."""
+    if function.kind not in ("function", "method"):
+        return None
+    returns = f"{function.symbol.rsplit('.', 1)[-1]}():"
+    return next((e.removeprefix(returns) for e in function.typed_names if e.startswith(returns)), None)
+
+
+def _element_type(index: _Index, atom: Atom, text: str, depth: int, called: bool = False) -> tuple[Atom, str] | None:
+    """(atom, element type) when the value of `text` is a sequence whose element type the code states
+    (`List[X]`, recorded as `[X]`), following copies, return types and members as `_class_of` does."""
+    if depth > 8:
+        return None
+    if text.startswith("[") and text.endswith("]"):
+        return atom, text[1:-1]
+    if text.endswith("()"):
+        return _element_type(index, atom, text[:-2], depth + 1, True)
+    head, _, last = text.rpartition(".")
+    if not head:
+        target = index.resolve(atom.file, text)
+        if target is not None and index.atoms[target].kind in _VALUE_KINDS:
+            returns = _returns(index.atoms[target]) if called else None
+            return _element_type(index, index.atoms[target], returns, depth + 1, True) if returns else None
+        stated = _declared_type(index, atom, text, target)
+    else:
+        owner = _class_of(index, atom, head, depth=depth + 1)
+        found = _member(index, owner, last) if owner is not None else []
+        if not found:
+            return None
+        if found[0][1] == "call":  # a method called, or a property
+            returns = _returns(index.atoms[found[0][0]])
+            return _element_type(index, index.atoms[found[0][0]], returns, depth + 1, True) if returns else None
+        stated = _stated_member_type(index, index.atoms[found[0][0]], last)
+    return _element_type(index, stated[0], stated[1], depth + 1, True) if stated else None
 
 
 def _stated_member_type(index: _Index, declarer: Atom, attribute: str) -> tuple[Atom, str] | None:

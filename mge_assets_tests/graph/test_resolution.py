@@ -367,3 +367,27 @@ def test_a_copied_name_or_attribute_types_a_local_and_rebinding_a_name_from_itse
     reader = next(a for a in atoms if "node.style" in a.attribute_references and a.id.startswith("pkg/s.py::top"))
     assert "node:node.parent" in reader.typed_names
     assert (reader.id, "pkg/s.py::Node.__init__", "data") in edges  # `node = node.parent`: still a Node
+
+
+def test_elements_of_sequences_whose_element_type_is_stated_are_typed_in_loops_and_subscripts() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/col.py": "class Column:\n    def render(self):\n        return ''\n\n\nclass Row:\n    def cells(self):\n"
+        "        return []\n",
+        "pkg/table.py": "import typing as t\n\nfrom pkg.col import Column, Row\n\n\nclass Table:\n"
+        "    def __init__(self, columns: t.List['Column']):\n        self.columns = columns\n\n"
+        "    def rows(self) -> t.Iterator[Row]:\n        yield Row()\n\n"
+        "    def render(self):\n"
+        "        first = self.columns[0]\n        out = [row.cells() for row in self.rows()]\n"
+        "        for column in self.columns:\n            out.append(column.render())\n"
+        "        return first.render(), out\n",
+    }
+    atoms = atomize_files(files)
+    render = next(a for a in atoms if a.id == "pkg/table.py::Table.render")
+    assert {"first:self.columns[]", "row:self.rows()[]", "column:self.columns[]"} <= set(render.typed_names)
+    assert "rows():[Row]" in next(a for a in atoms if a.id == "pkg/table.py::Table.rows").typed_names
+    edges = _edges(build_graph(atoms))
+    assert {
+        ("pkg/table.py::Table.render", "pkg/col.py::Column.render", "call"),
+        ("pkg/table.py::Table.render", "pkg/col.py::Row.cells", "call"),
+    } <= edges
