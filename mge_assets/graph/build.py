@@ -27,6 +27,7 @@ _LATE_KINDS = {"function", "method"}
 _DEFINITION_KINDS = {"function", "method", "class", "class_header"}
 _LATE_IMPORTS = {"late", "dynamic"}
 _MEMBER_OWNERS = ("class", "class_header", "interface", "type")  # kinds of atom whose members are looked up
+_PROPERTY = re.compile(r"@(\w+\.)*(property|cached_property|setter)\b")  # decorators making a property
 _DOTTED_HEAD = re.compile(r"[^.(\[]*")
 _VALUE_KINDS = {*_DEFINITION_KINDS, *_MEMBER_OWNERS}  # a name of these is its own value, never a variable
 
@@ -366,6 +367,10 @@ def _member(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> list[
     if found is not None:
         return [(found, _kind_of(index.atoms[found]))]
     found = index.members.get(klass.file, {}).get(name)
+    if found is not None and klass.file.endswith(".py") and _unit_kind(index, found) == "method":
+        setter = _inherited_property(index, klass, attribute)  # `self.x = v` calls a base's setter
+        if setter is not None:
+            return [(setter, "call")]
     if found is not None or depth > 12:  # a member of an interface or object type exists only for types
         return [(found, "type" if klass.kind in ("interface", "type") else "data")] if found else []
     for base in klass.bases:
@@ -375,6 +380,29 @@ def _member(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> list[
             if inherited:
                 return inherited
     return []
+
+
+def _unit_kind(index: _Index, atom_id: str) -> str:
+    """The kind of the unit an atom is a piece of (a block's head's kind)."""
+    atom = index.atoms[atom_id]
+    while atom.kind == "block" and atom.parent in index.atoms:
+        atom = index.atoms[atom.parent]
+    return atom.kind
+
+
+def _inherited_property(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> str | None:
+    """The property a Python base class defines as `attribute`, if any (its getter: the first def)."""
+    for base in klass.bases if depth <= 12 else ():
+        target = _resolve_dotted(index, klass.file, base)
+        if not target or index.atoms[target].kind not in _MEMBER_OWNERS or target == klass.id:
+            continue
+        found = index.defs.get(index.atoms[target].file, {}).get(f"{index.atoms[target].symbol}.{attribute}")
+        if found is not None and _PROPERTY.search(index.atoms[found].code.partition("def ")[0]):
+            return found
+        found = _inherited_property(index, index.atoms[target], attribute, depth + 1)
+        if found is not None:
+            return found
+    return None
 
 
 def _resolve_dotted(index: _Index, file: str, name: str) -> str | None:

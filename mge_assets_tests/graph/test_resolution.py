@@ -391,3 +391,17 @@ def test_elements_of_sequences_whose_element_type_is_stated_are_typed_in_loops_a
         ("pkg/table.py::Table.render", "pkg/col.py::Column.render", "call"),
         ("pkg/table.py::Table.render", "pkg/col.py::Row.cells", "call"),
     } <= edges
+
+
+def test_assigning_a_property_a_base_defines_calls_its_setter_rather_than_binding_a_new_attribute() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/base.py": "class App:\n    @property\n    def debug(self):\n        return False\n\n"
+        "    @debug.setter\n    def debug(self, value):\n        pass\n\n    def help(self):\n        return 1\n",
+        "pkg/sub.py": "from pkg.base import App\n\n\nclass Flask(App):\n    debug_field: bool = False\n\n"
+        "    def run(self):\n        self.debug = True\n        self.help = 2\n\n"
+        "    def show(self):\n        return self.debug, self.help\n",
+    }
+    edges = _edges(build_graph(atomize_files(files)))
+    assert ("pkg/sub.py::Flask.show", "pkg/base.py::App.debug", "call") in edges  # the property
+    assert ("pkg/sub.py::Flask.show", "pkg/sub.py::Flask.run", "data") in edges  # a method is shadowed
