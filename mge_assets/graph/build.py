@@ -49,6 +49,7 @@ class _Index:
         self.defs: dict[str, dict[str, str]] = {}
         self.members: dict[str, dict[str, str]] = {}  # `Class.x` bound as a field or on self: first binder
         self.binders: dict[tuple[str, str], list[str]] = {}  # (file, `Class.x`): every atom binding it
+        self.classes: dict[tuple[str, str, bool], Atom | None] = {}  # `_class_of`, memoised
         self.imports: dict[str, dict[str, ImportRef]] = {}
         self.stars: dict[str, list[ImportRef]] = {}
         self.first: dict[str, str] = {}
@@ -240,6 +241,13 @@ def _class_of(index: _Index, atom: Atom, text: str, called: bool = False, depth:
     function stands for its return type."""
     if depth > 8:
         return None
+    key = (atom.id, text, called)
+    if key not in index.classes:
+        index.classes[key] = _class_of_value(index, atom, text, called, depth)
+    return index.classes[key]
+
+
+def _class_of_value(index: _Index, atom: Atom, text: str, called: bool, depth: int) -> Atom | None:
     if text.endswith("()"):  # `f().x`: the value f returns
         return _class_of(index, atom, text[:-2], True, depth + 1)
     if text.endswith("[]"):  # `xs[0]`, `for x in xs`: an element of a sequence whose element type is stated
