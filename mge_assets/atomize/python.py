@@ -53,7 +53,8 @@ _FACTS_PATTERNS = """
     (assignment left: [(identifier) (attribute)] type: (_)) @typed
     (assignment
         left: [(identifier) (attribute)]
-        right: [(call) (conditional_expression) (identifier) (attribute) (subscript)]) @typed
+        right: [(call) (conditional_expression) (identifier) (attribute) (subscript) (await)]) @typed
+    (with_item value: (as_pattern alias: (as_pattern_target (identifier)))) @typed
     [(for_statement left: (identifier)) (for_in_clause left: (identifier))] @typed
     (function_definition return_type: (_)) @typed
     (attribute object: (attribute object: (identifier) attribute: (identifier)) attribute: (identifier)) @chain
@@ -693,7 +694,11 @@ def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
     if node.type == "function_definition":
         returns = _type_name(node.child_by_field_name("return_type"), source)
         return (node.start_byte, f"{_name(node, source)}():{returns}") if returns else None
-    if node.type in ("for_statement", "for_in_clause"):  # `for x in xs`: x is an element of xs
+    if node.type == "with_item":  # `with C(...) as x`: what the context manager gives
+        pattern = node.child_by_field_name("value")
+        name = pattern.child_by_field_name("alias").named_children[0]
+        type_name = _value_type(pattern.named_children[0], source)
+    elif node.type in ("for_statement", "for_in_clause"):  # `for x in xs`: x is an element of xs
         name, over = node.child_by_field_name("left"), _iterated(node.child_by_field_name("right"), source)
         type_name = f"{over}[]" if over else None
     elif node.type == "assignment":
@@ -713,6 +718,8 @@ def _value_type(value: Node | None, source: bytes) -> str | None:
     """What a value's type is stated by: the callee whose result it is (`C(...)`: `C`; `C(a) if x else
     C(b)`, a branch may be None), the name or attribute it copies (`S = Style`), or, for an element of a
     name, attribute or call's result (`xs[0]`, and what a for loop takes from it), that with `[]`."""
+    if value is not None and value.type == "await" and value.named_children:  # what the awaited call returns
+        value = value.named_children[0]
     if value is None:
         return None
     if value.type == "call":

@@ -27,6 +27,8 @@ _LATE_KINDS = {"function", "method"}
 _DEFINITION_KINDS = {"function", "method", "class", "class_header"}
 _LATE_IMPORTS = {"late", "dynamic"}
 _MEMBER_OWNERS = ("class", "class_header", "interface", "type")  # kinds of atom whose members are looked up
+_CONTEXT_MANAGER = re.compile(r"@(\w+\.)*(contextmanager|asynccontextmanager)\b")
+_PROPERTY_PARTS = ("setter", "getter", "deleter")
 _PROPERTY = re.compile(r"@(\w+\.)*(property|cached_property|setter)\b")  # decorators making a property
 _DOTTED_HEAD = re.compile(r"[^.(\[]*")
 _VALUE_KINDS = {*_DEFINITION_KINDS, *_MEMBER_OWNERS}  # a name of these is its own value, never a variable
@@ -218,6 +220,11 @@ def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[str
     if module is not None:
         target = index.resolve(module, attribute)
         return [(target, _kind_of(index.atoms[target]))] if target else []
+    if attribute in _PROPERTY_PARTS and "." not in owner and atom.file.endswith(".py"):
+        own = _own_class(index, atom)  # `@x.setter` in a class body: the property x defined before it
+        found = index.defs.get(atom.file, {}).get(f"{own.symbol}.{owner}") if own is not None else None
+        if found is not None:
+            return [(found, "call")]
     if owner == "super()":  # the first base, in order, that has the attribute
         own = _own_class(index, atom)
         bases = [_resolve_dotted(index, own.file, base) for base in own.bases] if own is not None else []
@@ -289,6 +296,8 @@ def _value_class(index: _Index, target: Atom, called: bool, depth: int) -> Atom 
         return None
     if returns.rsplit(".", 1)[-1] == "Self":
         return _own_class(index, target)
+    if returns.startswith("[") and _CONTEXT_MANAGER.search(target.code.partition("def ")[0]):
+        returns = returns[1:-1]  # a generator made a context manager: what it yields is what `with` gives
     return _class_of(index, target, returns, True, depth + 1)
 
 

@@ -405,3 +405,30 @@ def test_assigning_a_property_a_base_defines_calls_its_setter_rather_than_bindin
     edges = _edges(build_graph(atomize_files(files)))
     assert ("pkg/sub.py::Flask.show", "pkg/base.py::App.debug", "call") in edges  # the property
     assert ("pkg/sub.py::Flask.show", "pkg/sub.py::Flask.run", "data") in edges  # a method is shadowed
+
+
+def test_with_targets_awaited_results_and_property_setters_resolve() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/c.py": "import contextlib\nimport typing as t\n\n\n"
+        "class Response:\n    def read(self):\n        return b''\n\n\n"
+        "class Client:\n    def __enter__(self):\n        return self\n\n    def get(self) -> Response:\n"
+        "        return Response()\n\n    async def aget(self) -> Response:\n        return Response()\n\n"
+        "    @contextlib.contextmanager\n    def stream(self) -> t.Iterator[Response]:\n        yield Response()\n\n"
+        "    @property\n    def timeout(self):\n        return 1\n\n    @timeout.setter\n    def timeout(self, v):\n"
+        "        pass\n",
+        "pkg/u.py": "from pkg.c import Client\n\n\ndef use():\n    with Client() as client:\n"
+        "        with client.stream() as response:\n            return client.get(), response.read()\n\n\n"
+        "async def ause(client: Client):\n    response = await client.aget()\n    return response.read()\n",
+    }
+    atoms = atomize_files(files)
+    assert {"client:Client", "response:client.stream"} <= set(
+        next(a for a in atoms if a.id == "pkg/u.py::use").typed_names
+    )
+    edges = _edges(build_graph(atoms))
+    assert {
+        ("pkg/u.py::use", "pkg/c.py::Client.get", "call"),  # `with Client() as client`
+        ("pkg/u.py::use", "pkg/c.py::Response.read", "call"),  # what a context manager's generator yields
+        ("pkg/u.py::ause", "pkg/c.py::Response.read", "call"),  # what the awaited call returns
+        ("pkg/c.py::Client.timeout#2", "pkg/c.py::Client.timeout", "call"),  # `@timeout.setter`
+    } <= edges
