@@ -2,7 +2,8 @@
 
 Edges point from an atom to what must exist before it. Types: `import` (an import statement needs the
 name), `inherit` (a base class), `type` (used only in annotations or type positions, or imported for
-types only), `call` (a function or class used), `data` (any other value read), and `parent` (a method to
+types only), `call` (a function or class used), `data` (any other value read; and a Python redefinition
+to the first definition of its name, which it rebinds), and `parent` (a method to
 its class, a piece of a split unit to its head). An edge is late-bound when the use sits inside a
 function body, or comes from a dynamic or function-local import.
 
@@ -28,7 +29,6 @@ _DEFINITION_KINDS = {"function", "method", "class", "class_header"}
 _LATE_IMPORTS = {"late", "dynamic"}
 _MEMBER_OWNERS = ("class", "class_header", "interface", "type")  # kinds of atom whose members are looked up
 _CONTEXT_MANAGER = re.compile(r"@(\w+\.)*(contextmanager|asynccontextmanager)\b")
-_PROPERTY_PARTS = ("setter", "getter", "deleter")
 _PROPERTY = re.compile(r"@(\w+\.)*(property|cached_property|setter)\b")  # decorators making a property
 _DOTTED_HEAD = re.compile(r"[^.(\[]*")
 _VALUE_KINDS = {*_DEFINITION_KINDS, *_MEMBER_OWNERS}  # a name of these is its own value, never a variable
@@ -162,6 +162,10 @@ def _dependencies(atom: Atom, index: _Index, unresolved: list[Unresolved]) -> li
     # A local bound in an earlier block of the same unit: both run in one call of the unit, in order,
     # so the use is never late-bound.
     found.extend((source, "data", False) for source in atom.local_sources if source in index.atoms)
+    # A Python redefinition (an overload's implementation, a platform's variant, a property's setter)
+    # rebinds the name when it runs: it follows the first definition, or that one would win. TypeScript's
+    # overload signatures are one declaration, erased when compiled: no order between them.
+    found.extend((first, "data", False) for first in _redefined(atom, index))
     for ref in atom.imports:
         found.extend(_import_edges(atom, ref, index, unresolved))
     for name in atom.references:
@@ -176,6 +180,13 @@ def _dependencies(atom: Atom, index: _Index, unresolved: list[Unresolved]) -> li
     for dotted in atom.attribute_references:
         found.extend((target, kind, late) for target, kind in _resolve_attribute(atom, dotted, index))
     return found
+
+
+def _redefined(atom: Atom, index: _Index) -> list[str]:
+    if atom.kind not in _DEFINITION_KINDS or not atom.file.endswith(".py"):
+        return []
+    first = (index.defs.get(atom.file, {}).get(name) for name in atom.defines)
+    return [f for f in first if f is not None and f != atom.id]
 
 
 def _import_edges(
@@ -220,11 +231,6 @@ def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[str
     if module is not None:
         target = index.resolve(module, attribute)
         return [(target, _kind_of(index.atoms[target]))] if target else []
-    if attribute in _PROPERTY_PARTS and "." not in owner and atom.file.endswith(".py"):
-        own = _own_class(index, atom)  # `@x.setter` in a class body: the property x defined before it
-        found = index.defs.get(atom.file, {}).get(f"{own.symbol}.{owner}") if own is not None else None
-        if found is not None:
-            return [(found, "call")]
     if owner == "super()":  # the first base, in order, that has the attribute
         own = _own_class(index, atom)
         bases = [_resolve_dotted(index, own.file, base) for base in own.bases] if own is not None else []

@@ -407,7 +407,7 @@ def test_assigning_a_property_a_base_defines_calls_its_setter_rather_than_bindin
     assert ("pkg/sub.py::Flask.show", "pkg/sub.py::Flask.run", "data") in edges  # a method is shadowed
 
 
-def test_with_targets_awaited_results_and_property_setters_resolve() -> None:
+def test_with_targets_awaited_results_and_context_managers_resolve() -> None:
     files = {
         "pkg/__init__.py": "",
         "pkg/c.py": "import contextlib\nimport typing as t\n\n\n"
@@ -430,5 +430,26 @@ def test_with_targets_awaited_results_and_property_setters_resolve() -> None:
         ("pkg/u.py::use", "pkg/c.py::Client.get", "call"),  # `with Client() as client`
         ("pkg/u.py::use", "pkg/c.py::Response.read", "call"),  # what a context manager's generator yields
         ("pkg/u.py::ause", "pkg/c.py::Response.read", "call"),  # what the awaited call returns
-        ("pkg/c.py::Client.timeout#2", "pkg/c.py::Client.timeout", "call"),  # `@timeout.setter`
     } <= edges
+
+
+def test_a_python_redefinition_follows_the_first_definition_a_typescript_overload_does_not() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/o.py": "import typing as t\n\n\n@t.overload\ndef f(x: int) -> int: ...\n\n\n"
+        "@t.overload\ndef f(x: str) -> str: ...\n\n\ndef f(x):\n    return x\n\n\nclass C:\n"
+        "    @property\n    def size(self):\n        return 1\n\n    @size.setter\n    def size(self, v):\n"
+        "        pass\n",
+        "o.ts": "export function g(x: number): number;\nexport function g(x: string): string;\n"
+        "export function g(x: any): any {\n  return x;\n}\n",
+    }
+    graph = build_graph(atomize_files(files))
+    edges = _edges(graph)
+    assert {
+        ("pkg/o.py::f#2", "pkg/o.py::f", "data"),
+        ("pkg/o.py::f#3", "pkg/o.py::f", "data"),
+        ("pkg/o.py::C.size#2", "pkg/o.py::C.size", "data"),  # the setter rebinds the property's name
+    } <= edges
+    pairs = {(s, t) for s, t, _ in edges}
+    assert ("o.ts::g#2", "o.ts::g") not in pairs and ("o.ts::g#3", "o.ts::g") not in pairs  # one declaration
+    assert not graph.broken
