@@ -390,10 +390,10 @@ def _member(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> list[
     if found is not None:
         return [(found, _kind_of(index.atoms[found]))]
     found = index.members.get(klass.file, {}).get(name)
-    if found is not None and klass.file.endswith(".py") and _unit_kind(index, found) == "method":
-        setter = _inherited_property(index, klass, attribute)  # `self.x = v` calls a base's setter
-        if setter is not None:
-            return [(setter, "call")]
+    if found is not None and klass.file.endswith(".py") and not _declared_here(index, klass, name, attribute):
+        declared = _inherited_declaration(index, klass, attribute)  # `self.x = v` on what a base declares
+        if declared is not None:
+            return [declared]
     if found is not None or depth > 12:  # a member of an interface or object type exists only for types
         return [(found, "type" if klass.kind in ("interface", "type") else "data")] if found else []
     for base in klass.bases:
@@ -413,16 +413,34 @@ def _unit_kind(index: _Index, atom_id: str) -> str:
     return atom.kind
 
 
-def _inherited_property(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> str | None:
-    """The property a Python base class defines as `attribute`, if any (its getter: the first def)."""
+def _declared_here(index: _Index, klass: Atom, member: str, attribute: str) -> bool:
+    """Whether a Python class declares a member itself: in its body, or annotated on self (`self.x: T`)."""
+    annotated = re.compile(rf"\b(self|cls)\.{re.escape(attribute)}\s*:(?!=)")
+    return any(
+        _unit_kind(index, binder) != "method" or annotated.search(index.atoms[binder].code)
+        for binder in index.binders.get((klass.file, member), ())
+    )
+
+
+def _inherited_declaration(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> tuple[str, str] | None:
+    """What a Python base class declares `attribute` as, if a subclass's `self.x = v` only assigns it:
+    a property (the assignment calls its setter) or a field annotated in the base's class body."""
     for base in klass.bases if depth <= 12 else ():
         target = _resolve_dotted(index, klass.file, base)
         if not target or index.atoms[target].kind not in _MEMBER_OWNERS or target == klass.id:
             continue
-        found = index.defs.get(index.atoms[target].file, {}).get(f"{index.atoms[target].symbol}.{attribute}")
+        name = f"{index.atoms[target].symbol}.{attribute}"
+        found = index.defs.get(index.atoms[target].file, {}).get(name)
         if found is not None and _PROPERTY.search(index.atoms[found].code.partition("def ")[0]):
-            return found
-        found = _inherited_property(index, index.atoms[target], attribute, depth + 1)
+            return found, "call"
+        field = index.members.get(index.atoms[target].file, {}).get(name)
+        if (
+            field is not None
+            and _unit_kind(index, field) != "method"
+            and any(e.startswith(f"{attribute}:") for e in index.atoms[field].typed_names)
+        ):
+            return field, "data"
+        found = _inherited_declaration(index, index.atoms[target], attribute, depth + 1)
         if found is not None:
             return found
     return None

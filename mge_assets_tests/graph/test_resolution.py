@@ -453,3 +453,18 @@ def test_a_python_redefinition_follows_the_first_definition_a_typescript_overloa
     pairs = {(s, t) for s, t, _ in edges}
     assert ("o.ts::g#2", "o.ts::g") not in pairs and ("o.ts::g#3", "o.ts::g") not in pairs  # one declaration
     assert not graph.broken
+
+
+def test_a_subclass_assigning_what_a_base_annotates_in_its_body_refers_to_the_base_declaration() -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/base.py": "class Group:\n    def add(self):\n        return 1\n\n\nclass Scaffold:\n    cli: Group\n"
+        "    name: str\n\n    def run(self):\n        return self.cli\n",
+        "pkg/app.py": "from pkg.base import Group, Scaffold\n\n\nclass App(Scaffold):\n    def __init__(self):\n"
+        "        self.cli = Group()\n        self.name: str = 'app'\n\n    def go(self):\n"
+        "        return self.cli.add(), self.name\n",
+    }
+    edges = _edges(build_graph(atomize_files(files)))
+    assert ("pkg/app.py::App.go", "pkg/base.py::Scaffold", "data") in edges  # `cli: Group` declares it
+    assert ("pkg/app.py::App.go", "pkg/base.py::Group.add", "call") in edges
+    assert ("pkg/app.py::App.go", "pkg/app.py::App.__init__", "data") in edges  # `self.name: str` declares it
