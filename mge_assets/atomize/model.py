@@ -55,10 +55,13 @@ class Atom:
     type_references: tuple[str, ...] = ()
     bases: tuple[str, ...] = ()
     attribute_references: tuple[str, ...] = ()
-    # Attributes it binds on a class, as `Class.name`: class-level fields, `self.name = ...` in a method.
+    # Attributes it binds on a class, as `Class.name`: class-level fields, `self.name = ...` in a method, the
+    # names a class body's `__slots__` lists (bound by the class).
     members: tuple[str, ...] = ()
     # What a name holds, where the code says so: `name:Type` for a parameter or variable annotated with a
-    # named type (`x: Request`, `Optional[Request]`, `Request | None`), `name:Callee` for `name = Callee(...)`.
+    # named type (`x: Request`, `Optional[Request]`, `Request | None`), `name:Callee` for `name = Callee(...)`
+    # (or `await`, or `with Callee(...) as name`), `name:y.z` for a copy `name = y.z`; `[T]` is a sequence of
+    # T (`List[T]`), `xs[]` an element of xs (`xs[0]`, `for name in xs`), `f():T` a function's return type.
     typed_names: tuple[str, ...] = ()
     imports: tuple[ImportRef, ...] = field(default_factory=tuple)
     # For a block of a split unit: the ids of the earlier blocks of the same unit that bind a local name
