@@ -52,6 +52,7 @@ class _Index:
         self.members: dict[str, dict[str, str]] = {}  # `Class.x` bound as a field or on self: first binder
         self.binders: dict[tuple[str, str], list[str]] = {}  # (file, `Class.x`): every atom binding it
         self.classes: dict[tuple[str, str, bool], Atom | None] = {}  # `_class_of`, memoised
+        self.names: dict[tuple[str, str], str | None] = {}  # `resolve` of the names of types, memoised
         self.imports: dict[str, dict[str, ImportRef]] = {}
         self.stars: dict[str, list[ImportRef]] = {}
         self.first: dict[str, str] = {}
@@ -242,6 +243,13 @@ def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[str
     return _member(index, klass, attribute) if klass is not None else []
 
 
+def _resolve_name(index: _Index, file: str, name: str) -> str | None:
+    key = (file, name)
+    if key not in index.names:
+        index.names[key] = index.resolve(file, name)
+    return index.names[key]
+
+
 def _own_class(index: _Index, atom: Atom) -> Atom | None:
     found = index.defs.get(atom.file, {}).get(atom.symbol.split(".")[0]) if "." in atom.symbol else None
     return index.atoms[found] if found else None
@@ -273,7 +281,7 @@ def _class_of_value(index: _Index, atom: Atom, text: str, called: bool, depth: i
         own = _own_class(index, atom) if text in ("self", "cls", "this") else None
         if own is not None:
             return own
-        target = index.resolve(atom.file, text)
+        target = _resolve_name(index, atom.file, text)
         if target is not None and index.atoms[target].kind in _VALUE_KINDS:
             return _value_class(index, index.atoms[target], called, depth)
         declared = _declared_type(index, atom, text, target)
@@ -326,7 +334,7 @@ def _element_type(index: _Index, atom: Atom, text: str, depth: int, called: bool
         return _element_type(index, atom, text[:-2], depth + 1, True)
     head, _, last = text.rpartition(".")
     if not head:
-        target = index.resolve(atom.file, text)
+        target = _resolve_name(index, atom.file, text)
         if target is not None and index.atoms[target].kind in _VALUE_KINDS:
             returns = _returns(index.atoms[target]) if called else None
             return _element_type(index, index.atoms[target], returns, depth + 1, True) if returns else None
