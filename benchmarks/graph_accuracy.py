@@ -55,7 +55,7 @@ PROJECTS = {
     "react-query": ("typescript", ["src"]),
     "trpc-server": ("typescript", ["src"]),
     "axios": ("javascript", ["lib"]),
-    "zod": ("javascript", ["lib"]),
+    "zod": ("typescript", ["src/v3"]),
 }
 TSCONFIG = {
     "compilerOptions": {
@@ -74,9 +74,14 @@ def sources(project: Path, folders: list[str]) -> dict[str, bytes]:
     for folder in folders:
         for path in sorted((project / folder).rglob("*")):
             relative = path.relative_to(project).as_posix()
-            if path.is_file() and language_of(relative) and "__tests__" not in relative and ".test." not in relative:
+            if path.is_file() and language_of(relative) and not _is_test(relative):
                 files[relative] = path.read_bytes()
     return files
+
+
+def _is_test(relative: str) -> bool:
+    """Test files and folders (`__tests__/`, `tests/`, `x.test.ts`): not the library's sources."""
+    return "/__tests__/" in f"/{relative}" or "/tests/" in f"/{relative}" or ".test." in relative
 
 
 def tsconfig_of(project: Path) -> TsConfig | None:
