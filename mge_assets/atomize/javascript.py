@@ -123,10 +123,15 @@ def atomize_javascript_tree(path: str, source: bytes, tree: Tree, line_budget: i
 
 _TS_MEMBERS = """
     (interface_body [(property_signature name: (_) @member) (method_signature name: (_) @member)])
-    (type_alias_declaration value: (object_type [(property_signature name: (_) @member)
-                                                 (method_signature name: (_) @member)]))
+    (object_type [(property_signature name: (_) @member) (method_signature name: (_) @member)])
     [(required_parameter) (optional_parameter) (variable_declarator) (public_field_definition)] @typed
+    [(property_signature) (method_signature) (type_alias_declaration)] @typed
+    [(function_declaration) (method_definition)] @typed
 """
+# Between an object type and the alias it belongs to: `type T = A & { x: X }` declares `T.x`.
+_TYPE_OPERATORS = frozenset({"union_type", "intersection_type", "parenthesized_type"})
+_ARROWS = frozenset({"arrow_function", "function_expression"})
+_FUNCTION_NODES = frozenset({"function_declaration", "method_definition", "arrow_function", "function_expression"})
 _MEMBER_HOLDERS = ("class_body", "interface_body", "object_type", "function_declaration", "function_expression")
 
 
@@ -149,10 +154,99 @@ def _members(tree: Tree, source: bytes, dialect: str) -> tuple[tuple[list[int], 
         while holder is not None and holder.type not in _MEMBER_HOLDERS:
             holder = holder.parent
         owner = holder.parent if holder is not None and holder.type in _MEMBER_HOLDERS[:3] else None
+        while owner is not None and owner.type in _TYPE_OPERATORS:
+            owner = owner.parent
         if owner is not None and (owner.type in _CLASSES or owner.type in _TYPES):
             found.append((node.start_byte, f"{_name(owner, source)}.{_text(node, source)}"))
-    typed = [t for t in (_typed_name(n, source) for n in captured.get("typed", [])) if t is not None]
+    typed = [t for n in captured.get("typed", []) for t in _typed_names(n, source)]
     return tuple(([f[0] for f in sorted(pairs)], [f[1] for f in sorted(pairs)]) for pairs in (found, typed))
+
+
+def _typed_names(node: Node, source: bytes) -> list[tuple[int, str]]:
+    """`name:Type` for a declaration whose type the code states; a type alias of a union, intersection
+    or other named type gives `Alias:Part` for each part, a function or method with a stated return
+    type `name():Type`, and `x = f()` / `x = this.m()` gives `x:f()` (the return type of the callee)."""
+    if node.type == "type_alias_declaration":
+        name, value = node.child_by_field_name("name"), node.child_by_field_name("value")
+        if value is not None and value.type == "function_type":  # `type F = (a: A) => R`
+            return _signature(node.start_byte, name, value, source)
+        parts = _type_parts(value, source) if name is not None and value is not None else []
+        return [(node.start_byte, f"{_text(name, source)}:{part}") for part in parts]
+    if node.type in ("function_declaration", "method_definition", "method_signature"):
+        return _signature(node.start_byte, node.child_by_field_name("name"), node, source)
+    if node.type == "property_signature" and not _declares_member(node):
+        return []
+    name = node.child_by_field_name("name")
+    value = node.child_by_field_name("value") if node.type == "variable_declarator" else None
+    if node.type == "property_signature":  # `m: (a: A) => R`
+        annotation = node.child_by_field_name("type")
+        value = annotation.named_children[0] if annotation is not None and annotation.named_children else None
+    found = _typed_name(node, source)
+    stated = [found] if found is not None else []
+    if value is not None and value.type in (*_ARROWS, "function_type") and name is not None:
+        # `const f = (a: A): R => ...`; `const f: F = (a) => ...` states a's type as F's first parameter's
+        signature = _signature(node.start_byte, name, value, source)
+        declared = found[1].split(":", 1)[1] if found is not None else None
+        contextual = [(node.start_byte, f"{p}:{declared}({i})") for i, p in _parameters(value, source) if declared]
+        return signature + contextual + ([] if signature else stated)
+    return stated
+
+
+def _parameters(function: Node, source: bytes) -> list[tuple[int, str]]:
+    """(position, name) of a function's parameters that are plain names without a stated type."""
+    parameters = function.child_by_field_name("parameters")
+    if parameters is None:
+        single = function.child_by_field_name("parameter")  # `x => ...`
+        return [(0, _text(single, source))] if single is not None and single.type == "identifier" else []
+    found = []
+    for position, parameter in enumerate(parameters.named_children):
+        pattern = parameter.child_by_field_name("pattern")
+        if pattern is not None and pattern.type == "identifier" and parameter.child_by_field_name("type") is None:
+            found.append((position, _text(pattern, source)))
+    return found
+
+
+def _signature(start: int, name: Node | None, function: Node, source: bytes) -> list[tuple[int, str]]:
+    """`f():R` for the stated return type of a function or method, `f(0):A` for its first parameter's."""
+    if name is None:
+        return []
+    label = _text(name, source)
+    returned = function.child_by_field_name("return_type")
+    if function.type == "function_type":
+        returned = function.child_by_field_name("return_type") or function.named_children[-1]
+    if returned is not None and returned.type == "type_annotation":
+        returned = returned.named_children[0] if returned.named_children else None
+    found = []
+    type_name = _type_name(returned, source) if returned is not None else None
+    if type_name:
+        found.append((start, f"{label}():{type_name}"))
+    parameters = function.child_by_field_name("parameters")
+    for position, parameter in enumerate(parameters.named_children if parameters is not None else []):
+        annotation = parameter.child_by_field_name("type")
+        stated = _type_name(annotation.named_children[0], source) if annotation and annotation.named_children else None
+        if stated:
+            found.append((start, f"{label}({position}):{stated}"))
+    return found
+
+
+def _declares_member(node: Node) -> bool:
+    """A property signature of an interface or of a type alias's object type, not of an inline type."""
+    owner = node.parent.parent if node.parent is not None else None
+    while owner is not None and owner.type in _TYPE_OPERATORS:
+        owner = owner.parent
+    return owner is not None and owner.type in ("interface_declaration", "type_alias_declaration")
+
+
+def _type_parts(node: Node, source: bytes) -> list[str]:
+    """The named types a type alias is made of: `A | B`, `A & { x }`, `(A)`, `G<T>` → A, B, G."""
+    if node.type in _TYPE_OPERATORS:
+        return [part for child in node.named_children for part in _type_parts(child, source)]
+    name = _type_name(node, source)
+    if node.type == "generic_type":  # `Partial<T>`, `Omit<T, K>`: T's members are the alias's
+        arguments = node.child_by_field_name("type_arguments")
+        nested = [p for c in (arguments.named_children if arguments else []) for p in _type_parts(c, source)]
+        return [name, *nested] if name is not None else nested
+    return [name] if name is not None else []
 
 
 def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
@@ -164,11 +258,87 @@ def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
     elif value is not None and value.type == "new_expression":
         constructor = value.child_by_field_name("constructor")
         type_name = _text(constructor, source) if constructor is not None else None
+    elif value is not None and value.type == "call_expression":
+        type_name = _callee(value, source)
     else:
         type_name = None
     if name is None or name.type not in ("identifier", "property_identifier", "private_property_identifier"):
         return None
     return (node.start_byte, f"{_text(name, source)}:{type_name}") if type_name else None
+
+
+def _callee(call: Node, source: bytes, position: str = "") -> str | None:
+    """`f()`, `this.m()`, `a.b.m()` for a call of a named function or method (its return type is looked
+    up where the callee is defined); `f(0)` with a position, for the type of that parameter."""
+    if call.type == "new_expression":
+        constructor = call.child_by_field_name("constructor")
+        named = constructor is not None and constructor.type == "identifier"
+        return f"{_text(constructor, source)}.constructor({position})" if named else None
+    function = call.child_by_field_name("function")
+    chain = _chain(function, source) if function is not None else None
+    return f"{chain}({position})" if chain is not None and chain != "this" else None
+
+
+def _literal_type(node: Node, source: bytes) -> str | None:
+    """The type an object literal is checked against, as a type expression: the stated type of the
+    variable it initialises, of the function returning it, of the parameter it is passed to (`f(0)`),
+    or the type of `x satisfies T` / `x as T`."""
+    parent = node.parent
+    while parent is not None and parent.type == "parenthesized_expression":
+        node, parent = parent, parent.parent
+    if parent is None:
+        return None
+    if parent.type == "arguments" and parent.parent is not None:
+        return _callee(parent.parent, source, str(parent.named_children.index(node)))
+    annotation = None
+    if parent.type == "variable_declarator":
+        annotation = parent.child_by_field_name("type")
+    elif parent.type in ("satisfies_expression", "as_expression"):
+        annotation = parent.named_children[-1]
+    elif parent.type == "return_statement" or (parent.type == "arrow_function" and node != parent.named_children[0]):
+        function = parent
+        while function is not None and function.type not in _FUNCTION_NODES:
+            function = function.parent
+        annotation = function.child_by_field_name("return_type") if function is not None else None
+    if annotation is not None and annotation.type == "type_annotation":
+        annotation = annotation.named_children[0] if annotation.named_children else None
+    return _type_name(annotation, source) if annotation is not None else None
+
+
+def _keys(node: Node, source: bytes) -> list[str]:
+    """The property names an object literal or an object pattern spells out."""
+    found = []
+    for child in node.named_children:
+        if child.type in ("shorthand_property_identifier", "shorthand_property_identifier_pattern"):
+            found.append(_text(child, source))
+        elif child.type == "object_assignment_pattern" and child.named_children:
+            found.append(_text(child.named_children[0], source))
+        elif child.type in ("pair", "pair_pattern", "method_definition"):
+            key = child.child_by_field_name("key") or child.child_by_field_name("name")
+            if key is not None and key.type == "property_identifier":
+                found.append(_text(key, source))
+    return found
+
+
+def _pattern_source(pattern: Node, source: bytes) -> str | None:
+    """What an object pattern takes apart, as an attribute owner: a name or chain (`const {a} = x.y`),
+    a call (`<f()>`), a parameter's stated type (`<T>` for `({ a }: T)`)."""
+    parent = pattern.parent
+    if parent is None:
+        return None
+    if parent.type in ("required_parameter", "optional_parameter"):
+        annotation = parent.child_by_field_name("type")
+        stated = _type_name(annotation.named_children[0], source) if annotation and annotation.named_children else None
+        return f"<{stated}>" if stated else None
+    value = parent.child_by_field_name("value") if parent.type == "variable_declarator" else None
+    while value is not None and value.type == "await_expression" and value.named_children:
+        value = value.named_children[0]
+    if value is None:
+        return None
+    if value.type == "call_expression":
+        callee = _callee(value, source)
+        return f"<{callee}>" if callee else None
+    return _chain(value, source)
 
 
 def _type_name(node: Node, source: bytes) -> str | None:
@@ -463,6 +633,7 @@ class _Names:
         self._top_level(root)
         source, lo, hi = self.source, self.lo, self.hi
         binding_starts: set[int] = set()
+        constructed: set[int] = set()
         stack = [root]
         while stack:
             node = stack.pop()
@@ -481,6 +652,8 @@ class _Names:
             if kind == "identifier":
                 if node.start_byte in binding_starts:
                     self.bindings.add(_text(node, source))
+                elif node.start_byte in constructed:
+                    self.values.add(_text(node, source))  # read through `C.constructor`, recorded below
                 else:
                     text = _text(node, source)
                     self.referenced.add(text)
@@ -499,6 +672,13 @@ class _Names:
                 constructor = node.child_by_field_name("constructor")
                 if constructor is not None and constructor.type == "identifier":  # `new C()` runs C's constructor
                     self.attributes.add(f"{_text(constructor, source)}.constructor")
+                    constructed.add(constructor.start_byte)
+            elif kind == "object":  # its keys are the members of the type it is checked against
+                context = _literal_type(node, source)
+                self.attributes.update(f"<{context}>.{key}" for key in _keys(node, source) if context)
+            elif kind == "object_pattern":  # `{ a } = x`: a is x's member
+                owner = _pattern_source(node, source)
+                self.attributes.update(f"{owner}.{key}" for key in _keys(node, source) if owner)
             elif kind == "shorthand_property_identifier":
                 text = _text(node, source)
                 self.referenced.add(text)
@@ -509,6 +689,8 @@ class _Names:
                     for c in _walk_types(node, ("identifier", "type_identifier", "member_expression"))
                     if c.parent is not None and c.parent.type in ("extends_clause", "class_heritage")
                 )
+            elif kind == "extends_type_clause" and not self.bases:  # an interface's bases
+                self.bases.extend(t for t in (_type_name(c, source) for c in node.named_children) if t)
             field_name = _BINDING_FIELDS.get(kind)
             if field_name is not None:
                 target = node.child_by_field_name(field_name)
@@ -555,9 +737,9 @@ class _Names:
         if obj is not None and prop is not None and obj.type in _MEMBER_OWNERS and obj is not prop:
             self.attributes.add(f"{_text(obj, self.source)}.{_text(prop, self.source)}")
         elif obj is not None and prop is not None and obj.type == "member_expression" and obj is not prop:
-            inner = obj.child_by_field_name("object")
-            if inner is not None and inner.type == "this":  # `this.x.y`: y looked up on the type stated for x
-                self.attributes.add(f"{_text(obj, self.source)}.{_text(prop, self.source)}")
+            chain = _chain(node, self.source)  # `a.x.y`: y looked up on the type stated for x
+            if chain is not None:
+                self.attributes.add(chain)
 
     def _call(self, node: Node) -> None:
         function = node.child_by_field_name("function")
@@ -651,6 +833,19 @@ class _Names:
                 self.referenced.add(local)
                 self.values.add(local)
                 self.imports.append(ImportRef(module="", name=local, alias=_text(alias, self.source), kind="export"))
+
+
+def _chain(node: Node, source: bytes, depth: int = 0) -> str | None:
+    """`a.x.y` (optional links too) for a member chain of plain properties on a name or `this`, else None."""
+    if node.type in _MEMBER_OWNERS:
+        return _text(node, source)
+    if node.type != "member_expression" or depth > 3:
+        return None
+    obj, prop = node.child_by_field_name("object"), node.child_by_field_name("property")
+    if obj is None or prop is None or prop.type not in ("property_identifier", "private_property_identifier"):
+        return None
+    owner = _chain(obj, source, depth + 1)
+    return f"{owner}.{_text(prop, source)}" if owner is not None else None
 
 
 def _declared_name(call: Node, source: bytes) -> str:

@@ -26,6 +26,7 @@ _LATE_KINDS = {"function", "method"}
 _DEFINITION_KINDS = {"function", "method", "class", "class_header"}
 _LATE_IMPORTS = {"late", "dynamic"}
 _MEMBER_OWNERS = ("class", "class_header", "interface", "type")  # kinds of atom whose members are looked up
+_TS_LANGUAGES = ("javascript", "typescript")
 
 
 def module_name(path: str) -> str:
@@ -205,6 +206,8 @@ def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[str
     """The atom an `owner.attribute` read names, with the edge type: `call` for a definition (function,
     method, class), `data` for a variable or a class attribute bound as a field or on self (a later
     binding, as in `reset()`, depends on the first: that is where the attribute is declared)."""
+    if atom.language in _TS_LANGUAGES:
+        return _resolve_ts_attribute(atom, dotted, index)
     owner, attribute = dotted.split(".", 1)
     file = atom.file
     if "." in attribute:
@@ -259,6 +262,116 @@ def _resolve_chain(atom: Atom, owner: str, first: str, second: str, index: _Inde
     if klass is None or index.atoms[klass].kind not in _MEMBER_OWNERS:
         return []
     return _member(index, index.atoms[klass], second)
+
+
+def _resolve_ts_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[str, str]]:
+    """JavaScript/TypeScript `a.x.y`: each link looked up on the types stated for the one before it
+    (`this`, a class, a namespace import, a name with a stated or returned type); `new C()` is read as
+    `C.constructor`, which names C's own constructor, else C itself (as the TypeScript compiler does)."""
+    if dotted.startswith("<"):  # `<T>.k`: a key of an object literal checked against the type T
+        context, _, rest = dotted[1:].partition(">.")
+        return _ts_path(index, _ts_types(index, atom, atom.file, context), rest.split("."))
+    owner, *path = dotted.split(".")
+    if owner == "this":
+        if path[0] == "constructor":
+            return []  # `this.constructor` is the built-in property
+        own = _own_class(atom, index)
+        types = [own] if own else []
+    else:
+        types, path, found = _ts_owner_types(atom, owner, path, index)
+        if found is not None:
+            return found
+    return _ts_path(index, types, path)
+
+
+def _ts_path(index: _Index, types: list[str], path: list[str]) -> list[tuple[str, str]]:
+    """The member the last link of `path` names, each link looked up on the types of the one before."""
+    found: list[tuple[str, str]] = []
+    for depth, attribute in enumerate(path):
+        found = list(dict.fromkeys(m for t in types for m in _ts_member(index, index.atoms[t], attribute)))
+        if depth + 1 < len(path):
+            types = list(dict.fromkeys(t for m, _ in found for t in _ts_member_types(index, index.atoms[m], attribute)))
+    return found
+
+
+def _ts_owner_types(
+    atom: Atom, owner: str, path: list[str], index: _Index
+) -> tuple[list[str], list[str], list[tuple[str, str]] | None]:
+    """The types `owner` stands for and the links left to look up on them; or the edges, when the
+    first link settles it (a namespace's export, a constructor)."""
+    module = index.module_of(atom.file, owner)
+    if module is not None:
+        target = index.resolve(module, path[0])
+        if target is None or len(path) == 1:
+            return [], [], [(target, _kind_of(index.atoms[target]))] if target else []
+        return ([target] if index.atoms[target].kind in _MEMBER_OWNERS else []), path[1:], None
+    target = index.resolve(atom.file, owner)
+    kind = index.atoms[target].kind if target else None
+    if path == ["constructor"] and target:
+        klass = index.atoms[target]
+        own = index.defs.get(klass.file, {}).get(f"{klass.symbol}.constructor") if kind in _MEMBER_OWNERS else None
+        return [], [], [(own or target, "call")]
+    if kind in ("class", "class_header"):
+        return [target], path, None
+    return _ts_stated_types(index, atom, owner, target), path, None
+
+
+def _own_class(atom: Atom, index: _Index) -> str | None:
+    if "." not in atom.symbol and atom.kind != "class_header":
+        return None
+    return index.defs.get(atom.file, {}).get(atom.symbol.split(".")[0])
+
+
+def _ts_stated_types(index: _Index, atom: Atom, name: str, definition: str | None) -> list[str]:
+    declared = _declared_type(index, atom, name, definition)
+    return _ts_types(index, atom, *declared) if declared is not None else []
+
+
+def _ts_types(index: _Index, context: Atom, file: str, type_name: str, depth: int = 0) -> list[str]:
+    """The atoms of a stated type: a class, interface or alias (`T`, `ns.T`), or the stated return type
+    of a function or of a method of the class `context` belongs to (`f()`, `this.m()`)."""
+    if depth > 4:
+        return []
+    if type_name.endswith(")"):  # `f()`, `a.m()`: a return type; `f(0)`: a parameter's type
+        callee, _, position = type_name[:-1].rpartition("(")
+        if "." in callee:
+            definers = [m for m, _ in _resolve_ts_attribute(context, callee, index)]
+        else:
+            definers = [t for t in (_resolve_dotted(index, file, callee),) if t]
+        types = []
+        for definer in definers:
+            holder = index.atoms[definer]
+            names = dict.fromkeys((callee.rsplit(".", 1)[-1], holder.symbol.rsplit(".", 1)[-1]))
+            stated = [s for name in names for s in _stated(holder, f"{name}({position})")]
+            types.extend(t for s in stated for t in _ts_types(index, holder, holder.file, s, depth + 1))
+        return list(dict.fromkeys(types))
+    klass = _resolve_dotted(index, file, type_name)
+    return [klass] if klass and index.atoms[klass].kind in _MEMBER_OWNERS else []
+
+
+def _stated(atom: Atom, name: str) -> list[str]:
+    """The types `atom` states for `name` (`name:T` entries)."""
+    return [entry.split(":", 1)[1] for entry in atom.typed_names if entry.split(":", 1)[0] == name]
+
+
+def _ts_member(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> list[tuple[str, str]]:
+    """`attribute` on a class, interface or alias and its bases; on an alias of a union or intersection,
+    on each of its parts that has it (the compiler relates the use to every one)."""
+    found = _member(index, klass, attribute)
+    if found or klass.kind != "type" or depth > 6:
+        return found
+    for part in _stated(klass, klass.symbol):
+        target = _resolve_dotted(index, klass.file, part)
+        if target and target != klass.id and index.atoms[target].kind in _MEMBER_OWNERS:
+            found.extend(m for m in _ts_member(index, index.atoms[target], attribute, depth + 1) if m not in found)
+    return found
+
+
+def _ts_member_types(index: _Index, member: Atom, attribute: str) -> list[str]:
+    """The types stated for a member where it is bound: a field or property `x: T`, `x = new T()`, or
+    `this.x = x` with a parameter `x: T`."""
+    stated = _stated(member, attribute) or _stated(member, f"this.{attribute}")
+    return [t for s in stated for t in _ts_types(index, member, member.file, s)]
 
 
 def _kind_of(target: Atom) -> str:

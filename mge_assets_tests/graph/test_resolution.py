@@ -179,7 +179,7 @@ def test_typescript_members_of_interfaces_and_object_types_reached_through_state
     assert {a.id: (a.members, a.typed_names) for a in atoms if a.members or a.typed_names} == {
         "x.ts::I": (("I.a", "I.m"), ()),
         "x.ts::T": (("T.b",), ()),
-        "u.ts::f": ((), ("x:I", "y:T", "k:K")),
+        "u.ts::f": ((), ("f(0):I", "f(1):T", "x:I", "y:T", "k:K")),
     }
     edges = _edges(build_graph(atoms))
     assert {("u.ts::f", "x.ts::I", "type"), ("u.ts::f", "x.ts::T", "type"), ("u.ts::f", "x.ts::K.run", "call")} <= edges
@@ -227,3 +227,44 @@ def test_attributes_of_self_members_resolve_on_the_type_stated_where_the_member_
         ("pkg/m.py::Parser.parse", "pkg/m.py::Env", "data"),  # a field annotated in the class body
         ("q.ts::P.go", "q.ts::S.run", "call"),
     } <= edges
+
+
+def test_typescript_members_reached_through_unions_chains_calls_and_object_literals() -> None:
+    files = {
+        "t.ts": "export interface A {\n  kind: 'a';\n  next: B;\n}\n"
+        "export interface B {\n  kind: 'b';\n  size: number;\n}\n"
+        "export type Either = A | B;\nexport type Wide = Partial<B> & { extra: string };\n"
+        "export interface C extends B {\n  own: A;\n}\n"
+        "export function make(): A {\n  return { kind: 'a', next: { kind: 'b', size: 1 } };\n}\n"
+        "export function take(e: Either): void {}\nexport type Handler = (e: Either) => void;\n",
+        "u.ts": "import { make, take, C, Wide, Handler } from './t';\n\n"
+        "export function chain(c: C): number {\n  return c.own.next.size;\n}\n"
+        "export function called(): number {\n  const a = make();\n  return a.next.size;\n}\n"
+        "export function literal(): void {\n  take({ kind: 'a' });\n}\n"
+        "export function wide(w: Wide): string {\n  return w.extra + w.size;\n}\n"
+        "export function parts({ size }: C): number {\n  return size;\n}\n"
+        "export const handle: Handler = (e) => {\n  console.log(e.kind);\n};\n",
+    }
+    edges = {(s, t) for s, t, _ in _edges(build_graph(atomize_files(files)))}
+    assert {
+        ("u.ts::chain", "t.ts::B"),  # c: C, C.own: A, A.next: B, B.size
+        ("u.ts::chain", "t.ts::A"),
+        ("u.ts::called", "t.ts::B"),  # a = make(), make(): A, A.next: B
+        ("u.ts::literal", "t.ts::A"),  # take(e: Either): the key `kind` is a member of A and of B
+        ("u.ts::literal", "t.ts::B"),
+        ("u.ts::wide", "t.ts::B"),  # Partial<B> keeps B's members
+        ("u.ts::parts", "t.ts::B"),  # `{ size }: C`, size inherited from the interface B
+        ("u.ts::handle", "t.ts::A"),  # e is Handler's parameter, an Either
+    } <= edges
+    assert ("u.ts::chain", "t.ts::Either") not in edges
+
+
+def test_new_names_the_constructor_the_class_declares_else_the_class() -> None:
+    files = {
+        "k.ts": "export class K {\n  constructor(public n: number) {}\n}\nexport class L {\n  x = 1;\n}\n",
+        "m.ts": "import { K, L } from './k';\n\n"
+        "export function make(): number {\n  return new K(1).n + new L().x;\n}\n",
+    }
+    edges = {(s, t) for s, t, _ in _edges(build_graph(atomize_files(files)))}
+    assert {("m.ts::make", "k.ts::K.constructor"), ("m.ts::make", "k.ts::L")} <= edges
+    assert ("m.ts::make", "k.ts::K") not in edges  # reached through the constructor's parent edge
