@@ -128,7 +128,7 @@ _TS_MEMBERS = """
     [(property_signature) (method_signature) (type_alias_declaration)] @typed
     [(function_declaration) (method_definition)] @typed
 """
-# Between an object type and the alias it belongs to: `type T = A & { x: X }` declares `T.x`.
+# The operators a type alias combines its parts with (`type T = A | (B & C)`).
 _TYPE_OPERATORS = frozenset({"union_type", "intersection_type", "parenthesized_type"})
 _ARROWS = frozenset({"arrow_function", "function_expression"})
 _FUNCTION_NODES = frozenset({"function_declaration", "method_definition", "arrow_function", "function_expression"})
@@ -154,8 +154,6 @@ def _members(tree: Tree, source: bytes, dialect: str) -> tuple[tuple[list[int], 
         while holder is not None and holder.type not in _MEMBER_HOLDERS:
             holder = holder.parent
         owner = holder.parent if holder is not None and holder.type in _MEMBER_HOLDERS[:3] else None
-        while owner is not None and owner.type in _TYPE_OPERATORS:
-            owner = owner.parent
         if owner is not None and (owner.type in _CLASSES or owner.type in _TYPES):
             found.append((node.start_byte, f"{_name(owner, source)}.{_text(node, source)}"))
     typed = [t for n in captured.get("typed", []) for t in _typed_names(n, source)]
@@ -230,10 +228,10 @@ def _signature(start: int, name: Node | None, function: Node, source: bytes) -> 
 
 
 def _declares_member(node: Node) -> bool:
-    """A property signature of an interface or of a type alias's object type, not of an inline type."""
+    """A property signature of an interface or of the object type a type alias names, not of an inline
+    type (the compiler's index names the members of an object type inside a union or intersection as
+    locals, as it does those of an inline annotation)."""
     owner = node.parent.parent if node.parent is not None else None
-    while owner is not None and owner.type in _TYPE_OPERATORS:
-        owner = owner.parent
     return owner is not None and owner.type in ("interface_declaration", "type_alias_declaration")
 
 
@@ -305,18 +303,18 @@ def _literal_type(node: Node, source: bytes) -> str | None:
     return _type_name(annotation, source) if annotation is not None else None
 
 
-def _keys(node: Node, source: bytes) -> list[str]:
+def _keys(node: Node) -> list[Node]:
     """The property names an object literal or an object pattern spells out."""
     found = []
     for child in node.named_children:
         if child.type in ("shorthand_property_identifier", "shorthand_property_identifier_pattern"):
-            found.append(_text(child, source))
+            found.append(child)
         elif child.type == "object_assignment_pattern" and child.named_children:
-            found.append(_text(child.named_children[0], source))
+            found.append(child.named_children[0])
         elif child.type in ("pair", "pair_pattern", "method_definition"):
             key = child.child_by_field_name("key") or child.child_by_field_name("name")
             if key is not None and key.type == "property_identifier":
-                found.append(_text(key, source))
+                found.append(key)
     return found
 
 
@@ -675,10 +673,10 @@ class _Names:
                     constructed.add(constructor.start_byte)
             elif kind == "object":  # its keys are the members of the type it is checked against
                 context = _literal_type(node, source)
-                self.attributes.update(f"<{context}>.{key}" for key in _keys(node, source) if context)
+                self.attributes.update(f"<{context}>.{key}" for key in self._keys(node) if context)
             elif kind == "object_pattern":  # `{ a } = x`: a is x's member
                 owner = _pattern_source(node, source)
-                self.attributes.update(f"{owner}.{key}" for key in _keys(node, source) if owner)
+                self.attributes.update(f"{owner}.{key}" for key in self._keys(node) if owner)
             elif kind == "shorthand_property_identifier":
                 text = _text(node, source)
                 self.referenced.add(text)
@@ -700,6 +698,10 @@ class _Names:
                 for child in node.named_children:
                     binding_starts.update(n.start_byte for n in _pattern_names(child))
             stack.extend(reversed(node.children))
+
+    def _keys(self, node: Node) -> list[str]:
+        """The keys spelled inside this span (a literal can run over several blocks of a split unit)."""
+        return [_text(key, self.source) for key in _keys(node) if self.lo <= key.start_byte < self.hi]
 
     def _top_level(self, node: Node) -> None:
         """Names a module-level declaration binds (`const a = 1`, `export function f`)."""
