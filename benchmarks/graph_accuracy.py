@@ -175,6 +175,31 @@ def module_imports(atoms: list[Atom], files: dict[str, bytes], config: TsConfig 
     return pairs
 
 
+def anonymous_defaults(atoms: list[Atom], files: dict[str, bytes], config: TsConfig | None) -> set[tuple[str, str]]:
+    """(atom, export) for each atom that imports an anonymous default export (`export default {...}`,
+    `export default () => ...`, an atom defining `default`) or reads the name it is imported as, other
+    than through a key the export spells (`name.key`, which the index names): the index has no symbol
+    for such an export, the import names the module and the name is a local of the importing file."""
+    resolver = Resolver(set(files), config)
+    defaults = {a.file: a for a in atoms if "default" in a.defines}
+    by_file: dict[str, list[Atom]] = {}
+    for atom in atoms:
+        by_file.setdefault(atom.file, []).append(atom)
+    pairs = set()
+    for atom in atoms:
+        for ref in atom.imports:
+            target = resolver.resolve(atom.file, ref)[0] if ref.name == "default" and ref.alias else None
+            export = defaults.get(target) if target else None
+            if export is None:
+                continue
+            keys = {m.partition(".")[2] for m in export.members if m.startswith("default.")}
+            for reader in by_file[atom.file]:
+                spelled = any(f"{ref.alias}.{key}" in reader.attribute_references for key in keys)
+                if (reader is atom or ref.alias in reader.references) and not spelled:
+                    pairs.add((reader.id, export.id))
+    return pairs
+
+
 def settled(project: Path, files: dict[str, bytes], found: dict, truth: dict) -> dict[tuple[str, str], str]:
     """ruff's edges, with each edge we and ruff disagree on decided by Python's own import resolution."""
     python = python_edges(project, files)
@@ -274,8 +299,12 @@ def measure(name: str, levels: list[str], show_misses: int, reindex: bool) -> tu
         documents = read_index(scip_index(name, language, project, folders, reindex).read_bytes())
         edges = {(e.source, e.target): e.type for e in graph.edges}
         edges.update({(b.source, b.target): b.type for b in graph.broken})
+        config = tsconfig_of(project)
         mine = our_symbol_edges(
-            {e: k for e, k in edges.items() if k != "parent"}, atoms, module_imports(atoms, files, tsconfig_of(project))
+            {e: k for e, k in edges.items() if k != "parent"},
+            atoms,
+            module_imports(atoms, files, config),
+            anonymous_defaults(atoms, files, config),
         )
         truth = symbol_edges(documents, atoms, files)
         rows.append(row(common, "symbol", mine, truth, stats))

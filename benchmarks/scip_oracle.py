@@ -16,6 +16,10 @@ function), references inside one atom, and pairs where B is A's structural ances
 class header, a piece of a split function and its head), which our graph links by construction
 (`parent` edges), and, the same way, pairs where B is an earlier block of A's split unit binding a
 local A reads (`local_sources`).
+An anonymous default export (`export default {...}`, `export default () => ...`) has no symbol in the
+TypeScript index: importing it names only the module, and the name it is imported as is a local of
+the importing file. Our edges to it from the importing atoms, and from atoms that read that name other
+than through a key the export spells out (`name.key`, a symbol the index has), are out of scope.
 
 The index is a protobuf message; the few fields needed are read straight from the wire format, so the
 benchmark needs no generated bindings.
@@ -188,11 +192,15 @@ def symbol_edges(
 
 
 def our_symbol_edges(
-    edges: dict[tuple[str, str], str], atoms: list[Atom], module_imports: set[tuple[str, str]] = frozenset()
+    edges: dict[tuple[str, str], str],
+    atoms: list[Atom],
+    module_imports: set[tuple[str, str]] = frozenset(),
+    anonymous_defaults: set[tuple[str, str]] = frozenset(),
 ) -> dict[tuple[str, str], str]:
     """Our atom edges (kept and broken) in the oracle's scope: no pair with a structural ancestor, none
     that only a module-object or star import gives (`module_imports`, atom → module's first atom), none
-    from a block to an earlier block of its unit binding a local it reads (the index's locals are out)."""
+    from a block to an earlier block of its unit binding a local it reads (the index's locals are out),
+    none that only an import of an anonymous default export gives (`anonymous_defaults`)."""
     ancestors = _ancestors(atoms)
     shared_locals = _shared_locals(atoms)
     return {
@@ -201,6 +209,7 @@ def our_symbol_edges(
         if t not in ancestors.get(s, ())
         and not (kind in ("import", "type") and (s, t) in module_imports)
         and (s, t) not in shared_locals
+        and (s, t) not in anonymous_defaults
     }
 
 

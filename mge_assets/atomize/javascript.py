@@ -140,12 +140,22 @@ def _member_query(dialect: str) -> Query:
     field = "field_definition property:" if dialect == "javascript" else "public_field_definition name:"
     this = "(assignment_expression left: (member_expression object: (this) property: (_) @member))"
     typed = _TS_MEMBERS if dialect != "javascript" else "(variable_declarator) @typed"
-    return Query(parser(dialect).language, f"(class_body ({field} (_) @member)) {this} {typed}")
+    return Query(parser(dialect).language, f"(class_body ({field} (_) @member)) {this} {typed} {_LITERALS}")
+
+
+# Module-level object literals: `const x = {a}` / `export default {a}` bind the members `x.a` / `default.a`.
+_LITERALS = """
+    (program (lexical_declaration (variable_declarator value: (object) @literal)))
+    (program (variable_declaration (variable_declarator value: (object) @literal)))
+    (program (export_statement declaration: (lexical_declaration (variable_declarator value: (object) @literal))))
+    (program (export_statement value: (object) @literal))
+"""
 
 
 def _members(tree: Tree, source: bytes, dialect: str) -> tuple[tuple[list[int], list[str]], ...]:
     """Class attributes bound in the file, as `Class.x` with their offsets: fields declared in a class
-    body, `this.x = ...` in one of its methods, members of an interface or object type; and the
+    body, `this.x = ...` in one of its methods, members of an interface or object type, keys of a
+    module-level object literal; and the
     names whose type the code states, as `name:Type` (`x: Foo`, `x?: Foo<T>`, `x = new Foo()`)."""
     captured = QueryCursor(_member_query(dialect)).captures(tree.root_node)
     found = []
@@ -156,6 +166,11 @@ def _members(tree: Tree, source: bytes, dialect: str) -> tuple[tuple[list[int], 
         owner = holder.parent if holder is not None and holder.type in _MEMBER_HOLDERS[:3] else None
         if owner is not None and (owner.type in _CLASSES or owner.type in _TYPES):
             found.append((node.start_byte, f"{_name(owner, source)}.{_text(node, source)}"))
+    for literal in captured.get("literal", []):
+        name = literal.parent.child_by_field_name("name") if literal.parent.type == "variable_declarator" else None
+        if name is None or name.type == "identifier":
+            owner_name = _text(name, source) if name is not None else "default"
+            found.extend((key.start_byte, f"{owner_name}.{_text(key, source)}") for key in _keys(literal))
     typed = [t for n in captured.get("typed", []) for t in _typed_names(n, source)]
     return tuple(([f[0] for f in sorted(pairs)], [f[1] for f in sorted(pairs)]) for pairs in (found, typed))
 

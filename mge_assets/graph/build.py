@@ -313,7 +313,14 @@ def _ts_owner_types(
         return [], [], [(own or target, "call")]
     if kind in ("class", "class_header"):
         return [target], path, None
-    return _ts_stated_types(index, atom, owner, target), path, None
+    stated = _ts_stated_types(index, atom, owner, target)
+    if not stated and target:  # `x.k` for a module-level `x = { k }` (or an imported `export default {...}`)
+        literal = index.atoms[target]
+        keys = index.members.get(literal.file, {})
+        found = [keys[f"{name}.{path[0]}"] for name in literal.defines if f"{name}.{path[0]}" in keys]
+        if found and len(path) == 1:
+            return [], [], [(found[0], "data")]
+    return stated, path, None
 
 
 def _own_class(atom: Atom, index: _Index) -> str | None:

@@ -3,7 +3,8 @@
 import networkx as nx
 
 from mge_assets.atomize import atomize_files
-from mge_assets.graph import build_graph, module_name
+from mge_assets.graph import Resolver, build_graph, module_name
+from mge_assets.graph.build import _Index, _resolve_attribute
 
 FILES = {
     "app/__init__.py": "from app.models import User\n",
@@ -268,3 +269,17 @@ def test_new_names_the_constructor_the_class_declares_else_the_class() -> None:
     edges = {(s, t) for s, t, _ in _edges(build_graph(atomize_files(files)))}
     assert {("m.ts::make", "k.ts::K.constructor"), ("m.ts::make", "k.ts::L")} <= edges
     assert ("m.ts::make", "k.ts::K") not in edges  # reached through the constructor's parent edge
+
+
+def test_keys_of_module_level_object_literals_are_members_their_readers_depend_on() -> None:
+    files = {
+        "conf.js": "export const limits = {\n  retries: 3,\n};\n\nexport default {\n  timeout: 1,\n};\n",
+        "use.js": "import conf, { limits } from './conf.js';\n\n"
+        "export function f() {\n  return limits.retries + conf.timeout;\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert {m for a in atoms for m in a.members} == {"limits.retries", "default.timeout"}
+    index = _Index(atoms, Resolver({a.file for a in atoms}))
+    use = next(a for a in atoms if a.id == "use.js::f")
+    assert _resolve_attribute(use, "conf.timeout", index) == [("conf.js::limits", "data")]  # the atom of both
+    assert _resolve_attribute(use, "conf.missing", index) == []

@@ -108,3 +108,18 @@ def test_columns_count_utf16_units_and_lines_start_after_each_newline() -> None:
     locator = oracle._Locator("a\ns = 'é😀'; x\n".encode(), [])
     assert locator.offset(1, 0) == 2 and locator.offset(1, 5) == 7  # é is one unit and two bytes
     assert locator.offset(1, 11) == 2 + len("s = 'é😀'; ".encode())  # the emoji is two units, four bytes
+
+
+def test_imports_of_an_anonymous_default_export_are_out_of_scope_unless_a_spelled_key_is_read() -> None:
+    benchmark_module("python_imports")
+    accuracy = benchmark_module("graph_accuracy")
+    files = {
+        "conf.js": "export default {\n  retries: 3,\n};\n",
+        "named.js": "export default function named() {\n  return 1;\n}\n",
+        "use.js": "import conf from './conf.js';\nimport named from './named.js';\n\n"
+        "export function a() {\n  return conf;\n}\n\nexport function b() {\n  return conf.retries + named();\n}\n",
+    }
+    atoms = atomize_files(files)
+    export = next(a.id for a in atoms if a.file == "conf.js")
+    pairs = accuracy.anonymous_defaults(atoms, {p: s.encode() for p, s in files.items()}, None)
+    assert pairs == {("use.js::<module>", export), ("use.js::a", export)}  # b reads the key the index names
