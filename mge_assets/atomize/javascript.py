@@ -127,6 +127,7 @@ _TS_MEMBERS = """
     [(required_parameter) (optional_parameter) (variable_declarator) (public_field_definition)] @typed
     [(property_signature) (method_signature) (type_alias_declaration)] @typed
     [(function_declaration) (method_definition)] @typed
+    (type_parameter constraint: (constraint)) @typed
 """
 # The operators a type alias combines its parts with (`type T = A | (B & C)`).
 _TYPE_OPERATORS = frozenset({"union_type", "intersection_type", "parenthesized_type"})
@@ -185,6 +186,10 @@ def _typed_names(node: Node, source: bytes) -> list[tuple[int, str]]:
             return _signature(node.start_byte, name, value, source)
         parts = _type_parts(value, source) if name is not None and value is not None else []
         return [(node.start_byte, f"{_text(name, source)}:{part}") for part in parts]
+    if node.type == "type_parameter":  # `<T extends Base>`: a T has Base's members
+        name, constraint = node.child_by_field_name("name"), node.child_by_field_name("constraint")
+        bound = _type_name(constraint.named_children[0], source) if constraint and constraint.named_children else None
+        return [(node.start_byte, f"{_text(name, source)}:{bound}")] if name is not None and bound else []
     if node.type in ("function_declaration", "method_definition", "method_signature"):
         return _signature(node.start_byte, node.child_by_field_name("name"), node, source)
     if node.type == "property_signature" and not _declares_member(node):

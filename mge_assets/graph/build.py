@@ -353,6 +353,13 @@ def _ts_types(index: _Index, context: Atom, file: str, type_name: str, depth: in
             types.extend(t for s in stated for t in _ts_types(index, holder, holder.file, s, depth + 1))
         return list(dict.fromkeys(types))
     klass = _resolve_dotted(index, file, type_name)
+    if klass is None and "." not in type_name:  # a type parameter: its constraint, stated where it is declared
+        holder: Atom | None = context
+        while holder is not None:
+            bounds = [b for b in _stated(holder, type_name) if b != type_name]
+            if bounds:
+                return [t for b in bounds for t in _ts_types(index, holder, holder.file, b, depth + 1)]
+            holder = index.atoms.get(holder.parent) if holder.parent else None
     return [klass] if klass and index.atoms[klass].kind in _MEMBER_OWNERS else []
 
 
