@@ -27,6 +27,7 @@ _DEFINITION_KINDS = {"function", "method", "class", "class_header"}
 _LATE_IMPORTS = {"late", "dynamic"}
 _MEMBER_OWNERS = ("class", "class_header", "interface", "type")  # kinds of atom whose members are looked up
 _TS_LANGUAGES = ("javascript", "typescript")
+_TYPE_KINDS = ("interface", "type")  # declarations that are types only (a class is also a value)
 
 
 def module_name(path: str) -> str:
@@ -48,6 +49,7 @@ class _Index:
         self.imports: dict[str, dict[str, ImportRef]] = {}
         self.stars: dict[str, list[ImportRef]] = {}
         self.first: dict[str, str] = {}
+        self.spaces: dict[str, dict[str, dict[str, str]]] = {"type": {}, "value": {}}  # TypeScript's two
         self.late: set[str] = set()
         for atom in sorted(atoms, key=lambda a: (a.file, a.start_byte)):
             self.first.setdefault(atom.file, atom.id)
@@ -55,6 +57,9 @@ class _Index:
                 self.late.add(atom.id)
             for name in atom.defines:
                 self.defs.setdefault(atom.file, {}).setdefault(name, atom.id)
+                if atom.language in _TS_LANGUAGES:
+                    space = self.spaces["type" if atom.kind in _TYPE_KINDS else "value"]
+                    space.setdefault(atom.file, {}).setdefault(name, atom.id)
             for name in atom.members:
                 self.members.setdefault(atom.file, {}).setdefault(name, atom.id)
             for ref in atom.imports:
@@ -63,27 +68,30 @@ class _Index:
                 elif ref.alias and (ref.kind not in _LATE_IMPORTS or ref.alias not in self.imports.get(atom.file, {})):
                     self.imports.setdefault(atom.file, {})[ref.alias] = ref
 
-    def resolve(self, file: str, name: str, depth: int = 0) -> str | None:
-        """The atom defining `name` as seen from `file`, following imports, re-exports and barrels."""
+    def resolve(self, file: str, name: str, depth: int = 0, space: str | None = None) -> str | None:
+        """The atom defining `name` as seen from `file`, following imports, re-exports and barrels. In
+        TypeScript a type and a value may share a name (`const X = ...; type X = ...`): `space` ("type"
+        or "value") picks the declaration of that kind first."""
         if depth > 12:
             return None
-        found = self.defs.get(file, {}).get(name)
+        found = self.spaces.get(space, {}).get(file, {}).get(name) if space else None
+        found = found or self.defs.get(file, {}).get(name)
         if found is not None:
             return found
         ref = self.imports.get(file, {}).get(name)
         if ref is not None:
             if ref.kind == "export":  # `export { a as b }`: b is the local a
-                return self.resolve(file, ref.name, depth + 1) if ref.name and ref.name != name else None
+                return self.resolve(file, ref.name, depth + 1, space) if ref.name and ref.name != name else None
             target, target_name = self.resolver.resolve(file, ref)
             if target is None or target_name is None:
                 return None
-            return self.resolve(target, target_name, depth + 1)
+            return self.resolve(target, target_name, depth + 1, space)
         if name == "default":
             return None
         for star in self.stars.get(file, []):
             target, _ = self.resolver.resolve(file, star)
             if target is not None and target != file:
-                found = self.resolve(target, name, depth + 1)
+                found = self.resolve(target, name, depth + 1, space)
                 if found is not None:
                     return found
         return None
@@ -157,17 +165,24 @@ def _dependencies(atom: Atom, index: _Index, unresolved: list[Unresolved]) -> li
     for ref in atom.imports:
         found.extend(_import_edges(atom, ref, index, unresolved))
     for name in atom.references:
-        target = index.resolve(atom.file, name)
-        if target:
+        for target in _declarations(index, atom, name):
             kind = _edge_type(atom, name, index.atoms[target])
             found.append((target, kind, late and kind in ("call", "data")))
     for name in atom.type_references:
-        target = index.resolve(atom.file, name)
-        if target and name not in atom.references:
-            found.append((target, "type", False))
+        if name not in atom.references:
+            found.extend((target, "type", False) for target in _declarations(index, atom, name))
     for dotted in atom.attribute_references:
         found.extend((target, kind, late) for target, kind in _resolve_attribute(atom, dotted, index))
     return found
+
+
+def _declarations(index: _Index, atom: Atom, name: str) -> list[str]:
+    """The atoms declaring a name `atom` reads: in TypeScript, a type and a value sharing the name
+    (`type X = ...; const X: X = ...`) are one symbol, and a use of it names both declarations."""
+    if atom.language not in _TS_LANGUAGES:
+        target = index.resolve(atom.file, name)
+        return [target] if target else []
+    return list(dict.fromkeys(t for t in (index.resolve(atom.file, name, space=s) for s in ("value", "type")) if t))
 
 
 def _import_edges(
@@ -305,7 +320,7 @@ def _ts_owner_types(
         if target is None or len(path) == 1:
             return [], [], [(target, _kind_of(index.atoms[target]))] if target else []
         return ([target] if index.atoms[target].kind in _MEMBER_OWNERS else []), path[1:], None
-    target = index.resolve(atom.file, owner)
+    target = index.resolve(atom.file, owner, space="value")
     kind = index.atoms[target].kind if target else None
     if path == ["constructor"] and target:
         klass = index.atoms[target]
@@ -352,7 +367,7 @@ def _ts_types(index: _Index, context: Atom, file: str, type_name: str, depth: in
             stated = [s for name in names for s in _stated(holder, f"{name}({position})")]
             types.extend(t for s in stated for t in _ts_types(index, holder, holder.file, s, depth + 1))
         return list(dict.fromkeys(types))
-    klass = _resolve_dotted(index, file, type_name)
+    klass = _resolve_dotted(index, file, type_name, space="type")
     if klass is None and "." not in type_name:  # a type parameter: its constraint, stated where it is declared
         holder: Atom | None = context
         while holder is not None:
@@ -375,7 +390,7 @@ def _ts_member(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> li
     if found or klass.kind != "type" or depth > 6:
         return found
     for part in _stated(klass, klass.symbol):
-        target = _resolve_dotted(index, klass.file, part)
+        target = _resolve_dotted(index, klass.file, part, space="type")
         if target and target != klass.id and index.atoms[target].kind in _MEMBER_OWNERS:
             found.extend(m for m in _ts_member(index, index.atoms[target], attribute, depth + 1) if m not in found)
     return found
@@ -410,13 +425,13 @@ def _member(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> list[
     return []
 
 
-def _resolve_dotted(index: _Index, file: str, name: str) -> str | None:
+def _resolve_dotted(index: _Index, file: str, name: str, space: str | None = None) -> str | None:
     """A name (`Base`) or a module attribute (`sansio.App`) as seen from `file`."""
     owner, _, attribute = name.partition(".")
     if not attribute:
-        return index.resolve(file, name)
+        return index.resolve(file, name, space=space)
     module = index.module_of(file, owner)
-    return index.resolve(module, attribute) if module is not None and "." not in attribute else None
+    return index.resolve(module, attribute, space=space) if module is not None and "." not in attribute else None
 
 
 def _edge_type(atom: Atom, name: str, target: Atom) -> str:

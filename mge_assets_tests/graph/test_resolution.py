@@ -283,3 +283,14 @@ def test_keys_of_module_level_object_literals_are_members_their_readers_depend_o
     use = next(a for a in atoms if a.id == "use.js::f")
     assert _resolve_attribute(use, "conf.timeout", index) == [("conf.js::limits", "data")]  # the atom of both
     assert _resolve_attribute(use, "conf.missing", index) == []
+
+
+def test_a_typescript_type_and_value_sharing_a_name_are_both_named_by_its_uses() -> None:
+    files = {
+        "s.ts": "export type State = { done: boolean };\n\nexport const State: State = { done: false };\n",
+        "u.ts": "import { State } from './s';\n\nexport function f(): boolean {\n  return State.done;\n}\n"
+        "export class Box<T extends State> {\n  m(t: T): boolean {\n    return t.done;\n  }\n}\n",
+    }
+    edges = {(s, t) for s, t, _ in _edges(build_graph(atomize_files(files)))}
+    assert {("u.ts::f", "s.ts::State"), ("u.ts::f", "s.ts::State#2")} <= edges
+    assert ("u.ts::Box.m", "s.ts::State") in edges  # T's constraint, stated on the class
