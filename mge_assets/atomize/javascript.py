@@ -128,6 +128,7 @@ _TS_MEMBERS = """
     [(property_signature) (method_signature) (type_alias_declaration)] @typed
     [(function_declaration) (method_definition)] @typed
     (type_parameter constraint: (constraint)) @typed
+    (return_statement (as_expression (object) @returned))
 """
 # The operators a type alias combines its parts with (`type T = A | (B & C)`).
 _TYPE_OPERATORS = frozenset({"union_type", "intersection_type", "parenthesized_type"})
@@ -150,6 +151,7 @@ _LITERALS = """
     (program (variable_declaration (variable_declarator value: (object) @literal)))
     (program (export_statement declaration: (lexical_declaration (variable_declarator value: (object) @literal))))
     (program (export_statement value: (object) @literal))
+    (return_statement (object) @returned)
 """
 
 
@@ -172,8 +174,26 @@ def _members(tree: Tree, source: bytes, dialect: str) -> tuple[tuple[list[int], 
         if name is None or name.type == "identifier":
             owner_name = _text(name, source) if name is not None else "default"
             found.extend((key.start_byte, f"{owner_name}.{_text(key, source)}") for key in _keys(literal))
+    for literal in captured.get("returned", []):  # `function f() { return { a } }`: f's result has `a`
+        function = _returning(literal, source)
+        if function is not None:
+            found.extend((key.start_byte, f"{function}().{_text(key, source)}") for key in _keys(literal))
     typed = [t for n in captured.get("typed", []) for t in _typed_names(n, source)]
     return tuple(([f[0] for f in sorted(pairs)], [f[1] for f in sorted(pairs)]) for pairs in (found, typed))
+
+
+def _returning(node: Node, source: bytes) -> str | None:
+    """The name of the function a returned object literal is the result of, when no type is stated
+    for that result (a stated type has its own members): `function f()`, `const f = () => ...`."""
+    function = node.parent
+    while function is not None and function.type not in _FUNCTION_NODES:
+        function = function.parent
+    if function is None or function.child_by_field_name("return_type") is not None:
+        return None
+    name = function.child_by_field_name("name")
+    if name is None and function.parent is not None and function.parent.type == "variable_declarator":
+        name = function.parent.child_by_field_name("name")
+    return _text(name, source) if name is not None and name.type == "identifier" else None
 
 
 def _typed_names(node: Node, source: bytes) -> list[tuple[int, str]]:

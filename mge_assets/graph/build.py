@@ -329,13 +329,25 @@ def _ts_owner_types(
     if kind in ("class", "class_header"):
         return [target], path, None
     stated = _ts_stated_types(index, atom, owner, target)
-    if not stated and target:  # `x.k` for a module-level `x = { k }` (or an imported `export default {...}`)
-        literal = index.atoms[target]
-        keys = index.members.get(literal.file, {})
-        found = [keys[f"{name}.{path[0]}"] for name in literal.defines if f"{name}.{path[0]}" in keys]
-        if found and len(path) == 1:
-            return [], [], [(found[0], "data")]
+    if not stated and len(path) == 1:
+        found = _literal_key(index, atom, owner, target, path[0])
+        if found:
+            return [], [], [(found, "data")]
     return stated, path, None
+
+
+def _literal_key(index: _Index, atom: Atom, owner: str, target: str | None, key: str) -> str | None:
+    """The atom spelling `key` in the object literal `owner` holds: a module-level `x = { key }` (or an
+    imported `export default {...}`), or, for `x = f()`, the literal f returns."""
+    declared = _declared_type(index, atom, owner, target)
+    if declared is not None and declared[1].endswith("()") and "." not in declared[1]:
+        function = _resolve_dotted(index, declared[0], declared[1][:-2], space="value")
+        holder = index.atoms[function] if function else None
+        name = f"{holder.symbol}().{key}" if holder else None
+        return index.members.get(holder.file, {}).get(name) if holder and name else None
+    literal = index.atoms[target] if target else None
+    keys = index.members.get(literal.file, {}) if literal else {}
+    return next((keys[f"{n}.{key}"] for n in literal.defines if f"{n}.{key}" in keys), None) if literal else None
 
 
 def _own_class(atom: Atom, index: _Index) -> str | None:

@@ -294,3 +294,14 @@ def test_a_typescript_type_and_value_sharing_a_name_are_both_named_by_its_uses()
     edges = {(s, t) for s, t, _ in _edges(build_graph(atomize_files(files)))}
     assert {("u.ts::f", "s.ts::State"), ("u.ts::f", "s.ts::State#2")} <= edges
     assert ("u.ts::Box.m", "s.ts::State") in edges  # T's constraint, stated on the class
+
+
+def test_the_object_literal_a_function_returns_gives_the_members_of_its_result() -> None:
+    files = {
+        "m.ts": "export function create() {\n  return {\n    batch: () => 1,\n  } as const;\n}\n\n"
+        "export const manager = create();\n",
+        "u.ts": "import { manager } from './m';\n\nexport function f(): number {\n  return manager.batch();\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert "create().batch" in next(a for a in atoms if a.id == "m.ts::create").members
+    assert ("u.ts::f", "m.ts::create", "data") in _edges(build_graph(atoms))
