@@ -214,6 +214,9 @@ def _typed_names(node: Node, source: bytes) -> list[tuple[int, str]]:
         return _signature(node.start_byte, node.child_by_field_name("name"), node, source)
     if node.type == "property_signature" and not _declares_member(node):
         return []
+    pattern = node.child_by_field_name("name" if node.type == "variable_declarator" else "pattern")
+    if pattern is not None and pattern.type == "object_pattern":
+        return _destructured(pattern, source)
     name = node.child_by_field_name("name")
     value = node.child_by_field_name("value") if node.type == "variable_declarator" else None
     if node.type == "property_signature":  # `m: (a: A) => R`
@@ -228,6 +231,24 @@ def _typed_names(node: Node, source: bytes) -> list[tuple[int, str]]:
         contextual = [(node.start_byte, f"{p}:{declared}({i})") for i, p in _parameters(value, source) if declared]
         return signature + contextual + ([] if signature else stated)
     return stated
+
+
+def _destructured(pattern: Node, source: bytes) -> list[tuple[int, str]]:
+    """`{ a, b: c } = x` states a's type as x's member a's (`a:x@a`, `c:x@b`); `({ a }: T)` as T's."""
+    owner = _pattern_source(pattern, source)
+    found = []
+    for child in pattern.named_children if owner is not None else []:
+        if child.type == "shorthand_property_identifier_pattern":
+            key = bound = child
+        elif child.type == "object_assignment_pattern" and child.named_children:
+            key = bound = child.named_children[0]
+        elif child.type == "pair_pattern":
+            key, bound = child.child_by_field_name("key"), child.child_by_field_name("value")
+        else:
+            continue
+        if key is not None and bound is not None and bound.type in ("identifier", *_PATTERN_NAMES):
+            found.append((child.start_byte, f"{_text(bound, source)}:{owner}@{_text(key, source)}"))
+    return found
 
 
 def _parameters(function: Node, source: bytes) -> list[tuple[int, str]]:
@@ -258,10 +279,16 @@ def _signature(start: int, name: Node | None, function: Node, source: bytes) -> 
     type_name = _type_name(returned, source) if returned is not None else None
     if type_name:
         found.append((start, f"{label}():{type_name}"))
+    elif returned is not None and returned.type == "object_type":  # `f(): { a: A }`: `f()@a:A`
+        for member in (c for c in returned.named_children if c.type == "property_signature"):
+            key, annotation = member.child_by_field_name("name"), member.child_by_field_name("type")
+            stated = _annotated(annotation, source)
+            if key is not None and stated:
+                found.append((start, f"{label}()@{_text(key, source)}:{stated}"))
     parameters = function.child_by_field_name("parameters")
     for position, parameter in enumerate(parameters.named_children if parameters is not None else []):
         annotation = parameter.child_by_field_name("type")
-        stated = _type_name(annotation.named_children[0], source) if annotation and annotation.named_children else None
+        stated = _annotated(annotation, source)
         if stated:
             found.append((start, f"{label}({position}):{stated}"))
     return found
@@ -366,7 +393,7 @@ def _pattern_source(pattern: Node, source: bytes) -> str | None:
         return None
     if parent.type in ("required_parameter", "optional_parameter"):
         annotation = parent.child_by_field_name("type")
-        stated = _type_name(annotation.named_children[0], source) if annotation and annotation.named_children else None
+        stated = _annotated(annotation, source)
         return f"<{stated}>" if stated else None
     value = parent.child_by_field_name("value") if parent.type == "variable_declarator" else None
     while value is not None and value.type == "await_expression" and value.named_children:
@@ -377,6 +404,11 @@ def _pattern_source(pattern: Node, source: bytes) -> str | None:
         callee = _callee(value, source)
         return f"<{callee}>" if callee else None
     return _chain(value, source)
+
+
+def _annotated(annotation: Node | None, source: bytes) -> str | None:
+    """The type a `: T` annotation names."""
+    return _type_name(annotation.named_children[0], source) if annotation and annotation.named_children else None
 
 
 def _type_name(node: Node, source: bytes) -> str | None:

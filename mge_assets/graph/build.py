@@ -366,19 +366,15 @@ def _ts_types(index: _Index, context: Atom, file: str, type_name: str, depth: in
     of a function or of a method of the class `context` belongs to (`f()`, `this.m()`)."""
     if depth > 4:
         return []
-    if type_name.endswith(")"):  # `f()`, `a.m()`: a return type; `f(0)`: a parameter's type
-        callee, _, position = type_name[:-1].rpartition("(")
-        if "." in callee:
-            definers = [m for m, _ in _resolve_ts_attribute(context, callee, index)]
-        else:
-            definers = [t for t in (_resolve_dotted(index, file, callee),) if t]
-        types = []
-        for definer in definers:
-            holder = index.atoms[definer]
-            names = dict.fromkeys((callee.rsplit(".", 1)[-1], holder.symbol.rsplit(".", 1)[-1]))
-            stated = [s for name in names for s in _stated(holder, f"{name}({position})")]
-            types.extend(t for s in stated for t in _ts_types(index, holder, holder.file, s, depth + 1))
+    if "@" in type_name:  # `x@k`, `<f()>@k`: the type of member k of x (a destructured `{ k } = x`)
+        owner, _, key = type_name.rpartition("@")
+        members = [m for m, _ in _resolve_ts_attribute(context, f"{owner}.{key}", index)]
+        types = [t for m in members for t in _ts_member_types(index, index.atoms[m], key, depth + 1)]
+        if not types and owner.startswith("<") and owner.endswith(")>"):  # `f(): { k: T }`
+            types = _ts_call_types(index, context, file, owner[1:-1], f"@{key}", depth)
         return list(dict.fromkeys(types))
+    if type_name.endswith(")"):  # `f()`, `a.m()`: a return type; `f(0)`: a parameter's type
+        return _ts_call_types(index, context, file, type_name, "", depth)
     klass = _resolve_dotted(index, file, type_name, space="type")
     if klass is None and "." not in type_name:  # a type parameter: its constraint, stated where it is declared
         holder: Atom | None = context
@@ -388,6 +384,23 @@ def _ts_types(index: _Index, context: Atom, file: str, type_name: str, depth: in
                 return [t for b in bounds for t in _ts_types(index, holder, holder.file, b, depth + 1)]
             holder = index.atoms.get(holder.parent) if holder.parent else None
     return [klass] if klass and index.atoms[klass].kind in _MEMBER_OWNERS else []
+
+
+def _ts_call_types(index: _Index, context: Atom, file: str, call: str, suffix: str, depth: int) -> list[str]:
+    """The types stated for a call `f()` (its result) or `f(0)` (its first parameter), where the callee
+    is defined; with `suffix` `@k`, for member k of an inline result type."""
+    callee, _, position = call[:-1].rpartition("(")
+    if "." in callee or callee.startswith("<"):
+        definers = [m for m, _ in _resolve_ts_attribute(context, callee, index)]
+    else:
+        definers = [t for t in (_resolve_dotted(index, file, callee),) if t]
+    types = []
+    for definer in definers:
+        holder = index.atoms[definer]
+        names = dict.fromkeys((callee.rsplit(".", 1)[-1], holder.symbol.rsplit(".", 1)[-1]))
+        stated = [s for name in names for s in _stated(holder, f"{name}({position}){suffix}")]
+        types.extend(t for s in stated for t in _ts_types(index, holder, holder.file, s, depth + 1))
+    return list(dict.fromkeys(types))
 
 
 def _stated(atom: Atom, name: str) -> list[str]:
@@ -408,11 +421,11 @@ def _ts_member(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> li
     return found
 
 
-def _ts_member_types(index: _Index, member: Atom, attribute: str) -> list[str]:
+def _ts_member_types(index: _Index, member: Atom, attribute: str, depth: int = 0) -> list[str]:
     """The types stated for a member where it is bound: a field or property `x: T`, `x = new T()`, or
     `this.x = x` with a parameter `x: T`."""
     stated = _stated(member, attribute) or _stated(member, f"this.{attribute}")
-    return [t for s in stated for t in _ts_types(index, member, member.file, s)]
+    return [t for s in stated for t in _ts_types(index, member, member.file, s, depth)]
 
 
 def _kind_of(target: Atom) -> str:

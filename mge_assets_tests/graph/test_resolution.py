@@ -305,3 +305,19 @@ def test_the_object_literal_a_function_returns_gives_the_members_of_its_result()
     atoms = atomize_files(files)
     assert "create().batch" in next(a for a in atoms if a.id == "m.ts::create").members
     assert ("u.ts::f", "m.ts::create", "data") in _edges(build_graph(atoms))
+
+
+def test_names_destructured_from_a_typed_value_have_the_type_of_that_member() -> None:
+    files = {
+        "t.ts": "export interface Router {\n  def: Def;\n}\nexport interface Def {\n  config: number;\n}\n"
+        "export interface Opts {\n  router: Router;\n}\n",
+        "u.ts": "import { Opts, Def } from './t';\n\nexport function f(opts: Opts): number {\n"
+        "  const { router } = opts;\n  return router.def.config;\n}\n"
+        "export function g({ router: r }: Opts): Def {\n  return r.def;\n}\n"
+        "function parts(): { d: Def } {\n  return { d: { config: 1 } };\n}\n"
+        "export function h(): number {\n  const { d } = parts();\n  return d.config;\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert "router:opts@router" in next(a for a in atoms if a.id == "u.ts::f").typed_names
+    edges = {(s, t) for s, t, _ in _edges(build_graph(atoms))}
+    assert {("u.ts::f", "t.ts::Def"), ("u.ts::g", "t.ts::Router"), ("u.ts::h", "t.ts::Def")} <= edges
