@@ -321,3 +321,13 @@ def test_names_destructured_from_a_typed_value_have_the_type_of_that_member() ->
     assert "router:opts@router" in next(a for a in atoms if a.id == "u.ts::f").typed_names
     edges = {(s, t) for s, t, _ in _edges(build_graph(atoms))}
     assert {("u.ts::f", "t.ts::Def"), ("u.ts::g", "t.ts::Router"), ("u.ts::h", "t.ts::Def")} <= edges
+
+
+def test_a_member_typed_with_a_function_type_alias_takes_that_signature() -> None:
+    files = {
+        "t.ts": "export interface Info {\n  path: string;\n}\nexport type Handler = (info: Info) => void;\n"
+        "export interface Options {\n  onError?: Handler;\n}\n",
+        "u.ts": "import { Options } from './t';\n\nexport function f(opts: Options): void {\n"
+        "  opts.onError?.({ path: '' });\n}\n",
+    }
+    assert ("u.ts::f", "t.ts::Info", "type") in _edges(build_graph(atomize_files(files)))
