@@ -400,8 +400,9 @@ def _ts_call_types(index: _Index, context: Atom, file: str, call: str, suffix: s
         names = dict.fromkeys((callee.rsplit(".", 1)[-1], holder.symbol.rsplit(".", 1)[-1]))
         stated = [(holder, s) for name in names for s in _stated(holder, f"{name}({position}){suffix}")]
         if not stated:  # `m?: Handler` with `type Handler = (a: A) => R`: the signature is Handler's
-            aliases = [t for name in names for s in _stated(holder, name) for t in _ts_types(index, holder, holder.file, s)]
-            for alias in (index.atoms[a] for a in aliases if depth < 4):
+            member_types = [s for name in names for s in _stated(holder, name)]
+            aliases = [t for s in member_types for t in _ts_types(index, holder, holder.file, s, depth + 1)]
+            for alias in (index.atoms[a] for a in aliases):
                 stated.extend((alias, s) for s in _stated(alias, f"{alias.symbol}({position}){suffix}"))
         types.extend(t for where, s in stated for t in _ts_types(index, where, where.file, s, depth + 1))
     return list(dict.fromkeys(types))
