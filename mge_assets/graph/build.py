@@ -339,7 +339,7 @@ def _ts_owner_types(
 def _literal_key(index: _Index, atom: Atom, owner: str, target: str | None, key: str) -> str | None:
     """The atom spelling `key` in the object literal `owner` holds: a module-level `x = { key }` (or an
     imported `export default {...}`), or, for `x = f()`, the literal f returns."""
-    declared = _declared_type(index, atom, owner, target)
+    declared = _ts_declared(index, atom, owner, target)
     if declared is not None and declared[1].endswith("()") and "." not in declared[1]:
         function = _resolve_dotted(index, declared[0], declared[1][:-2], space="value")
         holder = index.atoms[function] if function else None
@@ -357,8 +357,21 @@ def _own_class(atom: Atom, index: _Index) -> str | None:
 
 
 def _ts_stated_types(index: _Index, atom: Atom, name: str, definition: str | None) -> list[str]:
-    declared = _declared_type(index, atom, name, definition)
+    declared = _ts_declared(index, atom, name, definition)
     return _ts_types(index, atom, *declared) if declared is not None else []
+
+
+def _ts_declared(index: _Index, atom: Atom, name: str, definition: str | None) -> tuple[str, str] | None:
+    """As `_declared_type`, and for a local bound in an earlier block of the same unit (`local_sources`),
+    the type stated there."""
+    declared = _declared_type(index, atom, name, definition)
+    if declared is not None:
+        return declared
+    for source in (index.atoms[s] for s in atom.local_sources if s in index.atoms):
+        stated = _stated(source, name)
+        if stated:
+            return source.file, stated[0]
+    return None
 
 
 def _ts_types(index: _Index, context: Atom, file: str, type_name: str, depth: int = 0) -> list[str]:
@@ -394,6 +407,9 @@ def _ts_call_types(index: _Index, context: Atom, file: str, call: str, suffix: s
         definers = [m for m, _ in _resolve_ts_attribute(context, callee, index)]
     else:
         definers = [t for t in (_resolve_dotted(index, file, callee),) if t]
+        if not definers:  # a function declared in the unit itself (an earlier block, or this one)
+            local = [context.id, *(s for s in context.local_sources if s in index.atoms)]
+            definers = [s for s in local if _stated(index.atoms[s], f"{callee}({position}){suffix}")]
     types = []
     for definer in definers:
         holder = index.atoms[definer]

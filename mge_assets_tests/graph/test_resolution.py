@@ -331,3 +331,16 @@ def test_a_member_typed_with_a_function_type_alias_takes_that_signature() -> Non
         "  opts.onError?.({ path: '' });\n}\n",
     }
     assert ("u.ts::f", "t.ts::Info", "type") in _edges(build_graph(atomize_files(files)))
+
+
+def test_a_local_typed_in_an_earlier_block_of_a_split_function_keeps_its_type() -> None:
+    files = {
+        "s.ts": "export class S {\n  run(): number {\n    return 1;\n  }\n}\n",
+        "u.ts": "import { S } from './s';\n\nexport function f(): number {\n  const s: S = make();\n"
+        "  let n = 0;\n  n += 1;\n  n += 2;\n  n += 3;\n  n += 4;\n  n += 5;\n  n += 6;\n  n += 7;\n"
+        "  return n + s.run();\n}\n",
+    }
+    atoms = atomize_files(files, line_budget=4)
+    last = next(a for a in atoms if a.file == "u.ts" and "s.run" in a.attribute_references)
+    assert last.kind == "block" and "s:S" not in last.typed_names
+    assert (last.id, "s.ts::S.run", "call") in _edges(build_graph(atoms))
