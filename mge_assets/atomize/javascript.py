@@ -743,6 +743,10 @@ class _Names:
                 if constructor is not None and constructor.type == "identifier":  # `new C()` runs C's constructor
                     self.attributes.add(f"{_text(constructor, source)}.constructor")
                     constructed.add(constructor.start_byte)
+            elif kind == "lookup_type":  # `T["k"]`: T's member k
+                lookup = _lookup(node, source)
+                if lookup is not None:
+                    self.attributes.add(lookup)
             elif kind == "object":  # its keys are the members of the type it is checked against
                 context = _literal_type(node, source)
                 self.attributes.update(f"<{context}>.{key}" for key in self._keys(node) if context)
@@ -920,6 +924,24 @@ def _chain(node: Node, source: bytes, depth: int = 0) -> str | None:
         return None
     owner = _chain(obj, source, depth + 1)
     return f"{owner}.{_text(prop, source)}" if owner is not None else None
+
+
+def _lookup(node: Node, source: bytes) -> str | None:
+    """An indexed access type as an attribute read: `this["k"]` → `this.k`, `T["k"]` → `<T>.k`,
+    `T["a"]["k"]` → `<<T>@a>.k` (k on the type of T's member a)."""
+    if len(node.named_children) != 2 or node.named_children[1].type != "literal_type":
+        return None
+    base, key = node.named_children[0], _string_value(node.named_children[1].named_children[0], source)
+    if not key or not key.isidentifier():
+        return None
+    if base.type == "this_type":
+        return f"this.{key}"
+    if base.type == "lookup_type":
+        inner = _lookup(base, source)
+        owner, _, member = inner.rpartition(".") if inner is not None else ("", "", "")
+        return f"<{owner}@{member}>.{key}" if inner is not None else None
+    name = _type_name(base, source)
+    return f"<{name}>.{key}" if name is not None else None
 
 
 def _declared_name(call: Node, source: bytes) -> str:

@@ -284,7 +284,7 @@ def _resolve_ts_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[
     (`this`, a class, a namespace import, a name with a stated or returned type); `new C()` is read as
     `C.constructor`, which names C's own constructor, else C itself (as the TypeScript compiler does)."""
     if dotted.startswith("<"):  # `<T>.k`: a key of an object literal checked against the type T
-        context, _, rest = dotted[1:].partition(">.")
+        context, _, rest = dotted[1:].rpartition(">.")
         return _ts_path(index, _ts_types(index, atom, atom.file, context), rest.split("."))
     owner, *path = dotted.split(".")
     if owner == "this":

@@ -344,3 +344,16 @@ def test_a_local_typed_in_an_earlier_block_of_a_split_function_keeps_its_type() 
     last = next(a for a in atoms if a.file == "u.ts" and "s.run" in a.attribute_references)
     assert last.kind == "block" and "s:S" not in last.typed_names
     assert (last.id, "s.ts::S.run", "call") in _edges(build_graph(atoms))
+
+
+def test_indexed_access_types_read_the_member_they_name() -> None:
+    files = {
+        "t.ts": "export interface Def {\n  config: number;\n}\nexport interface Router {\n  def: Def;\n}\n"
+        "export class Base {\n  out!: string;\n}\n",
+        "u.ts": "import { Base, Router } from './t';\n\nexport type Config<R extends Router> = R['def']['config'];\n"
+        "export class Child extends Base {\n  get(): this['out'] {\n    return '';\n  }\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert "<<R>@def>.config" in next(a for a in atoms if a.id == "u.ts::Config").attribute_references
+    edges = {(s, t) for s, t, _ in _edges(build_graph(atoms))}
+    assert {("u.ts::Config", "t.ts::Def"), ("u.ts::Child.get", "t.ts::Base")} <= edges
