@@ -129,6 +129,7 @@ _TS_MEMBERS = """
     [(function_declaration) (method_definition)] @typed
     (type_parameter constraint: (constraint)) @typed
     (return_statement (as_expression (object) @returned))
+    (internal_module) @namespace
 """
 # The operators a type alias combines its parts with (`type T = A | (B & C)`).
 _TYPE_OPERATORS = frozenset({"union_type", "intersection_type", "parenthesized_type"})
@@ -174,12 +175,38 @@ def _members(tree: Tree, source: bytes, dialect: str) -> tuple[tuple[list[int], 
         if name is None or name.type == "identifier":
             owner_name = _text(name, source) if name is not None else "default"
             found.extend((key.start_byte, f"{owner_name}.{_text(key, source)}") for key in _keys(literal))
+    for namespace in captured.get("namespace", []):  # `namespace N { export const x }` binds `N.x`
+        found.extend(_namespace_members(namespace, source))
     for literal in captured.get("returned", []):  # `function f() { return { a } }`: f's result has `a`
         function = _returning(literal, source)
         if function is not None:
             found.extend((key.start_byte, f"{function}().{_text(key, source)}") for key in _keys(literal))
     typed = [t for n in captured.get("typed", []) for t in _typed_names(n, source)]
     return tuple(([f[0] for f in sorted(pairs)], [f[1] for f in sorted(pairs)]) for pairs in (found, typed))
+
+
+def _namespace_members(namespace: Node, source: bytes) -> list[tuple[int, str]]:
+    """`N.x` for each declaration a namespace exports."""
+    name, body = namespace.child_by_field_name("name"), namespace.child_by_field_name("body")
+    if name is None or body is None:
+        return []
+    found = []
+    for export in (c for c in body.named_children if c.type == "export_statement"):
+        declaration = export.child_by_field_name("declaration")
+        if declaration is None:
+            continue
+        if declaration.type in _DECLARATIONS:
+            targets = [
+                d.child_by_field_name("name") for d in declaration.named_children if d.type == "variable_declarator"
+            ]
+        else:
+            targets = [declaration.child_by_field_name("name")]
+        found.extend(
+            (declaration.start_byte, f"{_text(name, source)}.{_text(t, source)}")
+            for t in targets
+            if t is not None and t.type in ("identifier", "type_identifier")
+        )
+    return found
 
 
 def _returning(node: Node, source: bytes) -> str | None:
@@ -788,6 +815,13 @@ class _Names:
                 return
             node = inner
         if not (self.lo <= node.start_byte < self.hi or node.start_byte < self.lo < node.end_byte):
+            return
+        if node.type == "expression_statement" and node.named_children:
+            node = node.named_children[0]
+        if node.type == "internal_module":  # `namespace N { ... }` binds N
+            name = node.child_by_field_name("name")
+            if name is not None and name.type == "identifier" and self.lo <= node.start_byte < self.hi:
+                self.top_level.append(_text(name, self.source))
             return
         if node.type in _DECLARATIONS:
             for declarator in (c for c in node.named_children if c.type == "variable_declarator"):

@@ -357,3 +357,19 @@ def test_indexed_access_types_read_the_member_they_name() -> None:
     assert "<<R>@def>.config" in next(a for a in atoms if a.id == "u.ts::Config").attribute_references
     edges = {(s, t) for s, t, _ in _edges(build_graph(atoms))}
     assert {("u.ts::Config", "t.ts::Def"), ("u.ts::Child.get", "t.ts::Base")} <= edges
+
+
+def test_a_typescript_namespace_is_a_name_and_its_exports_are_its_members() -> None:
+    files = {
+        "n.ts": "export namespace util {\n  export const keys = (o: object) => Object.keys(o);\n"
+        "  export type Message = string;\n}\n",
+        "u.ts": "import { util } from './n';\n\nexport function f(m: util.Message): string[] {\n"
+        "  return util.keys({});\n}\n",
+    }
+    atoms = atomize_files(files)
+    namespace = next(a for a in atoms if a.file == "n.ts")
+    assert "util" in namespace.defines and {"util.keys", "util.Message"} <= set(namespace.members)
+    index = _Index(atoms, Resolver({a.file for a in atoms}))
+    f = next(a for a in atoms if a.id == "u.ts::f")
+    assert _resolve_attribute(f, "util.keys", index) == [(namespace.id, "data")]
+    assert (f.id, namespace.id) in {(s, t) for s, t, _ in _edges(build_graph(atoms))}
