@@ -626,7 +626,7 @@ class _Builder:
             complexity=0,
             code=code,
             defines=defines,
-            references=tuple(sorted(names.referenced - names.bindings - set(defines))),
+            references=tuple(sorted(names.referenced - names.bindings - _own(defines, kind, names))),
             type_references=tuple(sorted(names.types - names.values - names.bindings - set(defines))),
             bases=tuple(names.bases),
             attribute_references=tuple(sorted(names.attributes)),
@@ -657,6 +657,12 @@ class _Builder:
 
         cuts = statement_cuts(_bodies(nodes) if not defines_in_pieces else nodes, self.source, _STATEMENT_PARENTS)
         return split_atom(atom, self.source, cuts, budget, names)
+
+
+def _own(defines: tuple[str, ...], kind: str, names: _Names) -> set[str]:
+    """The names an atom's reads of itself use: a type's own name read as a value (`type X = typeof X`)
+    is the value of that name, declared elsewhere."""
+    return set(defines) - names.values if kind in ("type", "interface") else set(defines)
 
 
 def _bodies(nodes: list[Node]) -> list[Node]:

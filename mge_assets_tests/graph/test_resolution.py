@@ -373,3 +373,9 @@ def test_a_typescript_namespace_is_a_name_and_its_exports_are_its_members() -> N
     f = next(a for a in atoms if a.id == "u.ts::f")
     assert _resolve_attribute(f, "util.keys", index) == [(namespace.id, "data")]
     assert (f.id, namespace.id) in {(s, t) for s, t, _ in _edges(build_graph(atoms))}
+
+
+def test_a_type_reading_a_value_of_its_own_name_depends_on_that_value() -> None:
+    files = {"k.ts": "export const KIND = 'k' as const;\n\nexport type KIND = typeof KIND;\n"}
+    atoms = atomize_files(files)
+    assert ("k.ts::KIND#2", "k.ts::KIND") in {(s, t) for s, t, _ in _edges(build_graph(atoms))}
