@@ -54,11 +54,14 @@ class Atom:
     references: tuple[str, ...] = ()
     type_references: tuple[str, ...] = ()
     bases: tuple[str, ...] = ()
+    # `owner.attr` reads (`a.b.c` chains in JS/TS); `<T>.k` is key k of an object literal checked against T.
     attribute_references: tuple[str, ...] = ()
     # Attributes it binds on a class, as `Class.name`: class-level fields, `self.name = ...` in a method.
     members: tuple[str, ...] = ()
     # What a name holds, where the code says so: `name:Type` for a parameter or variable annotated with a
     # named type (`x: Request`, `Optional[Request]`, `Request | None`), `name:Callee` for `name = Callee(...)`.
+    # JS/TS also: `f():R` / `f(0):A` (a signature), `x:f()` (a call's result), `x:o@k` (destructured
+    # from o's member k), `Alias:Part` (a union or intersection), `T:Bound` (a type parameter).
     typed_names: tuple[str, ...] = ()
     imports: tuple[ImportRef, ...] = field(default_factory=tuple)
     # For a block of a split unit: the ids of the earlier blocks of the same unit that bind a local name
