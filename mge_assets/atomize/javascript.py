@@ -167,7 +167,7 @@ def _members(tree: Tree, source: bytes, dialect: str) -> tuple[tuple[list[int], 
         holder = node.parent
         while holder is not None and holder.type not in _MEMBER_HOLDERS:
             holder = holder.parent
-        owner = holder.parent if holder is not None and holder.type in _MEMBER_HOLDERS[:3] else None
+        owner = _type_owner(holder) if holder is not None and holder.type in _MEMBER_HOLDERS[:3] else None
         if owner is not None and (owner.type in _CLASSES or owner.type in _TYPES):
             found.append((node.start_byte, f"{_name(owner, source)}.{_text(node, source)}"))
     for literal in captured.get("literal", []):
@@ -322,11 +322,29 @@ def _signature(start: int, name: Node | None, function: Node, source: bytes) -> 
 
 
 def _declares_member(node: Node) -> bool:
-    """A property signature of an interface or of the object type a type alias names, not of an inline
-    type (the compiler's index names the members of an object type inside a union or intersection as
-    locals, as it does those of an inline annotation)."""
-    owner = node.parent.parent if node.parent is not None else None
+    """A property signature of an interface or of the object type a type alias names (or of an object
+    type annotating one of their members), not of an inline type elsewhere (the compiler's index names
+    the members of an object type inside a union or intersection as locals, as it does those of an
+    inline annotation)."""
+    owner = _type_owner(node.parent) if node.parent is not None else None
     return owner is not None and owner.type in ("interface_declaration", "type_alias_declaration")
+
+
+def _type_owner(body: Node) -> Node | None:
+    """The declaration a class body, interface body or object type belongs to: its parent, or, for the
+    object type annotating a member (`_def: { type: T }`), the declaration of that member's owner (the
+    nested members are looked up there: TypeScript code reads them only where they exist)."""
+    owner = body.parent
+    while (
+        owner is not None
+        and owner.type == "type_annotation"
+        and owner.parent is not None
+        and owner.parent.type in ("property_signature", "public_field_definition")
+        and owner.parent.parent is not None
+        and owner.parent.parent.type in _MEMBER_HOLDERS[:3]
+    ):
+        owner = owner.parent.parent.parent
+    return owner
 
 
 def _type_parts(node: Node, source: bytes) -> list[str]:

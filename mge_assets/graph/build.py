@@ -446,6 +446,11 @@ def _ts_member_types(index: _Index, member: Atom, attribute: str, depth: int = 0
     """The types stated for a member where it is bound: a field or property `x: T`, `x = new T()`, or
     `this.x = x` with a parameter `x: T`."""
     stated = _stated(member, attribute) or _stated(member, f"this.{attribute}")
+    head: Atom | None = member  # an object type written in the member's annotation: looked up on the type
+    while not stated and head is not None and head.kind == "block":
+        head = index.atoms.get(head.parent) if head.parent else None
+    if not stated and head is not None and head.kind in _TYPE_KINDS:
+        return [head.id]
     return [t for s in stated for t in _ts_types(index, member, member.file, s, depth)]
 
 

@@ -379,3 +379,16 @@ def test_a_type_reading_a_value_of_its_own_name_depends_on_that_value() -> None:
     files = {"k.ts": "export const KIND = 'k' as const;\n\nexport type KIND = typeof KIND;\n"}
     atoms = atomize_files(files)
     assert ("k.ts::KIND#2", "k.ts::KIND") in {(s, t) for s, t, _ in _edges(build_graph(atoms))}
+
+
+def test_members_of_an_object_type_annotating_an_interface_member_are_looked_up_on_the_interface() -> None:
+    files = {
+        "p.ts": "export interface Kind {\n  name: string;\n}\n"
+        "export interface Procedure {\n  _def: {\n    kind: Kind;\n  };\n}\n",
+        "u.ts": "import { Procedure } from './p';\n\nexport function f(p: Procedure): string {\n"
+        "  return p._def.kind.name;\n}\n",
+    }
+    atoms = atomize_files(files)
+    procedure = next(a for a in atoms if a.id == "p.ts::Procedure")
+    assert {"Procedure._def", "Procedure.kind"} <= set(procedure.members) and "kind:Kind" in procedure.typed_names
+    assert ("u.ts::f", "p.ts::Kind", "type") in _edges(build_graph(atoms))
