@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -200,6 +201,25 @@ def anonymous_defaults(atoms: list[Atom], files: dict[str, bytes], config: TsCon
     return pairs
 
 
+def namespace_reads(atoms: list[Atom]) -> set[tuple[str, str]]:
+    """(atom, namespace) for each atom that imports or names a TypeScript namespace other than through an
+    export declared in the namespace's own atom (`N.x`): the index names the namespace as a module."""
+    namespaces = {}
+    for atom in atoms:
+        for name in atom.defines:
+            if re.search(rf"\bnamespace\s+{re.escape(name)}\b", atom.code):
+                namespaces.setdefault(name, []).append(atom)
+    pairs = set()
+    for atom in atoms:
+        named = set(atom.references) | {ref.alias for ref in atom.imports if ref.kind != "export"}
+        for name in named & set(namespaces):
+            for namespace in namespaces[name]:
+                spelled = {f"{name}.{m.partition('.')[2]}" for m in namespace.members if m.startswith(f"{name}.")}
+                if not spelled & set(atom.attribute_references):
+                    pairs.add((atom.id, namespace.id))
+    return pairs
+
+
 def settled(project: Path, files: dict[str, bytes], found: dict, truth: dict) -> dict[tuple[str, str], str]:
     """ruff's edges, with each edge we and ruff disagree on decided by Python's own import resolution."""
     python = python_edges(project, files)
@@ -304,7 +324,7 @@ def measure(name: str, levels: list[str], show_misses: int, reindex: bool) -> tu
             {e: k for e, k in edges.items() if k != "parent"},
             atoms,
             module_imports(atoms, files, config),
-            anonymous_defaults(atoms, files, config),
+            anonymous_defaults(atoms, files, config) | namespace_reads(atoms),
         )
         truth = symbol_edges(documents, atoms, files)
         rows.append(row(common, "symbol", mine, truth, stats))

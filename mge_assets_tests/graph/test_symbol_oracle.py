@@ -123,3 +123,16 @@ def test_imports_of_an_anonymous_default_export_are_out_of_scope_unless_a_spelle
     export = next(a.id for a in atoms if a.file == "conf.js")
     pairs = accuracy.anonymous_defaults(atoms, {p: s.encode() for p, s in files.items()}, None)
     assert pairs == {("use.js::<module>", export), ("use.js::a", export)}  # b reads the key the index names
+
+
+def test_naming_a_namespace_as_a_whole_is_out_of_scope_unless_an_export_of_its_atom_is_read() -> None:
+    benchmark_module("python_imports")
+    accuracy = benchmark_module("graph_accuracy")
+    files = {
+        "n.ts": "export namespace util {\n  export const keys = 1;\n}\n\nexport const other = { keys: 1 };\n",
+        "u.ts": "import { util, other } from './n';\n\nexport function a() {\n  return util;\n}\n"
+        "export function b() {\n  return util.keys;\n}\nexport function c() {\n  return other;\n}\n",
+    }
+    atoms = atomize_files(files)
+    namespace = next(a.id for a in atoms if a.file == "n.ts" and "util" in a.defines)
+    assert accuracy.namespace_reads(atoms) == {("u.ts::<module>", namespace), ("u.ts::a", namespace)}
