@@ -318,6 +318,15 @@ def _signature(start: int, name: Node | None, function: Node, source: bytes) -> 
         stated = _annotated(annotation, source)
         if stated:
             found.append((start, f"{label}({position}):{stated}"))
+        elif (
+            annotation is not None and annotation.named_children and annotation.named_children[0].type == "object_type"
+        ):
+            # `f(opts: { a: A; b: string })`: `f(0)@a:A`, `f(0)@b:*` (the key exists, its type is not named)
+            for member in (c for c in annotation.named_children[0].named_children if c.type == "property_signature"):
+                key = member.child_by_field_name("name")
+                typed = _annotated(member.child_by_field_name("type"), source) or "*"
+                if key is not None:
+                    found.append((start, f"{label}({position})@{_text(key, source)}:{typed}"))
     return found
 
 
@@ -400,6 +409,10 @@ def _literal_type(node: Node, source: bytes) -> str | None:
         return None
     if parent.type == "arguments" and parent.parent is not None:
         return _callee(parent.parent, source, str(parent.named_children.index(node)))
+    if parent.type == "pair" and parent.parent is not None and node == parent.child_by_field_name("value"):
+        key = parent.child_by_field_name("key")  # `{ k: { ... } }`: checked against the outer type's k
+        outer = _literal_type(parent.parent, source) if key is not None and key.type == "property_identifier" else None
+        return f"<{outer}>@{_text(key, source)}" if outer is not None else None
     annotation = None
     if parent.type == "variable_declarator":
         annotation = parent.child_by_field_name("type")

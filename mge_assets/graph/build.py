@@ -285,7 +285,10 @@ def _resolve_ts_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[
     `C.constructor`, which names C's own constructor, else C itself (as the TypeScript compiler does)."""
     if dotted.startswith("<"):  # `<T>.k`: a key of an object literal checked against the type T
         context, _, rest = dotted[1:].rpartition(">.")
-        return _ts_path(index, _ts_types(index, atom, atom.file, context), rest.split("."))
+        types = _ts_types(index, atom, atom.file, context)
+        if not types and context.endswith(")") and "." not in rest:  # `f(opts: { k: ... })`: k is f's
+            return [(d, "type") for d in _ts_call_definers(index, atom, atom.file, context, f"@{rest}")]
+        return _ts_path(index, types, rest.split("."))
     owner, *path = dotted.split(".")
     if owner == "this":
         if path[0] == "constructor":
@@ -397,6 +400,17 @@ def _ts_types(index: _Index, context: Atom, file: str, type_name: str, depth: in
                 return [t for b in bounds for t in _ts_types(index, holder, holder.file, b, depth + 1)]
             holder = index.atoms.get(holder.parent) if holder.parent else None
     return [klass] if klass and index.atoms[klass].kind in _MEMBER_OWNERS else []
+
+
+def _ts_call_definers(index: _Index, context: Atom, file: str, call: str, suffix: str) -> list[str]:
+    """The atoms stating the signature entry a call names (`f(0)@k`: f declares k inline)."""
+    callee, _, position = call[:-1].rpartition("(")
+    if "." in callee or callee.startswith("<"):
+        definers = [m for m, _ in _resolve_ts_attribute(context, callee, index)]
+    else:
+        definers = [t for t in (_resolve_dotted(index, file, callee),) if t]
+    last = callee.rsplit(".", 1)[-1]
+    return [d for d in definers if _stated(index.atoms[d], f"{last}({position}){suffix}")]
 
 
 def _ts_call_types(index: _Index, context: Atom, file: str, call: str, suffix: str, depth: int) -> list[str]:

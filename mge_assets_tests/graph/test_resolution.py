@@ -392,3 +392,20 @@ def test_members_of_an_object_type_annotating_an_interface_member_are_looked_up_
     procedure = next(a for a in atoms if a.id == "p.ts::Procedure")
     assert {"Procedure._def", "Procedure.kind"} <= set(procedure.members) and "kind:Kind" in procedure.typed_names
     assert ("u.ts::f", "p.ts::Kind", "type") in _edges(build_graph(atoms))
+
+
+def test_keys_passed_to_a_parameter_typed_inline_are_the_functions_and_nested_literals_go_deeper() -> None:
+    files = {
+        "t.ts": "export interface Issue {\n  code: string;\n}\n"
+        "export function makeIssue(params: { data: unknown; issue: Issue }): void {}\n",
+        "u.ts": "import { makeIssue } from './t';\n\nexport function f(): void {\n"
+        "  makeIssue({ data: 1, issue: { code: 'x' } });\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert {"makeIssue(0)@data:*", "makeIssue(0)@issue:Issue"} <= set(
+        next(a for a in atoms if a.id == "t.ts::makeIssue").typed_names
+    )
+    f = next(a for a in atoms if a.id == "u.ts::f")
+    assert "<<makeIssue(0)>@issue>.code" in f.attribute_references
+    edges = _edges(build_graph(atoms))
+    assert {("u.ts::f", "t.ts::Issue", "type"), ("u.ts::f", "t.ts::makeIssue", "call")} <= edges
