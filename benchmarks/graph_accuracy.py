@@ -182,7 +182,7 @@ def anonymous_defaults(atoms: list[Atom], files: dict[str, bytes], config: TsCon
     than through a key the export spells (`name.key`, which the index names): the index has no symbol
     for such an export, the import names the module and the name is a local of the importing file."""
     resolver = Resolver(set(files), config)
-    defaults = {a.file: a for a in atoms if "default" in a.defines}
+    defaults = {a.file: a for a in atoms if "default" in a.defines and a.language != "python"}
     by_file: dict[str, list[Atom]] = {}
     for atom in atoms:
         by_file.setdefault(atom.file, []).append(atom)
@@ -205,7 +205,7 @@ def namespace_reads(atoms: list[Atom]) -> set[tuple[str, str]]:
     """(atom, namespace) for each atom that imports or names a TypeScript namespace other than through an
     export declared in the namespace's own atom (`N.x`): the index names the namespace as a module."""
     namespaces = {}
-    for atom in atoms:
+    for atom in (a for a in atoms if a.language == "typescript"):
         for name in atom.defines:
             if re.search(rf"\bnamespace\s+{re.escape(name)}\b", atom.code):
                 namespaces.setdefault(name, []).append(atom)

@@ -132,6 +132,8 @@ def test_naming_a_namespace_as_a_whole_is_out_of_scope_unless_an_export_of_its_a
         "n.ts": "export namespace util {\n  export const keys = 1;\n}\n\nexport const other = { keys: 1 };\n",
         "u.ts": "import { util, other } from './n';\n\nexport function a() {\n  return util;\n}\n"
         "export function b() {\n  return util.keys;\n}\nexport function c() {\n  return other;\n}\n",
+        "p.py": "# the namespace foo\nfoo = 1\n",  # Python has no namespaces: the word is only a word
+        "q.py": "from p import foo\n\n\ndef g():\n    return foo\n",
     }
     atoms = atomize_files(files)
     namespace = next(a.id for a in atoms if a.file == "n.ts" and "util" in a.defines)
