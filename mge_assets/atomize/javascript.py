@@ -130,6 +130,7 @@ _TS_MEMBERS = """
     (type_parameter constraint: (constraint)) @typed
     (return_statement (as_expression (object) @returned))
     (internal_module) @namespace
+    [(class_declaration) (abstract_class_declaration) (interface_declaration)] @typed
 """
 # The operators a type alias combines its parts with (`type T = A | (B & C)`).
 _TYPE_OPERATORS = frozenset({"union_type", "intersection_type", "parenthesized_type"})
@@ -233,6 +234,8 @@ def _typed_names(node: Node, source: bytes) -> list[tuple[int, str]]:
             return _signature(node.start_byte, name, value, source)
         parts = _type_parts(value, source) if name is not None and value is not None else []
         return [(node.start_byte, f"{_text(name, source)}:{part}") for part in parts]
+    if node.type in ("class_declaration", "abstract_class_declaration", "interface_declaration"):
+        return _generics(node, source)
     if node.type == "type_parameter":  # `<T extends Base>`: a T has Base's members
         name, constraint = node.child_by_field_name("name"), node.child_by_field_name("constraint")
         bound = _type_name(constraint.named_children[0], source) if constraint and constraint.named_children else None
@@ -258,6 +261,37 @@ def _typed_names(node: Node, source: bytes) -> list[tuple[int, str]]:
         contextual = [(node.start_byte, f"{p}:{declared}({i})") for i, p in _parameters(value, source) if declared]
         return signature + contextual + ([] if signature else stated)
     return stated
+
+
+def _generics(node: Node, source: bytes) -> list[tuple[int, str]]:
+    """`C<>:T,U` for the type parameters of a generic class or interface, and `extends B:X,*` for the
+    type arguments it gives a base (`extends B<X, string>`), so a member typed T in B is an X here."""
+    name, parameters = node.child_by_field_name("name"), node.child_by_field_name("type_parameters")
+    found = []
+    if name is not None and parameters is not None:
+        names = [p.child_by_field_name("name") for p in parameters.named_children if p.type == "type_parameter"]
+        found.append((node.start_byte, f"{_text(name, source)}<>:{','.join(_text(n, source) for n in names if n)}"))
+    for clause in (c for c in _walk_types(node, ("extends_clause", "extends_type_clause")) if _heritage_of(c, node)):
+        bases = clause.named_children
+        for index, base in enumerate(bases):
+            arguments = base.child_by_field_name("type_arguments") if base.type == "generic_type" else None
+            if base.type == "type_arguments":
+                arguments, base = base, bases[index - 1] if index else base
+            if arguments is None or base.type == "type_arguments":
+                continue
+            base_name = _type_name(base, source) if base.type != "identifier" else _text(base, source)
+            given = [_type_name(a, source) or "*" for a in arguments.named_children]
+            if base_name:
+                found.append((node.start_byte, f"extends {base_name}:{','.join(given)}"))
+    return found
+
+
+def _heritage_of(clause: Node, declaration: Node) -> bool:
+    """The clause is the declaration's own heritage (not one of a class nested in its body)."""
+    parent = clause.parent
+    while parent is not None and parent.type in ("class_heritage", "extends_type_clause"):
+        parent = parent.parent
+    return parent == declaration
 
 
 def _destructured(pattern: Node, source: bytes) -> list[tuple[int, str]]:

@@ -306,9 +306,13 @@ def _ts_path(index: _Index, types: list[str], path: list[str]) -> list[tuple[str
     """The member the last link of `path` names, each link looked up on the types of the one before."""
     found: list[tuple[str, str]] = []
     for depth, attribute in enumerate(path):
-        found = list(dict.fromkeys(m for t in types for m in _ts_member(index, index.atoms[t], attribute)))
+        pairs = [(t, m) for t in types for m in _ts_member(index, index.atoms[t], attribute)]
+        found = list(dict.fromkeys(m for _, m in pairs))
         if depth + 1 < len(path):
-            types = list(dict.fromkeys(t for m, _ in found for t in _ts_member_types(index, index.atoms[m], attribute)))
+            stated = (
+                _ts_member_types(index, index.atoms[m], attribute, receiver=index.atoms[t]) for t, (m, _) in pairs
+            )
+            types = list(dict.fromkeys(t for group in stated for t in group))
     return found
 
 
@@ -456,16 +460,47 @@ def _ts_member(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> li
     return found
 
 
-def _ts_member_types(index: _Index, member: Atom, attribute: str, depth: int = 0) -> list[str]:
+def _ts_member_types(
+    index: _Index, member: Atom, attribute: str, depth: int = 0, receiver: Atom | None = None
+) -> list[str]:
     """The types stated for a member where it is bound: a field or property `x: T`, `x = new T()`, or
-    `this.x = x` with a parameter `x: T`."""
+    `this.x = x` with a parameter `x: T`; a type parameter of the member's class as the `receiver` (a
+    subclass) binds it (`_def: Def` in `Base<Def>`, read on `class C extends Base<CDef>`)."""
     stated = _stated(member, attribute) or _stated(member, f"this.{attribute}")
+    if receiver is not None and stated:
+        bound = [b for s in stated for b in _bound(index, receiver, member, s)]
+        if bound:
+            return [t for b in bound for t in _ts_types(index, receiver, receiver.file, b, depth)]
     head: Atom | None = member  # an object type written in the member's annotation: looked up on the type
     while not stated and head is not None and head.kind == "block":
         head = index.atoms.get(head.parent) if head.parent else None
     if not stated and head is not None and head.kind in _TYPE_KINDS:
         return [head.id]
     return [t for s in stated for t in _ts_types(index, member, member.file, s, depth)]
+
+
+def _bound(index: _Index, receiver: Atom, member: Atom, name: str) -> list[str]:
+    """The type a subclass gives a type parameter of the class declaring `member`, following its bases
+    (`extends Base<X>`); empty when the parameter is not bound by a named type on the way."""
+    declaring: Atom | None = member
+    while declaring is not None and declaring.kind == "block":
+        declaring = index.atoms.get(declaring.parent) if declaring.parent else None
+    parameters = _stated(declaring, f"{declaring.symbol}<>") if declaring is not None else []
+    if not parameters or name not in parameters[0].split(","):
+        return []
+    position, current = parameters[0].split(",").index(name), receiver
+    for _ in range(8):
+        if current.id == declaring.id:
+            return []
+        targets = [(b, _resolve_dotted(index, current.file, b, space="type")) for b in current.bases]
+        base, target = next(((b, t) for b, t in targets if t), (None, None))
+        if target is None:
+            return []
+        if target == declaring.id:
+            given = (_stated(current, f"extends {base}") or [""])[0].split(",")
+            return [given[position]] if position < len(given) and given[position] != "*" else []
+        current = index.atoms[target]
+    return []
 
 
 def _kind_of(target: Atom) -> str:

@@ -409,3 +409,15 @@ def test_keys_passed_to_a_parameter_typed_inline_are_the_functions_and_nested_li
     assert "<<makeIssue(0)>@issue>.code" in f.attribute_references
     edges = _edges(build_graph(atoms))
     assert {("u.ts::f", "t.ts::Issue", "type"), ("u.ts::f", "t.ts::makeIssue", "call")} <= edges
+
+
+def test_a_member_typed_with_a_type_parameter_has_the_type_a_subclass_binds_it_to() -> None:
+    files = {
+        "t.ts": "export interface BaseDef {\n  name: string;\n}\nexport interface StringDef extends BaseDef {\n"
+        "  checks: number;\n}\nexport class Type<Output, Def extends BaseDef> {\n  _def!: Def;\n}\n"
+        "export class Str extends Type<string, StringDef> {\n  count(): number {\n    return this._def.checks;\n"
+        "  }\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert "extends Type:*,StringDef" in next(a for a in atoms if a.id == "t.ts::Str").typed_names
+    assert ("t.ts::Str.count", "t.ts::StringDef", "type") in _edges(build_graph(atoms))
