@@ -131,10 +131,16 @@ _TS_MEMBERS = """
     (return_statement (as_expression (object) @returned))
     (internal_module) @namespace
     [(class_declaration) (abstract_class_declaration) (interface_declaration)] @typed
+    (for_in_statement) @typed
+    (call_expression
+        function: (member_expression) arguments: (arguments [(arrow_function) (function_expression)])) @typed
 """
 # The operators a type alias combines its parts with (`type T = A | (B & C)`).
 _TYPE_OPERATORS = frozenset({"union_type", "intersection_type", "parenthesized_type"})
 _ARROWS = frozenset({"arrow_function", "function_expression"})
+_ARRAYS = frozenset({"Array", "ReadonlyArray"})
+# Array methods whose callback's first parameter is an element: `xs.map((x) => ...)`.
+_ELEMENT_CALLBACKS = frozenset({"forEach", "map", "filter", "find", "findIndex", "some", "every", "flatMap"})
 _FUNCTION_NODES = frozenset({"function_declaration", "method_definition", "arrow_function", "function_expression"})
 _MEMBER_HOLDERS = ("class_body", "interface_body", "object_type", "function_declaration", "function_expression")
 
@@ -236,6 +242,8 @@ def _typed_names(node: Node, source: bytes) -> list[tuple[int, str]]:
         return [(node.start_byte, f"{_text(name, source)}:{part}") for part in parts]
     if node.type in ("class_declaration", "abstract_class_declaration", "interface_declaration"):
         return _generics(node, source)
+    if node.type in ("for_in_statement", "call_expression"):
+        return _elements(node, source)
     if node.type == "type_parameter":  # `<T extends Base>`: a T has Base's members
         name, constraint = node.child_by_field_name("name"), node.child_by_field_name("constraint")
         bound = _type_name(constraint.named_children[0], source) if constraint and constraint.named_children else None
@@ -261,6 +269,29 @@ def _typed_names(node: Node, source: bytes) -> list[tuple[int, str]]:
         contextual = [(node.start_byte, f"{p}:{declared}({i})") for i, p in _parameters(value, source) if declared]
         return signature + contextual + ([] if signature else stated)
     return stated
+
+
+def _elements(node: Node, source: bytes) -> list[tuple[int, str]]:
+    """`x:xs@[]` (an element of xs) for `for (const x of xs)` and `xs.map((x) => ...)`."""
+    if node.type == "for_in_statement":
+        operator, left = node.child_by_field_name("operator"), node.child_by_field_name("left")
+        right = node.child_by_field_name("right")
+        if operator is None or _text(operator, source) != "of" or left is None or left.type != "identifier":
+            return []
+        chain = _chain(right, source) if right is not None else None
+        return [(left.start_byte, f"{_text(left, source)}:{chain}@[]")] if chain else []
+    function, arguments = node.child_by_field_name("function"), node.child_by_field_name("arguments")
+    method = function.child_by_field_name("property") if function is not None else None
+    owner = function.child_by_field_name("object") if function is not None else None
+    if method is None or _text(method, source) not in _ELEMENT_CALLBACKS or owner is None or arguments is None:
+        return []
+    chain, callback = _chain(owner, source), arguments.named_children[0] if arguments.named_children else None
+    parameters = _parameters(callback, source) if callback is not None and callback.type in _ARROWS else []
+    return (
+        [(callback.start_byte, f"{parameters[0][1]}:{chain}@[]")]
+        if chain and parameters and not parameters[0][0]
+        else []
+    )
 
 
 def _generics(node: Node, source: bytes) -> list[tuple[int, str]]:
@@ -507,8 +538,15 @@ def _type_name(node: Node, source: bytes) -> str | None:
     """The type a type annotation names: `Foo`, `ns.Foo`, `Foo<T>`, `Foo | undefined`; else None."""
     if node.type in ("type_identifier", "nested_type_identifier", "identifier", "member_expression"):
         return _text(node, source)
+    if node.type == "array_type" and node.named_children:  # `T[]`: an array of T
+        element = _type_name(node.named_children[0], source)
+        return f"{element}[]" if element and not element.endswith("[]") else None
     if node.type == "generic_type":
         name = node.child_by_field_name("name")
+        arguments = node.child_by_field_name("type_arguments")
+        if name is not None and _text(name, source) in _ARRAYS and arguments is not None and arguments.named_children:
+            element = _type_name(arguments.named_children[0], source)  # `Array<T>`: as `T[]`
+            return f"{element}[]" if element and not element.endswith("[]") else None
         return _type_name(name, source) if name is not None else None
     if node.type == "union_type":
         named = [c for c in node.named_children if c.type not in ("literal_type", "predefined_type")]

@@ -50,6 +50,7 @@ class _Index:
         self.stars: dict[str, list[ImportRef]] = {}
         self.first: dict[str, str] = {}
         self.spaces: dict[str, dict[str, dict[str, str]]] = {"type": {}, "value": {}}  # TypeScript's two
+        self.resolving: set[tuple[str, str]] = set()  # stated types being resolved (they can refer in a cycle)
         self.late: set[str] = set()
         for atom in sorted(atoms, key=lambda a: (a.file, a.start_byte)):
             self.first.setdefault(atom.file, atom.id)
@@ -384,8 +385,19 @@ def _ts_declared(index: _Index, atom: Atom, name: str, definition: str | None) -
 def _ts_types(index: _Index, context: Atom, file: str, type_name: str, depth: int = 0) -> list[str]:
     """The atoms of a stated type: a class, interface or alias (`T`, `ns.T`), or the stated return type
     of a function or of a method of the class `context` belongs to (`f()`, `this.m()`)."""
-    if depth > 4:
+    key = (context.id, type_name)
+    if depth > 4 or key in index.resolving:
         return []
+    index.resolving.add(key)
+    try:
+        return _ts_stated(index, context, file, type_name, depth)
+    finally:
+        index.resolving.discard(key)
+
+
+def _ts_stated(index: _Index, context: Atom, file: str, type_name: str, depth: int) -> list[str]:
+    if type_name.endswith("@[]"):  # `xs@[]`: an element of the array xs
+        return _ts_elements(index, context, type_name[:-3], depth)
     if "@" in type_name:  # `x@k`, `<f()>@k`: the type of member k of x (a destructured `{ k } = x`)
         owner, _, key = type_name.rpartition("@")
         members = [m for m, _ in _resolve_ts_attribute(context, f"{owner}.{key}", index)]
@@ -404,6 +416,21 @@ def _ts_types(index: _Index, context: Atom, file: str, type_name: str, depth: in
                 return [t for b in bounds for t in _ts_types(index, holder, holder.file, b, depth + 1)]
             holder = index.atoms.get(holder.parent) if holder.parent else None
     return [klass] if klass and index.atoms[klass].kind in _MEMBER_OWNERS else []
+
+
+def _ts_elements(index: _Index, context: Atom, chain: str, depth: int) -> list[str]:
+    """The element type of the array a value chain holds, as stated (`xs: T[]`, `items: Array<T>`)."""
+    owner, _, last = chain.rpartition(".")
+    if not owner:
+        declared = _ts_declared(index, context, chain, index.resolve(context.file, chain, space="value"))
+        where = [(declared[0], declared[1])] if declared is not None else []
+    else:
+        members = [index.atoms[m] for m, _ in _resolve_ts_attribute(context, chain, index)]
+        where = [(m.file, s) for m in members for s in _stated(m, last) or _stated(m, f"this.{last}")]
+    arrays = [(file, stated[:-2]) for file, stated in where if stated.endswith("[]")]
+    return list(
+        dict.fromkeys(t for file, element in arrays for t in _ts_types(index, context, file, element, depth + 1))
+    )
 
 
 def _ts_call_definers(index: _Index, context: Atom, file: str, call: str, suffix: str) -> list[str]:

@@ -421,3 +421,17 @@ def test_a_member_typed_with_a_type_parameter_has_the_type_a_subclass_binds_it_t
     atoms = atomize_files(files)
     assert "extends Type:*,StringDef" in next(a for a in atoms if a.id == "t.ts::Str").typed_names
     assert ("t.ts::Str.count", "t.ts::StringDef", "type") in _edges(build_graph(atoms))
+
+
+def test_elements_of_arrays_in_for_of_loops_and_array_callbacks_have_the_element_type() -> None:
+    files = {
+        "t.ts": "export interface Item {\n  size: number;\n}\nexport interface Bag {\n  items: Item[];\n"
+        "  more: Array<Item>;\n}\n",
+        "u.ts": "import { Bag } from './t';\n\nexport function total(bag: Bag): number {\n  let n = 0;\n"
+        "  for (const item of bag.items) {\n    n += item.size;\n  }\n  return n;\n}\n"
+        "export function sizes(bag: Bag): number[] {\n  return bag.more.map((item) => item.size);\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert "item:bag.items@[]" in next(a for a in atoms if a.id == "u.ts::total").typed_names
+    edges = {(s, t) for s, t, _ in _edges(build_graph(atoms))}
+    assert {("u.ts::total", "t.ts::Item"), ("u.ts::sizes", "t.ts::Item")} <= edges
