@@ -61,7 +61,8 @@ class Atom:
     # What a name holds, where the code says so: `name:Type` for a parameter or variable annotated with a
     # named type (`x: Request`, `Optional[Request]`, `Request | None`), `name:Callee` for `name = Callee(...)`.
     # JS/TS also: `f():R` / `f(0):A` (a signature), `x:f()` (a call's result), `x:o@k` (destructured
-    # from o's member k), `Alias:Part` (a union or intersection), `T:Bound` (a type parameter).
+    # from o's member k), `x:xs@[]` (an element), `Alias:Part` (a union or intersection), `T:Bound` (a type
+    # parameter), `C<>:T,U` (C's type parameters), `extends B:X,*` (the type arguments C gives its base B).
     typed_names: tuple[str, ...] = ()
     imports: tuple[ImportRef, ...] = field(default_factory=tuple)
     # For a block of a split unit: the ids of the earlier blocks of the same unit that bind a local name
