@@ -53,6 +53,7 @@ _BODIES = {"statement_block", "class_body", "interface_body", "object_type", "en
 _STATEMENT_PARENTS = frozenset({"program", "switch_case", "switch_default", *_BODIES})
 # `this.x` is recorded like `obj.x`: the graph looks the member up on the class and its bases.
 _MEMBER_OWNERS = frozenset({"identifier", "type_identifier", "this"})
+_CHAINED = frozenset({"member_expression", "call_expression", "super"})  # owners of a chain's later links
 _BINDING_FIELDS = {
     "variable_declarator": "name",
     "required_parameter": "pattern",
@@ -957,7 +958,7 @@ class _Names:
         prop = node.child_by_field_name("property") or (node.named_children[-1] if node.named_children else None)
         if obj is not None and prop is not None and obj.type in _MEMBER_OWNERS and obj is not prop:
             self.attributes.add(f"{_text(obj, self.source)}.{_text(prop, self.source)}")
-        elif obj is not None and prop is not None and obj.type == "member_expression" and obj is not prop:
+        elif obj is not None and prop is not None and obj.type in _CHAINED and obj is not prop:
             chain = _chain(node, self.source)  # `a.x.y`: y looked up on the type stated for x
             if chain is not None:
                 self.attributes.add(chain)
@@ -1057,9 +1058,14 @@ class _Names:
 
 
 def _chain(node: Node, source: bytes, depth: int = 0) -> str | None:
-    """`a.x.y` (optional links too) for a member chain of plain properties on a name or `this`, else None."""
-    if node.type in _MEMBER_OWNERS:
+    """`a.x.y` (optional links too) for a member chain of plain properties on a name, `this` or `super`,
+    with calls inside (`<a.m()>.y`), else None."""
+    if node.type in _MEMBER_OWNERS or node.type == "super":
         return _text(node, source)
+    if node.type == "call_expression" and depth:  # `a.m().x`: x on m's stated result, `<a.m()>.x`
+        function = node.child_by_field_name("function")
+        callee = _chain(function, source, depth + 1) if function is not None else None
+        return f"<{callee}()>" if callee is not None and callee not in ("this", "super") else None
     if node.type != "member_expression" or depth > 3:
         return None
     obj, prop = node.child_by_field_name("object"), node.child_by_field_name("property")

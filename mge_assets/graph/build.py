@@ -296,6 +296,10 @@ def _resolve_ts_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[
             return []  # `this.constructor` is the built-in property
         own = _own_class(atom, index)
         types = [own] if own else []
+    elif owner == "super":  # the bases of the class the atom belongs to
+        own = _own_class(atom, index)
+        bases = index.atoms[own].bases if own else ()
+        types = [t for b in bases for t in (_resolve_dotted(index, atom.file, b, space="type"),) if t]
     else:
         types, path, found = _ts_owner_types(atom, owner, path, index)
         if found is not None:

@@ -435,3 +435,20 @@ def test_elements_of_arrays_in_for_of_loops_and_array_callbacks_have_the_element
     assert "item:bag.items@[]" in next(a for a in atoms if a.id == "u.ts::total").typed_names
     edges = {(s, t) for s, t, _ in _edges(build_graph(atoms))}
     assert {("u.ts::total", "t.ts::Item"), ("u.ts::sizes", "t.ts::Item")} <= edges
+
+
+def test_chains_through_calls_and_super_resolve_on_the_stated_results() -> None:
+    files = {
+        "t.ts": "export interface Result {\n  isError: boolean;\n}\nexport class Cache {\n"
+        "  notify(event: { kind: string }): void {}\n}\nexport class Client {\n  cache(): Cache {\n"
+        "    return new Cache();\n  }\n}\nexport class Base {\n  result(): Result {\n    return { isError: false };\n"
+        "  }\n}\n",
+        "u.ts": "import { Base, Client } from './t';\n\nexport class Child extends Base {\n  client!: Client;\n"
+        "  check(): boolean {\n    this.client.cache().notify({ kind: 'x' });\n"
+        "    return super.result().isError;\n  }\n}\n",
+    }
+    atoms = atomize_files(files)
+    check = next(a for a in atoms if a.id == "u.ts::Child.check")
+    assert {"<this.client.cache()>.notify", "<super.result()>.isError"} <= set(check.attribute_references)
+    edges = {(s, t) for s, t, _ in _edges(build_graph(atoms))}
+    assert {("u.ts::Child.check", "t.ts::Cache.notify"), ("u.ts::Child.check", "t.ts::Result")} <= edges
