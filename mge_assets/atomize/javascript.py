@@ -445,6 +445,8 @@ def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
         type_name = _text(constructor, source) if constructor is not None else None
     elif value is not None and value.type == "call_expression":
         type_name = _callee(value, source)
+    elif value is not None and value.type in ("as_expression", "satisfies_expression") and value.named_children:
+        type_name = _type_name(value.named_children[-1], source)  # `x = y as T`
     else:
         type_name = None
     if name is None or name.type not in ("identifier", "property_identifier", "private_property_identifier"):

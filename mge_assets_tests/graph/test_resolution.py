@@ -452,3 +452,14 @@ def test_chains_through_calls_and_super_resolve_on_the_stated_results() -> None:
     assert {"<this.client.cache()>.notify", "<super.result()>.isError"} <= set(check.attribute_references)
     edges = {(s, t) for s, t, _ in _edges(build_graph(atoms))}
     assert {("u.ts::Child.check", "t.ts::Cache.notify"), ("u.ts::Child.check", "t.ts::Result")} <= edges
+
+
+def test_a_value_cast_with_as_has_the_type_it_is_cast_to() -> None:
+    files = {
+        "t.ts": "export interface Result {\n  data: number;\n}\n",
+        "u.ts": "import type { Result } from './t';\n\nexport function f(raw: unknown): number {\n"
+        "  const result = raw as Result | undefined;\n  return result.data;\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert "result:Result" in next(a for a in atoms if a.id == "u.ts::f").typed_names
+    assert ("u.ts::f", "t.ts::Result", "type") in _edges(build_graph(atoms))
