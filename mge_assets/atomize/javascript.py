@@ -133,6 +133,7 @@ _TS_MEMBERS = """
     (internal_module) @namespace
     [(class_declaration) (abstract_class_declaration) (interface_declaration)] @typed
     (for_in_statement) @typed
+    (object) @typed
     (call_expression
         function: (member_expression) arguments: (arguments [(arrow_function) (function_expression)])) @typed
 """
@@ -245,6 +246,8 @@ def _typed_names(node: Node, source: bytes) -> list[tuple[int, str]]:
         return _generics(node, source)
     if node.type in ("for_in_statement", "call_expression"):
         return _elements(node, source)
+    if node.type == "object":
+        return _method_parameters(node, source)
     if node.type == "type_parameter":  # `<T extends Base>`: a T has Base's members
         name, constraint = node.child_by_field_name("name"), node.child_by_field_name("constraint")
         bound = _type_name(constraint.named_children[0], source) if constraint and constraint.named_children else None
@@ -270,6 +273,22 @@ def _typed_names(node: Node, source: bytes) -> list[tuple[int, str]]:
         contextual = [(node.start_byte, f"{p}:{declared}({i})") for i, p in _parameters(value, source) if declared]
         return signature + contextual + ([] if signature else stated)
     return stated
+
+
+def _method_parameters(literal: Node, source: bytes) -> list[tuple[int, str]]:
+    """`p:<T>.m(0)` for a method `m(p) {}` (or `m: (p) => ...`) of an object literal checked against T:
+    its parameters have the types of T's member m."""
+    context = _literal_type(literal, source)
+    found = []
+    for child in literal.named_children if context is not None else []:
+        function = child if child.type == "method_definition" else child.child_by_field_name("value")
+        key = child.child_by_field_name("name" if child.type == "method_definition" else "key")
+        if function is None or key is None or key.type != "property_identifier":
+            continue
+        if function.type in (*_ARROWS, "method_definition"):
+            label = f"<{context}>.{_text(key, source)}"
+            found.extend((function.start_byte, f"{p}:{label}({i})") for i, p in _parameters(function, source))
+    return found
 
 
 def _elements(node: Node, source: bytes) -> list[tuple[int, str]]:

@@ -463,3 +463,15 @@ def test_a_value_cast_with_as_has_the_type_it_is_cast_to() -> None:
     atoms = atomize_files(files)
     assert "result:Result" in next(a for a in atoms if a.id == "u.ts::f").typed_names
     assert ("u.ts::f", "t.ts::Result", "type") in _edges(build_graph(atoms))
+
+
+def test_methods_of_an_object_literal_checked_against_a_type_take_its_members_parameter_types() -> None:
+    files = {
+        "t.ts": "export interface Info {\n  path: string;\n}\n"
+        "export type Handler = {\n  parse: (opts: Info) => string;\n};\n",
+        "u.ts": "import type { Handler } from './t';\n\nexport const handler: Handler = {\n"
+        "  parse(opts) {\n    return opts.path;\n  },\n};\n",
+    }
+    atoms = atomize_files(files)
+    assert "opts:<Handler>.parse(0)" in next(a for a in atoms if a.file == "u.ts" and a.typed_names).typed_names
+    assert ("u.ts::<module>", "t.ts::Info", "type") in _edges(build_graph(atoms))  # Info is not named in u.ts
