@@ -363,6 +363,7 @@ def _literal_key(index: _Index, atom: Atom, owner: str, target: str | None, key:
 
 
 def _own_class(atom: Atom, index: _Index) -> str | None:
+    """The class (header) a method, a class header or one of their blocks belongs to."""
     if "." not in atom.symbol and atom.kind != "class_header":
         return None
     return index.defs.get(atom.file, {}).get(atom.symbol.split(".")[0])
@@ -437,28 +438,30 @@ def _ts_elements(index: _Index, context: Atom, chain: str, depth: int) -> list[s
     )
 
 
+def _callees(index: _Index, context: Atom, file: str, callee: str) -> list[str]:
+    """The atoms defining a callee: a name, or a member chain (`a.m`, `this.m`, `<f()>.m`)."""
+    if "." in callee or callee.startswith("<"):
+        return [m for m, _ in _resolve_ts_attribute(context, callee, index)]
+    found = _resolve_dotted(index, file, callee)
+    return [found] if found else []
+
+
 def _ts_call_definers(index: _Index, context: Atom, file: str, call: str, suffix: str) -> list[str]:
     """The atoms stating the signature entry a call names (`f(0)@k`: f declares k inline)."""
     callee, _, position = call[:-1].rpartition("(")
-    if "." in callee or callee.startswith("<"):
-        definers = [m for m, _ in _resolve_ts_attribute(context, callee, index)]
-    else:
-        definers = [t for t in (_resolve_dotted(index, file, callee),) if t]
     last = callee.rsplit(".", 1)[-1]
-    return [d for d in definers if _stated(index.atoms[d], f"{last}({position}){suffix}")]
+    return [d for d in _callees(index, context, file, callee) if _stated(index.atoms[d], f"{last}({position}){suffix}")]
 
 
 def _ts_call_types(index: _Index, context: Atom, file: str, call: str, suffix: str, depth: int) -> list[str]:
     """The types stated for a call `f()` (its result) or `f(0)` (its first parameter), where the callee
     is defined; with `suffix` `@k`, for member k of an inline result type."""
     callee, _, position = call[:-1].rpartition("(")
-    if "." in callee or callee.startswith("<"):
-        definers = [m for m, _ in _resolve_ts_attribute(context, callee, index)]
-    else:
-        definers = [t for t in (_resolve_dotted(index, file, callee),) if t]
-        if not definers:  # a function declared in the unit itself (an earlier block, or this one)
-            local = [context.id, *(s for s in context.local_sources if s in index.atoms)]
-            definers = [s for s in local if _stated(index.atoms[s], f"{callee}({position}){suffix}")]
+    definers = _callees(index, context, file, callee)
+    if not definers and "." not in callee and not callee.startswith("<"):
+        # a function declared in the unit itself (an earlier block, or this one)
+        local = [context.id, *(s for s in context.local_sources if s in index.atoms)]
+        definers = [s for s in local if _stated(index.atoms[s], f"{callee}({position}){suffix}")]
     types = []
     for definer in definers:
         holder = index.atoms[definer]
