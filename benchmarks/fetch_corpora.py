@@ -32,7 +32,7 @@ PYTHON_PROJECTS = {
 NPM_PROJECTS = {
     "query-core": "@tanstack/query-core@5.62.0",
     "react-query": "@tanstack/react-query@5.62.0",
-    "zod": "zod@3.24.1",
+    "zod": "zod@3.25.76",
     "trpc-server": "@trpc/server@11.0.0",
     "axios": "axios@1.7.9",
 }

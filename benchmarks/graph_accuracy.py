@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -55,7 +56,7 @@ PROJECTS = {
     "react-query": ("typescript", ["src"]),
     "trpc-server": ("typescript", ["src"]),
     "axios": ("javascript", ["lib"]),
-    "zod": ("javascript", ["lib"]),
+    "zod": ("typescript", ["src/v3"]),
 }
 TSCONFIG = {
     "compilerOptions": {
@@ -74,9 +75,14 @@ def sources(project: Path, folders: list[str]) -> dict[str, bytes]:
     for folder in folders:
         for path in sorted((project / folder).rglob("*")):
             relative = path.relative_to(project).as_posix()
-            if path.is_file() and language_of(relative) and "__tests__" not in relative and ".test." not in relative:
+            if path.is_file() and language_of(relative) and not _is_test(relative):
                 files[relative] = path.read_bytes()
     return files
+
+
+def _is_test(relative: str) -> bool:
+    """Test files and folders (`__tests__/`, `tests/`, `x.test.ts`): not the library's sources."""
+    return "/__tests__/" in f"/{relative}" or "/tests/" in f"/{relative}" or ".test." in relative
 
 
 def tsconfig_of(project: Path) -> TsConfig | None:
@@ -167,6 +173,50 @@ def module_imports(atoms: list[Atom], files: dict[str, bytes], config: TsConfig 
             target, name = resolver.resolve(atom.file, ref) if ref.kind != "export" else (None, None)
             if target in first and (name is None or name == "*"):
                 pairs.add((atom.id, first[target]))
+    return pairs
+
+
+def anonymous_defaults(atoms: list[Atom], files: dict[str, bytes], config: TsConfig | None) -> set[tuple[str, str]]:
+    """(atom, export) for each atom that imports an anonymous default export (`export default {...}`,
+    `export default () => ...`, an atom defining `default`) or reads the name it is imported as, other
+    than through a key the export spells (`name.key`, which the index names): the index has no symbol
+    for such an export, the import names the module and the name is a local of the importing file."""
+    resolver = Resolver(set(files), config)
+    defaults = {a.file: a for a in atoms if "default" in a.defines and a.language != "python"}
+    by_file: dict[str, list[Atom]] = {}
+    for atom in atoms:
+        by_file.setdefault(atom.file, []).append(atom)
+    pairs = set()
+    for atom in atoms:
+        for ref in atom.imports:
+            target = resolver.resolve(atom.file, ref)[0] if ref.name == "default" and ref.alias else None
+            export = defaults.get(target) if target else None
+            if export is None:
+                continue
+            keys = {m.partition(".")[2] for m in export.members if m.startswith("default.")}
+            for reader in by_file[atom.file]:
+                spelled = any(f"{ref.alias}.{key}" in reader.attribute_references for key in keys)
+                if (reader is atom or ref.alias in reader.references) and not spelled:
+                    pairs.add((reader.id, export.id))
+    return pairs
+
+
+def namespace_reads(atoms: list[Atom]) -> set[tuple[str, str]]:
+    """(atom, namespace) for each atom that imports or names a TypeScript namespace other than through an
+    export declared in the namespace's own atom (`N.x`): the index names the namespace as a module."""
+    namespaces = {}
+    for atom in (a for a in atoms if a.language == "typescript"):
+        for name in atom.defines:
+            if re.search(rf"\bnamespace\s+{re.escape(name)}\b", atom.code):
+                namespaces.setdefault(name, []).append(atom)
+    pairs = set()
+    for atom in atoms:
+        named = set(atom.references) | {ref.alias for ref in atom.imports if ref.kind != "export"}
+        for name in named & set(namespaces):
+            for namespace in namespaces[name]:
+                spelled = {f"{name}.{m.partition('.')[2]}" for m in namespace.members if m.startswith(f"{name}.")}
+                if not spelled & set(atom.attribute_references):
+                    pairs.add((atom.id, namespace.id))
     return pairs
 
 
@@ -269,8 +319,12 @@ def measure(name: str, levels: list[str], show_misses: int, reindex: bool) -> tu
         documents = read_index(scip_index(name, language, project, folders, reindex).read_bytes())
         edges = {(e.source, e.target): e.type for e in graph.edges}
         edges.update({(b.source, b.target): b.type for b in graph.broken})
+        config = tsconfig_of(project)
         mine = our_symbol_edges(
-            {e: k for e, k in edges.items() if k != "parent"}, atoms, module_imports(atoms, files, tsconfig_of(project))
+            {e: k for e, k in edges.items() if k != "parent"},
+            atoms,
+            module_imports(atoms, files, config),
+            anonymous_defaults(atoms, files, config) | namespace_reads(atoms),
         )
         truth = symbol_edges(documents, atoms, files)
         rows.append(row(common, "symbol", mine, truth, stats))

@@ -20,6 +20,12 @@ function), references inside one atom, and pairs where B is A's structural ances
 class header, a piece of a split function and its head), which our graph links by construction
 (`parent` edges), and, the same way, pairs where B is an earlier block of A's split unit binding a
 local A reads (`local_sources`).
+An anonymous default export (`export default {...}`, `export default () => ...`) has no symbol in the
+TypeScript index: importing it names only the module, and the name it is imported as is a local of
+the importing file. Our edges to it from the importing atoms, and from atoms that read that name other
+than through a key the export spells out (`name.key`, a symbol the index has), are out of scope.
+A TypeScript namespace is a module to the index (`N/`): our edges to the atom declaring it from the
+atoms that import it or name it, other than through an export declared in that atom, are out too.
 
 The index is a protobuf message; the few fields needed are read straight from the wire format, so the
 benchmark needs no generated bindings.
@@ -202,11 +208,15 @@ def _own_parameter(declarers: set[str], source: str, ancestors: dict[str, set[st
 
 
 def our_symbol_edges(
-    edges: dict[tuple[str, str], str], atoms: list[Atom], module_imports: set[tuple[str, str]] = frozenset()
+    edges: dict[tuple[str, str], str],
+    atoms: list[Atom],
+    module_imports: set[tuple[str, str]] = frozenset(),
+    unnamed: set[tuple[str, str]] = frozenset(),
 ) -> dict[tuple[str, str], str]:
     """Our atom edges (kept and broken) in the oracle's scope: no pair with a structural ancestor, none
     that only a module-object or star import gives (`module_imports`, atom → module's first atom), none
-    from a block to an earlier block of its unit binding a local it reads (the index's locals are out)."""
+    from a block to an earlier block of its unit binding a local it reads (the index's locals are out),
+    none that only names an anonymous default export or a namespace as a whole (`unnamed`)."""
     ancestors = _ancestors(atoms)
     shared_locals = _shared_locals(atoms)
     return {
@@ -215,6 +225,7 @@ def our_symbol_edges(
         if t not in ancestors.get(s, ())
         and not (kind in ("import", "type") and (s, t) in module_imports)
         and (s, t) not in shared_locals
+        and (s, t) not in unnamed
     }
 
 

@@ -53,6 +53,7 @@ _BODIES = {"statement_block", "class_body", "interface_body", "object_type", "en
 _STATEMENT_PARENTS = frozenset({"program", "switch_case", "switch_default", *_BODIES})
 # `this.x` is recorded like `obj.x`: the graph looks the member up on the class and its bases.
 _MEMBER_OWNERS = frozenset({"identifier", "type_identifier", "this"})
+_CHAINED = frozenset({"member_expression", "call_expression", "super"})  # owners of a chain's later links
 _BINDING_FIELDS = {
     "variable_declarator": "name",
     "required_parameter": "pattern",
@@ -123,10 +124,26 @@ def atomize_javascript_tree(path: str, source: bytes, tree: Tree, line_budget: i
 
 _TS_MEMBERS = """
     (interface_body [(property_signature name: (_) @member) (method_signature name: (_) @member)])
-    (type_alias_declaration value: (object_type [(property_signature name: (_) @member)
-                                                 (method_signature name: (_) @member)]))
+    (object_type [(property_signature name: (_) @member) (method_signature name: (_) @member)])
     [(required_parameter) (optional_parameter) (variable_declarator) (public_field_definition)] @typed
+    [(property_signature) (method_signature) (type_alias_declaration)] @typed
+    [(function_declaration) (method_definition)] @typed
+    (type_parameter constraint: (constraint)) @typed
+    (return_statement (as_expression (object) @returned))
+    (internal_module) @namespace
+    [(class_declaration) (abstract_class_declaration) (interface_declaration)] @typed
+    (for_in_statement) @typed
+    (object) @typed
+    (call_expression
+        function: (member_expression) arguments: (arguments [(arrow_function) (function_expression)])) @typed
 """
+# The operators a type alias combines its parts with (`type T = A | (B & C)`).
+_TYPE_OPERATORS = frozenset({"union_type", "intersection_type", "parenthesized_type"})
+_ARROWS = frozenset({"arrow_function", "function_expression"})
+_ARRAYS = frozenset({"Array", "ReadonlyArray"})
+# Array methods whose callback's first parameter is an element: `xs.map((x) => ...)`.
+_ELEMENT_CALLBACKS = frozenset({"forEach", "map", "filter", "find", "findIndex", "some", "every", "flatMap"})
+_FUNCTION_NODES = frozenset({"function_declaration", "method_definition", "arrow_function", "function_expression"})
 _MEMBER_HOLDERS = ("class_body", "interface_body", "object_type", "function_declaration", "function_expression")
 
 
@@ -135,12 +152,23 @@ def _member_query(dialect: str) -> Query:
     field = "field_definition property:" if dialect == "javascript" else "public_field_definition name:"
     this = "(assignment_expression left: (member_expression object: (this) property: (_) @member))"
     typed = _TS_MEMBERS if dialect != "javascript" else "(variable_declarator) @typed"
-    return Query(parser(dialect).language, f"(class_body ({field} (_) @member)) {this} {typed}")
+    return Query(parser(dialect).language, f"(class_body ({field} (_) @member)) {this} {typed} {_LITERALS}")
+
+
+# Module-level object literals: `const x = {a}` / `export default {a}` bind the members `x.a` / `default.a`.
+_LITERALS = """
+    (program (lexical_declaration (variable_declarator value: (object) @literal)))
+    (program (variable_declaration (variable_declarator value: (object) @literal)))
+    (program (export_statement declaration: (lexical_declaration (variable_declarator value: (object) @literal))))
+    (program (export_statement value: (object) @literal))
+    (return_statement (object) @returned)
+"""
 
 
 def _members(tree: Tree, source: bytes, dialect: str) -> tuple[tuple[list[int], list[str]], ...]:
     """Class attributes bound in the file, as `Class.x` with their offsets: fields declared in a class
-    body, `this.x = ...` in one of its methods, members of an interface or object type; and the
+    body, `this.x = ...` in one of its methods, members of an interface or object type, keys of a
+    module-level object literal; and the
     names whose type the code states, as `name:Type` (`x: Foo`, `x?: Foo<T>`, `x = new Foo()`)."""
     captured = QueryCursor(_member_query(dialect)).captures(tree.root_node)
     found = []
@@ -148,11 +176,281 @@ def _members(tree: Tree, source: bytes, dialect: str) -> tuple[tuple[list[int], 
         holder = node.parent
         while holder is not None and holder.type not in _MEMBER_HOLDERS:
             holder = holder.parent
-        owner = holder.parent if holder is not None and holder.type in _MEMBER_HOLDERS[:3] else None
+        owner = _type_owner(holder) if holder is not None and holder.type in _MEMBER_HOLDERS[:3] else None
         if owner is not None and (owner.type in _CLASSES or owner.type in _TYPES):
             found.append((node.start_byte, f"{_name(owner, source)}.{_text(node, source)}"))
-    typed = [t for t in (_typed_name(n, source) for n in captured.get("typed", [])) if t is not None]
+    for literal in captured.get("literal", []):
+        name = literal.parent.child_by_field_name("name") if literal.parent.type == "variable_declarator" else None
+        if name is None or name.type == "identifier":
+            owner_name = _text(name, source) if name is not None else "default"
+            found.extend((key.start_byte, f"{owner_name}.{_text(key, source)}") for key in _keys(literal))
+    for namespace in captured.get("namespace", []):  # `namespace N { export const x }` binds `N.x`
+        found.extend(_namespace_members(namespace, source))
+    for literal in captured.get("returned", []):  # `function f() { return { a } }`: f's result has `a`
+        function = _returning(literal, source)
+        if function is not None:
+            found.extend((key.start_byte, f"{function}().{_text(key, source)}") for key in _keys(literal))
+    typed = [t for n in captured.get("typed", []) for t in _typed_names(n, source)]
     return tuple(([f[0] for f in sorted(pairs)], [f[1] for f in sorted(pairs)]) for pairs in (found, typed))
+
+
+def _namespace_members(namespace: Node, source: bytes) -> list[tuple[int, str]]:
+    """`N.x` for each declaration a namespace exports."""
+    name, body = namespace.child_by_field_name("name"), namespace.child_by_field_name("body")
+    if name is None or body is None:
+        return []
+    found = []
+    for export in (c for c in body.named_children if c.type == "export_statement"):
+        declaration = export.child_by_field_name("declaration")
+        if declaration is None:
+            continue
+        if declaration.type in _DECLARATIONS:
+            targets = [
+                d.child_by_field_name("name") for d in declaration.named_children if d.type == "variable_declarator"
+            ]
+        else:
+            targets = [declaration.child_by_field_name("name")]
+        found.extend(
+            (declaration.start_byte, f"{_text(name, source)}.{_text(t, source)}")
+            for t in targets
+            if t is not None and t.type in ("identifier", "type_identifier")
+        )
+    return found
+
+
+def _returning(node: Node, source: bytes) -> str | None:
+    """The name of the function a returned object literal is the result of, when no type is stated
+    for that result (a stated type has its own members): `function f()`, `const f = () => ...`."""
+    function = node.parent
+    while function is not None and function.type not in _FUNCTION_NODES:
+        function = function.parent
+    if function is None or function.child_by_field_name("return_type") is not None:
+        return None
+    name = function.child_by_field_name("name")
+    if name is None and function.parent is not None and function.parent.type == "variable_declarator":
+        name = function.parent.child_by_field_name("name")
+    return _text(name, source) if name is not None and name.type == "identifier" else None
+
+
+def _typed_names(node: Node, source: bytes) -> list[tuple[int, str]]:
+    """`name:Type` for a declaration whose type the code states; a type alias of a union, intersection
+    or other named type gives `Alias:Part` for each part, a function or method with a stated return
+    type `name():Type`, and `x = f()` / `x = this.m()` gives `x:f()` (the return type of the callee)."""
+    if node.type == "type_alias_declaration":
+        name, value = node.child_by_field_name("name"), node.child_by_field_name("value")
+        if value is not None and value.type == "function_type":  # `type F = (a: A) => R`
+            return _signature(node.start_byte, name, value, source)
+        parts = _type_parts(value, source) if name is not None and value is not None else []
+        return [(node.start_byte, f"{_text(name, source)}:{part}") for part in parts]
+    if node.type in ("class_declaration", "abstract_class_declaration", "interface_declaration"):
+        return _generics(node, source)
+    if node.type in ("for_in_statement", "call_expression"):
+        return _elements(node, source)
+    if node.type == "object":
+        return _method_parameters(node, source)
+    if node.type == "type_parameter":  # `<T extends Base>`: a T has Base's members
+        name, constraint = node.child_by_field_name("name"), node.child_by_field_name("constraint")
+        bound = _type_name(constraint.named_children[0], source) if constraint and constraint.named_children else None
+        return [(node.start_byte, f"{_text(name, source)}:{bound}")] if name is not None and bound else []
+    if node.type in ("function_declaration", "method_definition", "method_signature"):
+        return _signature(node.start_byte, node.child_by_field_name("name"), node, source)
+    if node.type == "property_signature" and not _declares_member(node):
+        return []
+    pattern = node.child_by_field_name("name" if node.type == "variable_declarator" else "pattern")
+    if pattern is not None and pattern.type == "object_pattern":
+        return _destructured(pattern, source)
+    name = node.child_by_field_name("name")
+    value = node.child_by_field_name("value") if node.type == "variable_declarator" else None
+    if node.type == "property_signature":  # `m: (a: A) => R`
+        annotation = node.child_by_field_name("type")
+        value = annotation.named_children[0] if annotation is not None and annotation.named_children else None
+    found = _typed_name(node, source)
+    stated = [found] if found is not None else []
+    if value is not None and value.type in (*_ARROWS, "function_type") and name is not None:
+        # `const f = (a: A): R => ...`; `const f: F = (a) => ...` states a's type as F's first parameter's
+        signature = _signature(node.start_byte, name, value, source)
+        declared = found[1].split(":", 1)[1] if found is not None else None
+        contextual = [(node.start_byte, f"{p}:{declared}({i})") for i, p in _parameters(value, source) if declared]
+        return signature + contextual + ([] if signature else stated)
+    return stated
+
+
+def _method_parameters(literal: Node, source: bytes) -> list[tuple[int, str]]:
+    """`p:<T>.m(0)` for a method `m(p) {}` (or `m: (p) => ...`) of an object literal checked against T:
+    its parameters have the types of T's member m."""
+    context = _literal_type(literal, source)
+    found = []
+    for child in literal.named_children if context is not None else []:
+        function = child if child.type == "method_definition" else child.child_by_field_name("value")
+        key = child.child_by_field_name("name" if child.type == "method_definition" else "key")
+        if function is None or key is None or key.type != "property_identifier":
+            continue
+        if function.type in (*_ARROWS, "method_definition"):
+            label = f"<{context}>.{_text(key, source)}"
+            found.extend((function.start_byte, f"{p}:{label}({i})") for i, p in _parameters(function, source))
+    return found
+
+
+def _elements(node: Node, source: bytes) -> list[tuple[int, str]]:
+    """`x:xs@[]` (an element of xs) for `for (const x of xs)` and `xs.map((x) => ...)`."""
+    if node.type == "for_in_statement":
+        operator, left = node.child_by_field_name("operator"), node.child_by_field_name("left")
+        right = node.child_by_field_name("right")
+        if operator is None or _text(operator, source) != "of" or left is None or left.type != "identifier":
+            return []
+        chain = _chain(right, source) if right is not None else None
+        return [(left.start_byte, f"{_text(left, source)}:{chain}@[]")] if chain else []
+    function, arguments = node.child_by_field_name("function"), node.child_by_field_name("arguments")
+    method = function.child_by_field_name("property") if function is not None else None
+    owner = function.child_by_field_name("object") if function is not None else None
+    if method is None or _text(method, source) not in _ELEMENT_CALLBACKS or owner is None or arguments is None:
+        return []
+    chain, callback = _chain(owner, source), arguments.named_children[0] if arguments.named_children else None
+    parameters = _parameters(callback, source) if callback is not None and callback.type in _ARROWS else []
+    return (
+        [(callback.start_byte, f"{parameters[0][1]}:{chain}@[]")]
+        if chain and parameters and not parameters[0][0]
+        else []
+    )
+
+
+def _generics(node: Node, source: bytes) -> list[tuple[int, str]]:
+    """`C<>:T,U` for the type parameters of a generic class or interface, and `extends B:X,*` for the
+    type arguments it gives a base (`extends B<X, string>`), so a member typed T in B is an X here."""
+    name, parameters = node.child_by_field_name("name"), node.child_by_field_name("type_parameters")
+    found = []
+    if name is not None and parameters is not None:
+        names = [p.child_by_field_name("name") for p in parameters.named_children if p.type == "type_parameter"]
+        found.append((node.start_byte, f"{_text(name, source)}<>:{','.join(_text(n, source) for n in names if n)}"))
+    for clause in (c for c in _walk_types(node, ("extends_clause", "extends_type_clause")) if _heritage_of(c, node)):
+        bases = clause.named_children
+        for index, base in enumerate(bases):
+            arguments = base.child_by_field_name("type_arguments") if base.type == "generic_type" else None
+            if base.type == "type_arguments":
+                arguments, base = base, bases[index - 1] if index else base
+            if arguments is None or base.type == "type_arguments":
+                continue
+            base_name = _type_name(base, source) if base.type != "identifier" else _text(base, source)
+            given = [_type_name(a, source) or "*" for a in arguments.named_children]
+            if base_name:
+                found.append((node.start_byte, f"extends {base_name}:{','.join(given)}"))
+    return found
+
+
+def _heritage_of(clause: Node, declaration: Node) -> bool:
+    """The clause is the declaration's own heritage (not one of a class nested in its body)."""
+    parent = clause.parent
+    while parent is not None and parent.type in ("class_heritage", "extends_type_clause"):
+        parent = parent.parent
+    return parent == declaration
+
+
+def _destructured(pattern: Node, source: bytes) -> list[tuple[int, str]]:
+    """`{ a, b: c } = x` states a's type as x's member a's (`a:x@a`, `c:x@b`); `({ a }: T)` as T's."""
+    owner = _pattern_source(pattern, source)
+    found = []
+    for child in pattern.named_children if owner is not None else []:
+        if child.type == "shorthand_property_identifier_pattern":
+            key = bound = child
+        elif child.type == "object_assignment_pattern" and child.named_children:
+            key = bound = child.named_children[0]
+        elif child.type == "pair_pattern":
+            key, bound = child.child_by_field_name("key"), child.child_by_field_name("value")
+        else:
+            continue
+        if key is not None and bound is not None and bound.type in ("identifier", *_PATTERN_NAMES):
+            found.append((child.start_byte, f"{_text(bound, source)}:{owner}@{_text(key, source)}"))
+    return found
+
+
+def _parameters(function: Node, source: bytes) -> list[tuple[int, str]]:
+    """(position, name) of a function's parameters that are plain names without a stated type."""
+    parameters = function.child_by_field_name("parameters")
+    if parameters is None:
+        single = function.child_by_field_name("parameter")  # `x => ...`
+        return [(0, _text(single, source))] if single is not None and single.type == "identifier" else []
+    found = []
+    for position, parameter in enumerate(parameters.named_children):
+        pattern = parameter.child_by_field_name("pattern")
+        if pattern is not None and pattern.type == "identifier" and parameter.child_by_field_name("type") is None:
+            found.append((position, _text(pattern, source)))
+    return found
+
+
+def _signature(start: int, name: Node | None, function: Node, source: bytes) -> list[tuple[int, str]]:
+    """`f():R` for the stated return type of a function or method, `f(0):A` for its first parameter's."""
+    if name is None:
+        return []
+    label = _text(name, source)
+    returned = function.child_by_field_name("return_type")
+    if function.type == "function_type":
+        returned = function.child_by_field_name("return_type") or function.named_children[-1]
+    if returned is not None and returned.type == "type_annotation":
+        returned = returned.named_children[0] if returned.named_children else None
+    found = []
+    type_name = _type_name(returned, source) if returned is not None else None
+    if type_name:
+        found.append((start, f"{label}():{type_name}"))
+    elif returned is not None and returned.type == "object_type":  # `f(): { a: A }`: `f()@a:A`
+        for member in (c for c in returned.named_children if c.type == "property_signature"):
+            key, annotation = member.child_by_field_name("name"), member.child_by_field_name("type")
+            stated = _annotated(annotation, source)
+            if key is not None and stated:
+                found.append((start, f"{label}()@{_text(key, source)}:{stated}"))
+    parameters = function.child_by_field_name("parameters")
+    for position, parameter in enumerate(parameters.named_children if parameters is not None else []):
+        annotation = parameter.child_by_field_name("type")
+        stated = _annotated(annotation, source)
+        if stated:
+            found.append((start, f"{label}({position}):{stated}"))
+        elif (
+            annotation is not None and annotation.named_children and annotation.named_children[0].type == "object_type"
+        ):
+            # `f(opts: { a: A; b: string })`: `f(0)@a:A`, `f(0)@b:*` (the key exists, its type is not named)
+            for member in (c for c in annotation.named_children[0].named_children if c.type == "property_signature"):
+                key = member.child_by_field_name("name")
+                typed = _annotated(member.child_by_field_name("type"), source) or "*"
+                if key is not None:
+                    found.append((start, f"{label}({position})@{_text(key, source)}:{typed}"))
+    return found
+
+
+def _declares_member(node: Node) -> bool:
+    """A property signature of an interface or of the object type a type alias names (or of an object
+    type annotating one of their members), not of an inline type elsewhere (the compiler's index names
+    the members of an object type inside a union or intersection as locals, as it does those of an
+    inline annotation)."""
+    owner = _type_owner(node.parent) if node.parent is not None else None
+    return owner is not None and owner.type in ("interface_declaration", "type_alias_declaration")
+
+
+def _type_owner(body: Node) -> Node | None:
+    """The declaration a class body, interface body or object type belongs to: its parent, or, for the
+    object type annotating a member (`_def: { type: T }`), the declaration of that member's owner (the
+    nested members are looked up there: TypeScript code reads them only where they exist)."""
+    owner = body.parent
+    while (
+        owner is not None
+        and owner.type == "type_annotation"
+        and owner.parent is not None
+        and owner.parent.type in ("property_signature", "public_field_definition")
+        and owner.parent.parent is not None
+        and owner.parent.parent.type in _MEMBER_HOLDERS[:3]
+    ):
+        owner = owner.parent.parent.parent
+    return owner
+
+
+def _type_parts(node: Node, source: bytes) -> list[str]:
+    """The named types a type alias is made of: `A | B`, `A & { x }`, `(A)`, `G<T>` → A, B, G."""
+    if node.type in _TYPE_OPERATORS:
+        return [part for child in node.named_children for part in _type_parts(child, source)]
+    name = _type_name(node, source)
+    if node.type == "generic_type":  # `Partial<T>`, `Omit<T, K>`: T's members are the alias's
+        arguments = node.child_by_field_name("type_arguments")
+        nested = [p for c in (arguments.named_children if arguments else []) for p in _type_parts(c, source)]
+        return [name, *nested] if name is not None else nested
+    return [name] if name is not None else []
 
 
 def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
@@ -164,6 +462,10 @@ def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
     elif value is not None and value.type == "new_expression":
         constructor = value.child_by_field_name("constructor")
         type_name = _text(constructor, source) if constructor is not None else None
+    elif value is not None and value.type == "call_expression":
+        type_name = _callee(value, source)
+    elif value is not None and value.type in ("as_expression", "satisfies_expression") and value.named_children:
+        type_name = _type_name(value.named_children[-1], source)  # `x = y as T`
     else:
         type_name = None
     if name is None or name.type not in ("identifier", "property_identifier", "private_property_identifier"):
@@ -171,12 +473,102 @@ def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
     return (node.start_byte, f"{_text(name, source)}:{type_name}") if type_name else None
 
 
+def _callee(call: Node, source: bytes, position: str = "") -> str | None:
+    """`f()`, `this.m()`, `a.b.m()` for a call of a named function or method (its return type is looked
+    up where the callee is defined); `f(0)` with a position, for the type of that parameter."""
+    if call.type == "new_expression":
+        constructor = call.child_by_field_name("constructor")
+        named = constructor is not None and constructor.type == "identifier"
+        return f"{_text(constructor, source)}.constructor({position})" if named else None
+    function = call.child_by_field_name("function")
+    chain = _chain(function, source) if function is not None else None
+    return f"{chain}({position})" if chain is not None and chain != "this" else None
+
+
+def _literal_type(node: Node, source: bytes) -> str | None:
+    """The type an object literal is checked against, as a type expression: the stated type of the
+    variable it initialises, of the function returning it, of the parameter it is passed to (`f(0)`),
+    or the type of `x satisfies T` / `x as T`."""
+    parent = node.parent
+    while parent is not None and parent.type == "parenthesized_expression":
+        node, parent = parent, parent.parent
+    if parent is None:
+        return None
+    if parent.type == "arguments" and parent.parent is not None:
+        return _callee(parent.parent, source, str(parent.named_children.index(node)))
+    if parent.type == "pair" and parent.parent is not None and node == parent.child_by_field_name("value"):
+        key = parent.child_by_field_name("key")  # `{ k: { ... } }`: checked against the outer type's k
+        outer = _literal_type(parent.parent, source) if key is not None and key.type == "property_identifier" else None
+        return f"<{outer}>@{_text(key, source)}" if outer is not None else None
+    annotation = None
+    if parent.type == "variable_declarator":
+        annotation = parent.child_by_field_name("type")
+    elif parent.type in ("satisfies_expression", "as_expression"):
+        annotation = parent.named_children[-1]
+    elif parent.type == "return_statement" or (parent.type == "arrow_function" and node != parent.named_children[0]):
+        function = parent
+        while function is not None and function.type not in _FUNCTION_NODES:
+            function = function.parent
+        annotation = function.child_by_field_name("return_type") if function is not None else None
+    if annotation is not None and annotation.type == "type_annotation":
+        annotation = annotation.named_children[0] if annotation.named_children else None
+    return _type_name(annotation, source) if annotation is not None else None
+
+
+def _keys(node: Node) -> list[Node]:
+    """The property names an object literal or an object pattern spells out."""
+    found = []
+    for child in node.named_children:
+        if child.type in ("shorthand_property_identifier", "shorthand_property_identifier_pattern"):
+            found.append(child)
+        elif child.type == "object_assignment_pattern" and child.named_children:
+            found.append(child.named_children[0])
+        elif child.type in ("pair", "pair_pattern", "method_definition"):
+            key = child.child_by_field_name("key") or child.child_by_field_name("name")
+            if key is not None and key.type == "property_identifier":
+                found.append(key)
+    return found
+
+
+def _pattern_source(pattern: Node, source: bytes) -> str | None:
+    """What an object pattern takes apart, as an attribute owner: a name or chain (`const {a} = x.y`),
+    a call (`<f()>`), a parameter's stated type (`<T>` for `({ a }: T)`)."""
+    parent = pattern.parent
+    if parent is None:
+        return None
+    if parent.type in ("required_parameter", "optional_parameter"):
+        annotation = parent.child_by_field_name("type")
+        stated = _annotated(annotation, source)
+        return f"<{stated}>" if stated else None
+    value = parent.child_by_field_name("value") if parent.type == "variable_declarator" else None
+    while value is not None and value.type == "await_expression" and value.named_children:
+        value = value.named_children[0]
+    if value is None:
+        return None
+    if value.type == "call_expression":
+        callee = _callee(value, source)
+        return f"<{callee}>" if callee else None
+    return _chain(value, source)
+
+
+def _annotated(annotation: Node | None, source: bytes) -> str | None:
+    """The type a `: T` annotation names."""
+    return _type_name(annotation.named_children[0], source) if annotation and annotation.named_children else None
+
+
 def _type_name(node: Node, source: bytes) -> str | None:
     """The type a type annotation names: `Foo`, `ns.Foo`, `Foo<T>`, `Foo | undefined`; else None."""
     if node.type in ("type_identifier", "nested_type_identifier", "identifier", "member_expression"):
         return _text(node, source)
+    if node.type == "array_type" and node.named_children:  # `T[]`: an array of T
+        element = _type_name(node.named_children[0], source)
+        return f"{element}[]" if element and not element.endswith("[]") else None
     if node.type == "generic_type":
         name = node.child_by_field_name("name")
+        arguments = node.child_by_field_name("type_arguments")
+        if name is not None and _text(name, source) in _ARRAYS and arguments is not None and arguments.named_children:
+            element = _type_name(arguments.named_children[0], source)  # `Array<T>`: as `T[]`
+            return f"{element}[]" if element and not element.endswith("[]") else None
         return _type_name(name, source) if name is not None else None
     if node.type == "union_type":
         named = [c for c in node.named_children if c.type not in ("literal_type", "predefined_type")]
@@ -359,7 +751,7 @@ class _Builder:
             complexity=0,
             code=code,
             defines=defines,
-            references=tuple(sorted(names.referenced - names.bindings - set(defines))),
+            references=tuple(sorted(names.referenced - names.bindings - _own(defines, kind, names))),
             type_references=tuple(sorted(names.types - names.values - names.bindings - set(defines))),
             bases=tuple(names.bases),
             attribute_references=tuple(sorted(names.attributes)),
@@ -390,6 +782,12 @@ class _Builder:
 
         cuts = statement_cuts(_bodies(nodes) if not defines_in_pieces else nodes, self.source, _STATEMENT_PARENTS)
         return split_atom(atom, self.source, cuts, budget, names)
+
+
+def _own(defines: tuple[str, ...], kind: str, names: _Names) -> set[str]:
+    """The names an atom's reads of itself use: a type's own name read as a value (`type X = typeof X`)
+    is the value of that name, declared elsewhere."""
+    return set(defines) - names.values if kind in ("type", "interface") else set(defines)
 
 
 def _bodies(nodes: list[Node]) -> list[Node]:
@@ -463,6 +861,7 @@ class _Names:
         self._top_level(root)
         source, lo, hi = self.source, self.lo, self.hi
         binding_starts: set[int] = set()
+        constructed: set[int] = set()
         stack = [root]
         while stack:
             node = stack.pop()
@@ -481,6 +880,8 @@ class _Names:
             if kind == "identifier":
                 if node.start_byte in binding_starts:
                     self.bindings.add(_text(node, source))
+                elif node.start_byte in constructed:
+                    self.values.add(_text(node, source))  # read through `C.constructor`, recorded below
                 else:
                     text = _text(node, source)
                     self.referenced.add(text)
@@ -499,6 +900,17 @@ class _Names:
                 constructor = node.child_by_field_name("constructor")
                 if constructor is not None and constructor.type == "identifier":  # `new C()` runs C's constructor
                     self.attributes.add(f"{_text(constructor, source)}.constructor")
+                    constructed.add(constructor.start_byte)
+            elif kind == "lookup_type":  # `T["k"]`: T's member k
+                lookup = _lookup(node, source)
+                if lookup is not None:
+                    self.attributes.add(lookup)
+            elif kind == "object":  # its keys are the members of the type it is checked against
+                context = _literal_type(node, source)
+                self.attributes.update(f"<{context}>.{key}" for key in self._keys(node) if context)
+            elif kind == "object_pattern":  # `{ a } = x`: a is x's member
+                owner = _pattern_source(node, source)
+                self.attributes.update(f"{owner}.{key}" for key in self._keys(node) if owner)
             elif kind == "shorthand_property_identifier":
                 text = _text(node, source)
                 self.referenced.add(text)
@@ -509,6 +921,8 @@ class _Names:
                     for c in _walk_types(node, ("identifier", "type_identifier", "member_expression"))
                     if c.parent is not None and c.parent.type in ("extends_clause", "class_heritage")
                 )
+            elif kind == "extends_type_clause" and not self.bases:  # an interface's bases
+                self.bases.extend(t for t in (_type_name(c, source) for c in node.named_children) if t)
             field_name = _BINDING_FIELDS.get(kind)
             if field_name is not None:
                 target = node.child_by_field_name(field_name)
@@ -519,6 +933,10 @@ class _Names:
                     binding_starts.update(n.start_byte for n in _pattern_names(child))
             stack.extend(reversed(node.children))
 
+    def _keys(self, node: Node) -> list[str]:
+        """The keys spelled inside this span (a literal can run over several blocks of a split unit)."""
+        return [_text(key, self.source) for key in _keys(node) if self.lo <= key.start_byte < self.hi]
+
     def _top_level(self, node: Node) -> None:
         """Names a module-level declaration binds (`const a = 1`, `export function f`)."""
         if node.type == "export_statement":
@@ -528,6 +946,13 @@ class _Names:
                 return
             node = inner
         if not (self.lo <= node.start_byte < self.hi or node.start_byte < self.lo < node.end_byte):
+            return
+        if node.type == "expression_statement" and node.named_children:
+            node = node.named_children[0]
+        if node.type == "internal_module":  # `namespace N { ... }` binds N
+            name = node.child_by_field_name("name")
+            if name is not None and name.type == "identifier" and self.lo <= node.start_byte < self.hi:
+                self.top_level.append(_text(name, self.source))
             return
         if node.type in _DECLARATIONS:
             for declarator in (c for c in node.named_children if c.type == "variable_declarator"):
@@ -554,10 +979,10 @@ class _Names:
         prop = node.child_by_field_name("property") or (node.named_children[-1] if node.named_children else None)
         if obj is not None and prop is not None and obj.type in _MEMBER_OWNERS and obj is not prop:
             self.attributes.add(f"{_text(obj, self.source)}.{_text(prop, self.source)}")
-        elif obj is not None and prop is not None and obj.type == "member_expression" and obj is not prop:
-            inner = obj.child_by_field_name("object")
-            if inner is not None and inner.type == "this":  # `this.x.y`: y looked up on the type stated for x
-                self.attributes.add(f"{_text(obj, self.source)}.{_text(prop, self.source)}")
+        elif obj is not None and prop is not None and obj.type in _CHAINED and obj is not prop:
+            chain = _chain(node, self.source)  # `a.x.y`: y looked up on the type stated for x
+            if chain is not None:
+                self.attributes.add(chain)
 
     def _call(self, node: Node) -> None:
         function = node.child_by_field_name("function")
@@ -651,6 +1076,42 @@ class _Names:
                 self.referenced.add(local)
                 self.values.add(local)
                 self.imports.append(ImportRef(module="", name=local, alias=_text(alias, self.source), kind="export"))
+
+
+def _chain(node: Node, source: bytes, depth: int = 0) -> str | None:
+    """`a.x.y` (optional links too) for a member chain of plain properties on a name, `this` or `super`,
+    with calls inside (`<a.m()>.y`), else None."""
+    if node.type in _MEMBER_OWNERS or node.type == "super":
+        return _text(node, source)
+    if node.type == "call_expression" and depth:  # `a.m().x`: x on m's stated result, `<a.m()>.x`
+        function = node.child_by_field_name("function")
+        callee = _chain(function, source, depth + 1) if function is not None else None
+        return f"<{callee}()>" if callee is not None and callee not in ("this", "super") else None
+    if node.type != "member_expression" or depth > 3:
+        return None
+    obj, prop = node.child_by_field_name("object"), node.child_by_field_name("property")
+    if obj is None or prop is None or prop.type not in ("property_identifier", "private_property_identifier"):
+        return None
+    owner = _chain(obj, source, depth + 1)
+    return f"{owner}.{_text(prop, source)}" if owner is not None else None
+
+
+def _lookup(node: Node, source: bytes) -> str | None:
+    """An indexed access type as an attribute read: `this["k"]` → `this.k`, `T["k"]` → `<T>.k`,
+    `T["a"]["k"]` → `<<T>@a>.k` (k on the type of T's member a)."""
+    if len(node.named_children) != 2 or node.named_children[1].type != "literal_type":
+        return None
+    base, key = node.named_children[0], _string_value(node.named_children[1].named_children[0], source)
+    if not key or not key.isidentifier():
+        return None
+    if base.type == "this_type":
+        return f"this.{key}"
+    if base.type == "lookup_type":
+        inner = _lookup(base, source)
+        owner, _, member = inner.rpartition(".") if inner is not None else ("", "", "")
+        return f"<{owner}@{member}>.{key}" if inner is not None else None
+    name = _type_name(base, source)
+    return f"<{name}>.{key}" if name is not None else None
 
 
 def _declared_name(call: Node, source: bytes) -> str:

@@ -54,14 +54,19 @@ class Atom:
     references: tuple[str, ...] = ()
     type_references: tuple[str, ...] = ()
     bases: tuple[str, ...] = ()
+    # `owner.attr` reads (`a.b.c` chains in JS/TS); `<T>.k` is key k of an object literal checked against T.
     attribute_references: tuple[str, ...] = ()
     # Attributes it binds on a class, as `Class.name`: class-level fields, `self.name = ...` in a method, the
     # names a class body's `__slots__` lists (bound by the class).
     members: tuple[str, ...] = ()
     # What a name holds, where the code says so: `name:Type` for a parameter or variable annotated with a
-    # named type (`x: Request`, `Optional[Request]`, `Request | None`), `name:Callee` for `name = Callee(...)`
-    # (or `await`, or `with Callee(...) as name`), `name:y.z` for a copy `name = y.z`; `[T]` is a sequence of
-    # T (`List[T]`), `xs[]` an element of xs (`xs[0]`, `for name in xs`), `f():T` a function's return type.
+    # named type (`x: Request`, `Optional[Request]`, `Request | None`), `name:Callee` for `name = Callee(...)`.
+    # Python also: `name:Callee` for `await` or `with Callee(...) as name`, `name:y.z` for a copy `name = y.z`;
+    # `[T]` is a sequence of T (`List[T]`), `xs[]` an element of xs (`xs[0]`, `for name in xs`), `f():T` a
+    # function's return type.
+    # JS/TS also: `f():R` / `f(0):A` (a signature), `x:f()` (a call's result), `x:o@k` (destructured
+    # from o's member k), `x:xs@[]` (an element), `Alias:Part` (a union or intersection), `T:Bound` (a type
+    # parameter), `C<>:T,U` (C's type parameters), `extends B:X,*` (the type arguments C gives its base B).
     typed_names: tuple[str, ...] = ()
     imports: tuple[ImportRef, ...] = field(default_factory=tuple)
     # For a block of a split unit: the ids of the earlier blocks of the same unit that bind a local name

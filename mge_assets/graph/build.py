@@ -32,6 +32,8 @@ _CONTEXT_MANAGER = re.compile(r"@(\w+\.)*(contextmanager|asynccontextmanager)\b"
 _PROPERTY = re.compile(r"@(\w+\.)*(property|cached_property|setter)\b")  # decorators making a property
 _DOTTED_HEAD = re.compile(r"[^.(\[]*")
 _VALUE_KINDS = {*_DEFINITION_KINDS, *_MEMBER_OWNERS}  # a name of these is its own value, never a variable
+_TS_LANGUAGES = ("javascript", "typescript")
+_TYPE_KINDS = ("interface", "type")  # declarations that are types only (a class is also a value)
 
 
 def module_name(path: str) -> str:
@@ -56,6 +58,8 @@ class _Index:
         self.imports: dict[str, dict[str, ImportRef]] = {}
         self.stars: dict[str, list[ImportRef]] = {}
         self.first: dict[str, str] = {}
+        self.spaces: dict[str, dict[str, dict[str, str]]] = {"type": {}, "value": {}}  # TypeScript's two
+        self.resolving: set[tuple[str, str]] = set()  # stated types being resolved (they can refer in a cycle)
         self.late: set[str] = set()
         for atom in sorted(atoms, key=lambda a: (a.file, a.start_byte)):
             self.first.setdefault(atom.file, atom.id)
@@ -63,6 +67,9 @@ class _Index:
                 self.late.add(atom.id)
             for name in atom.defines:
                 self.defs.setdefault(atom.file, {}).setdefault(name, atom.id)
+                if atom.language in _TS_LANGUAGES:
+                    space = self.spaces["type" if atom.kind in _TYPE_KINDS else "value"]
+                    space.setdefault(atom.file, {}).setdefault(name, atom.id)
             for name in atom.members:
                 self.members.setdefault(atom.file, {}).setdefault(name, atom.id)
                 self.binders.setdefault((atom.file, name), []).append(atom.id)
@@ -72,27 +79,30 @@ class _Index:
                 elif ref.alias and (ref.kind not in _LATE_IMPORTS or ref.alias not in self.imports.get(atom.file, {})):
                     self.imports.setdefault(atom.file, {})[ref.alias] = ref
 
-    def resolve(self, file: str, name: str, depth: int = 0) -> str | None:
-        """The atom defining `name` as seen from `file`, following imports, re-exports and barrels."""
+    def resolve(self, file: str, name: str, depth: int = 0, space: str | None = None) -> str | None:
+        """The atom defining `name` as seen from `file`, following imports, re-exports and barrels. In
+        TypeScript a type and a value may share a name (`const X = ...; type X = ...`): `space` ("type"
+        or "value") picks the declaration of that kind first."""
         if depth > 12:
             return None
-        found = self.defs.get(file, {}).get(name)
+        found = self.spaces.get(space, {}).get(file, {}).get(name) if space else None
+        found = found or self.defs.get(file, {}).get(name)
         if found is not None:
             return found
         ref = self.imports.get(file, {}).get(name)
         if ref is not None:
             if ref.kind == "export":  # `export { a as b }`: b is the local a
-                return self.resolve(file, ref.name, depth + 1) if ref.name and ref.name != name else None
+                return self.resolve(file, ref.name, depth + 1, space) if ref.name and ref.name != name else None
             target, target_name = self.resolver.resolve(file, ref)
             if target is None or target_name is None:
                 return None
-            return self.resolve(target, target_name, depth + 1)
+            return self.resolve(target, target_name, depth + 1, space)
         if name == "default":
             return None
         for star in self.stars.get(file, []):
             target, _ = self.resolver.resolve(file, star)
             if target is not None and target != file:
-                found = self.resolve(target, name, depth + 1)
+                found = self.resolve(target, name, depth + 1, space)
                 if found is not None:
                     return found
         return None
@@ -170,14 +180,12 @@ def _dependencies(atom: Atom, index: _Index, unresolved: list[Unresolved]) -> li
     for ref in atom.imports:
         found.extend(_import_edges(atom, ref, index, unresolved))
     for name in atom.references:
-        target = index.resolve(atom.file, name)
-        if target:
+        for target in _declarations(index, atom, name):
             kind = _edge_type(atom, name, index.atoms[target])
             found.append((target, kind, late and kind in ("call", "data")))
     for name in atom.type_references:
-        target = index.resolve(atom.file, name)
-        if target and name not in atom.references:
-            found.append((target, "type", False))
+        if name not in atom.references:
+            found.extend((target, "type", False) for target in _declarations(index, atom, name))
     for dotted in atom.attribute_references:
         found.extend((target, kind, late) for target, kind in _resolve_attribute(atom, dotted, index))
     return found
@@ -188,6 +196,15 @@ def _redefined(atom: Atom, index: _Index) -> list[str]:
         return []
     first = (index.defs.get(atom.file, {}).get(name) for name in atom.defines)
     return [f for f in first if f is not None and f != atom.id]
+
+
+def _declarations(index: _Index, atom: Atom, name: str) -> list[str]:
+    """The atoms declaring a name `atom` reads: in TypeScript, a type and a value sharing the name
+    (`type X = ...; const X: X = ...`) are one symbol, and a use of it names both declarations."""
+    if atom.language not in _TS_LANGUAGES:
+        target = index.resolve(atom.file, name)
+        return [target] if target else []
+    return list(dict.fromkeys(t for t in (index.resolve(atom.file, name, space=s) for s in ("value", "type")) if t))
 
 
 def _import_edges(
@@ -227,6 +244,8 @@ def _resolve_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[str
     method, class), `data` for a variable or a class attribute bound as a field or on self (a later
     binding, as in `reset()`, depends on the first: that is where the attribute is declared). The owner
     may be a chain (`self.a.b`), looked up link by link on the types the code states."""
+    if atom.language in _TS_LANGUAGES:
+        return _resolve_ts_attribute(atom, dotted, index)
     owner, _, attribute = dotted.rpartition(".")
     module = index.module_of(atom.file, owner) if "." not in owner else None
     if module is not None:
@@ -387,6 +406,263 @@ def _declared_type(index: _Index, atom: Atom, name: str, definition: str | None)
     return None
 
 
+def _resolve_ts_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[str, str]]:
+    """JavaScript/TypeScript `a.x.y`: each link looked up on the types stated for the one before it
+    (`this`, a class, a namespace import, a name with a stated or returned type); `new C()` is read as
+    `C.constructor`, which names C's own constructor, else C itself (as the TypeScript compiler does)."""
+    if dotted.startswith("<"):  # `<T>.k`: a key of an object literal checked against the type T
+        context, _, rest = dotted[1:].rpartition(">.")
+        types = _ts_types(index, atom, atom.file, context)
+        if not types and context.endswith(")") and "." not in rest:  # `f(opts: { k: ... })`: k is f's
+            return [(d, "type") for d in _ts_call_definers(index, atom, atom.file, context, f"@{rest}")]
+        return _ts_path(index, types, rest.split("."))
+    owner, *path = dotted.split(".")
+    if owner == "this":
+        if path[0] == "constructor":
+            return []  # `this.constructor` is the built-in property
+        own = _ts_own_class(atom, index)
+        types = [own] if own else []
+    elif owner == "super":  # the bases of the class the atom belongs to
+        own = _ts_own_class(atom, index)
+        bases = index.atoms[own].bases if own else ()
+        types = [t for b in bases for t in (_resolve_dotted(index, atom.file, b, space="type"),) if t]
+    else:
+        types, path, found = _ts_owner_types(atom, owner, path, index)
+        if found is not None:
+            return found
+    return _ts_path(index, types, path)
+
+
+def _ts_path(index: _Index, types: list[str], path: list[str]) -> list[tuple[str, str]]:
+    """The member the last link of `path` names, each link looked up on the types of the one before."""
+    found: list[tuple[str, str]] = []
+    for depth, attribute in enumerate(path):
+        pairs = [(t, m) for t in types for m in _ts_member(index, index.atoms[t], attribute)]
+        found = list(dict.fromkeys(m for _, m in pairs))
+        if depth + 1 < len(path):
+            stated = (
+                _ts_member_types(index, index.atoms[m], attribute, receiver=index.atoms[t]) for t, (m, _) in pairs
+            )
+            types = list(dict.fromkeys(t for group in stated for t in group))
+    return found
+
+
+def _ts_owner_types(
+    atom: Atom, owner: str, path: list[str], index: _Index
+) -> tuple[list[str], list[str], list[tuple[str, str]] | None]:
+    """The types `owner` stands for and the links left to look up on them; or the edges, when the
+    first link settles it (a namespace's export, a constructor)."""
+    module = index.module_of(atom.file, owner)
+    if module is not None:
+        target = index.resolve(module, path[0])
+        if target is None or len(path) == 1:
+            return [], [], [(target, _kind_of(index.atoms[target]))] if target else []
+        return ([target] if index.atoms[target].kind in _MEMBER_OWNERS else []), path[1:], None
+    target = index.resolve(atom.file, owner, space="value")
+    kind = index.atoms[target].kind if target else None
+    if path == ["constructor"] and target:
+        klass = index.atoms[target]
+        own = index.defs.get(klass.file, {}).get(f"{klass.symbol}.constructor") if kind in _MEMBER_OWNERS else None
+        return [], [], [(own or target, "call")]
+    if kind in ("class", "class_header"):
+        return [target], path, None
+    stated = _ts_stated_types(index, atom, owner, target)
+    if not stated and len(path) == 1:
+        found = _literal_key(index, atom, owner, target, path[0])
+        if found:
+            return [], [], [(found, "data")]
+    return stated, path, None
+
+
+def _literal_key(index: _Index, atom: Atom, owner: str, target: str | None, key: str) -> str | None:
+    """The atom spelling `key` in the object literal `owner` holds: a module-level `x = { key }` (or an
+    imported `export default {...}`), or, for `x = f()`, the literal f returns."""
+    declared = _ts_declared(index, atom, owner, target)
+    if declared is not None and declared[1].endswith("()") and "." not in declared[1]:
+        function = _resolve_dotted(index, declared[0], declared[1][:-2], space="value")
+        holder = index.atoms[function] if function else None
+        name = f"{holder.symbol}().{key}" if holder else None
+        return index.members.get(holder.file, {}).get(name) if holder and name else None
+    literal = index.atoms[target] if target else None
+    keys = index.members.get(literal.file, {}) if literal else {}
+    return next((keys[f"{n}.{key}"] for n in literal.defines if f"{n}.{key}" in keys), None) if literal else None
+
+
+def _ts_own_class(atom: Atom, index: _Index) -> str | None:
+    """The class (header) a method, a class header or one of their blocks belongs to."""
+    if "." not in atom.symbol and atom.kind != "class_header":
+        return None
+    return index.defs.get(atom.file, {}).get(atom.symbol.split(".")[0])
+
+
+def _ts_stated_types(index: _Index, atom: Atom, name: str, definition: str | None) -> list[str]:
+    declared = _ts_declared(index, atom, name, definition)
+    return _ts_types(index, atom, *declared) if declared is not None else []
+
+
+def _ts_declared(index: _Index, atom: Atom, name: str, definition: str | None) -> tuple[str, str] | None:
+    """As `_declared_type`, and for a local bound in an earlier block of the same unit (`local_sources`),
+    the type stated there."""
+    declared = _declared_type(index, atom, name, definition)
+    if declared is not None:
+        return declared[0].file, declared[1]
+    for source in (index.atoms[s] for s in atom.local_sources if s in index.atoms):
+        stated = _stated(source, name)
+        if stated:
+            return source.file, stated[0]
+    return None
+
+
+def _ts_types(index: _Index, context: Atom, file: str, type_name: str, depth: int = 0) -> list[str]:
+    """The atoms of a stated type: a class, interface or alias (`T`, `ns.T`), or the stated return type
+    of a function or of a method of the class `context` belongs to (`f()`, `this.m()`)."""
+    key = (context.id, type_name)
+    if depth > 4 or key in index.resolving:
+        return []
+    index.resolving.add(key)
+    try:
+        return _ts_stated(index, context, file, type_name, depth)
+    finally:
+        index.resolving.discard(key)
+
+
+def _ts_stated(index: _Index, context: Atom, file: str, type_name: str, depth: int) -> list[str]:
+    if type_name.endswith("@[]"):  # `xs@[]`: an element of the array xs
+        return _ts_elements(index, context, type_name[:-3], depth)
+    if "@" in type_name:  # `x@k`, `<f()>@k`: the type of member k of x (a destructured `{ k } = x`)
+        owner, _, key = type_name.rpartition("@")
+        members = [m for m, _ in _resolve_ts_attribute(context, f"{owner}.{key}", index)]
+        types = [t for m in members for t in _ts_member_types(index, index.atoms[m], key, depth + 1)]
+        if not types and owner.startswith("<") and owner.endswith(")>"):  # `f(): { k: T }`
+            types = _ts_call_types(index, context, file, owner[1:-1], f"@{key}", depth)
+        return list(dict.fromkeys(types))
+    if type_name.endswith(")"):  # `f()`, `a.m()`: a return type; `f(0)`: a parameter's type
+        return _ts_call_types(index, context, file, type_name, "", depth)
+    klass = _resolve_dotted(index, file, type_name, space="type")
+    if klass is None and "." not in type_name:  # a type parameter: its constraint, stated where it is declared
+        holder: Atom | None = context
+        while holder is not None:
+            bounds = [b for b in _stated(holder, type_name) if b != type_name]
+            if bounds:
+                return [t for b in bounds for t in _ts_types(index, holder, holder.file, b, depth + 1)]
+            holder = index.atoms.get(holder.parent) if holder.parent else None
+    return [klass] if klass and index.atoms[klass].kind in _MEMBER_OWNERS else []
+
+
+def _ts_elements(index: _Index, context: Atom, chain: str, depth: int) -> list[str]:
+    """The element type of the array a value chain holds, as stated (`xs: T[]`, `items: Array<T>`)."""
+    owner, _, last = chain.rpartition(".")
+    if not owner:
+        declared = _ts_declared(index, context, chain, index.resolve(context.file, chain, space="value"))
+        where = [(declared[0], declared[1])] if declared is not None else []
+    else:
+        members = [index.atoms[m] for m, _ in _resolve_ts_attribute(context, chain, index)]
+        where = [(m.file, s) for m in members for s in _stated(m, last) or _stated(m, f"this.{last}")]
+    arrays = [(file, stated[:-2]) for file, stated in where if stated.endswith("[]")]
+    return list(
+        dict.fromkeys(t for file, element in arrays for t in _ts_types(index, context, file, element, depth + 1))
+    )
+
+
+def _callees(index: _Index, context: Atom, file: str, callee: str) -> list[str]:
+    """The atoms defining a callee: a name, or a member chain (`a.m`, `this.m`, `<f()>.m`)."""
+    if "." in callee or callee.startswith("<"):
+        return [m for m, _ in _resolve_ts_attribute(context, callee, index)]
+    found = _resolve_dotted(index, file, callee)
+    return [found] if found else []
+
+
+def _ts_call_definers(index: _Index, context: Atom, file: str, call: str, suffix: str) -> list[str]:
+    """The atoms stating the signature entry a call names (`f(0)@k`: f declares k inline)."""
+    callee, _, position = call[:-1].rpartition("(")
+    last = callee.rsplit(".", 1)[-1]
+    return [d for d in _callees(index, context, file, callee) if _stated(index.atoms[d], f"{last}({position}){suffix}")]
+
+
+def _ts_call_types(index: _Index, context: Atom, file: str, call: str, suffix: str, depth: int) -> list[str]:
+    """The types stated for a call `f()` (its result) or `f(0)` (its first parameter), where the callee
+    is defined; with `suffix` `@k`, for member k of an inline result type."""
+    callee, _, position = call[:-1].rpartition("(")
+    definers = _callees(index, context, file, callee)
+    if not definers and "." not in callee and not callee.startswith("<"):
+        # a function declared in the unit itself (an earlier block, or this one)
+        local = [context.id, *(s for s in context.local_sources if s in index.atoms)]
+        definers = [s for s in local if _stated(index.atoms[s], f"{callee}({position}){suffix}")]
+    types = []
+    for definer in definers:
+        holder = index.atoms[definer]
+        names = dict.fromkeys((callee.rsplit(".", 1)[-1], holder.symbol.rsplit(".", 1)[-1]))
+        stated = [(holder, s) for name in names for s in _stated(holder, f"{name}({position}){suffix}")]
+        if not stated:  # `m?: Handler` with `type Handler = (a: A) => R`: the signature is Handler's
+            member_types = [s for name in names for s in _stated(holder, name)]
+            aliases = [t for s in member_types for t in _ts_types(index, holder, holder.file, s, depth + 1)]
+            for alias in (index.atoms[a] for a in aliases):
+                stated.extend((alias, s) for s in _stated(alias, f"{alias.symbol}({position}){suffix}"))
+        types.extend(t for where, s in stated for t in _ts_types(index, where, where.file, s, depth + 1))
+    return list(dict.fromkeys(types))
+
+
+def _stated(atom: Atom, name: str) -> list[str]:
+    """The types `atom` states for `name` (`name:T` entries)."""
+    return [entry.split(":", 1)[1] for entry in atom.typed_names if entry.split(":", 1)[0] == name]
+
+
+def _ts_member(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> list[tuple[str, str]]:
+    """`attribute` on a class, interface or alias and its bases; on an alias of a union or intersection,
+    on each of its parts that has it (the compiler relates the use to every one)."""
+    found = _member(index, klass, attribute)
+    if found or klass.kind != "type" or depth > 6:
+        return found
+    for part in _stated(klass, klass.symbol):
+        target = _resolve_dotted(index, klass.file, part, space="type")
+        if target and target != klass.id and index.atoms[target].kind in _MEMBER_OWNERS:
+            found.extend(m for m in _ts_member(index, index.atoms[target], attribute, depth + 1) if m not in found)
+    return found
+
+
+def _ts_member_types(
+    index: _Index, member: Atom, attribute: str, depth: int = 0, receiver: Atom | None = None
+) -> list[str]:
+    """The types stated for a member where it is bound: a field or property `x: T`, `x = new T()`, or
+    `this.x = x` with a parameter `x: T`; a type parameter of the member's class as the `receiver` (a
+    subclass) binds it (`_def: Def` in `Base<Def>`, read on `class C extends Base<CDef>`)."""
+    stated = _stated(member, attribute) or _stated(member, f"this.{attribute}")
+    if receiver is not None and stated:
+        bound = [b for s in stated for b in _bound(index, receiver, member, s)]
+        if bound:
+            return [t for b in bound for t in _ts_types(index, receiver, receiver.file, b, depth)]
+    head: Atom | None = member  # an object type written in the member's annotation: looked up on the type
+    while not stated and head is not None and head.kind == "block":
+        head = index.atoms.get(head.parent) if head.parent else None
+    if not stated and head is not None and head.kind in _TYPE_KINDS:
+        return [head.id]
+    return [t for s in stated for t in _ts_types(index, member, member.file, s, depth)]
+
+
+def _bound(index: _Index, receiver: Atom, member: Atom, name: str) -> list[str]:
+    """The type a subclass gives a type parameter of the class declaring `member`, following its bases
+    (`extends Base<X>`); empty when the parameter is not bound by a named type on the way."""
+    declaring: Atom | None = member
+    while declaring is not None and declaring.kind == "block":
+        declaring = index.atoms.get(declaring.parent) if declaring.parent else None
+    parameters = _stated(declaring, f"{declaring.symbol}<>") if declaring is not None else []
+    if not parameters or name not in parameters[0].split(","):
+        return []
+    position, current = parameters[0].split(",").index(name), receiver
+    for _ in range(8):
+        if current.id == declaring.id:
+            return []
+        targets = [(b, _resolve_dotted(index, current.file, b, space="type")) for b in current.bases]
+        base, target = next(((b, t) for b, t in targets if t), (None, None))
+        if target is None:
+            return []
+        if target == declaring.id:
+            given = (_stated(current, f"extends {base}") or [""])[0].split(",")
+            return [given[position]] if position < len(given) and given[position] != "*" else []
+        current = index.atoms[target]
+    return []
+
+
 def _kind_of(target: Atom) -> str:
     return "call" if target.kind in _DEFINITION_KINDS else "data"
 
@@ -454,13 +730,13 @@ def _inherited_declaration(index: _Index, klass: Atom, attribute: str, depth: in
     return None
 
 
-def _resolve_dotted(index: _Index, file: str, name: str) -> str | None:
+def _resolve_dotted(index: _Index, file: str, name: str, space: str | None = None) -> str | None:
     """A name (`Base`) or a module attribute (`sansio.App`) as seen from `file`."""
     owner, _, attribute = name.partition(".")
     if not attribute:
-        return index.resolve(file, name)
+        return index.resolve(file, name, space=space)
     module = index.module_of(file, owner)
-    return index.resolve(module, attribute) if module is not None and "." not in attribute else None
+    return index.resolve(module, attribute, space=space) if module is not None and "." not in attribute else None
 
 
 def _edge_type(atom: Atom, name: str, target: Atom) -> str:

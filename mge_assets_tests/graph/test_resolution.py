@@ -3,7 +3,8 @@
 import networkx as nx
 
 from mge_assets.atomize import atomize_files
-from mge_assets.graph import build_graph, module_name
+from mge_assets.graph import Resolver, build_graph, module_name
+from mge_assets.graph.build import _Index, _resolve_attribute
 
 FILES = {
     "app/__init__.py": "from app.models import User\n",
@@ -179,7 +180,7 @@ def test_typescript_members_of_interfaces_and_object_types_reached_through_state
     assert {a.id: (a.members, a.typed_names) for a in atoms if a.members or a.typed_names} == {
         "x.ts::I": (("I.a", "I.m"), ()),
         "x.ts::T": (("T.b",), ()),
-        "u.ts::f": ((), ("x:I", "y:T", "k:K")),
+        "u.ts::f": ((), ("f(0):I", "f(1):T", "x:I", "y:T", "k:K")),
     }
     edges = _edges(build_graph(atoms))
     assert {("u.ts::f", "x.ts::I", "type"), ("u.ts::f", "x.ts::T", "type"), ("u.ts::f", "x.ts::K.run", "call")} <= edges
@@ -468,3 +469,250 @@ def test_a_subclass_assigning_what_a_base_annotates_in_its_body_refers_to_the_ba
     assert ("pkg/app.py::App.go", "pkg/base.py::Scaffold", "data") in edges  # `cli: Group` declares it
     assert ("pkg/app.py::App.go", "pkg/base.py::Group.add", "call") in edges
     assert ("pkg/app.py::App.go", "pkg/app.py::App.__init__", "data") in edges  # `self.name: str` declares it
+
+
+def test_typescript_members_reached_through_unions_chains_calls_and_object_literals() -> None:
+    files = {
+        "t.ts": "export interface A {\n  kind: 'a';\n  next: B;\n}\n"
+        "export interface B {\n  kind: 'b';\n  size: number;\n}\n"
+        "export type Either = A | B;\nexport type Wide = Partial<B> & { extra: string };\n"
+        "export interface C extends B {\n  own: A;\n}\n"
+        "export function make(): A {\n  return { kind: 'a', next: { kind: 'b', size: 1 } };\n}\n"
+        "export function take(e: Either): void {}\nexport type Handler = (e: Either) => void;\n",
+        "u.ts": "import { make, take, C, Wide, Handler } from './t';\n\n"
+        "export function chain(c: C): number {\n  return c.own.next.size;\n}\n"
+        "export function called(): number {\n  const a = make();\n  return a.next.size;\n}\n"
+        "export function literal(): void {\n  take({ kind: 'a' });\n}\n"
+        "export function wide(w: Wide): string {\n  return w.extra + w.size;\n}\n"
+        "export function parts({ size }: C): number {\n  return size;\n}\n"
+        "export const handle: Handler = (e) => {\n  console.log(e.kind);\n};\n",
+    }
+    edges = {(s, t) for s, t, _ in _edges(build_graph(atomize_files(files)))}
+    assert {
+        ("u.ts::chain", "t.ts::B"),  # c: C, C.own: A, A.next: B, B.size
+        ("u.ts::chain", "t.ts::A"),
+        ("u.ts::called", "t.ts::B"),  # a = make(), make(): A, A.next: B
+        ("u.ts::literal", "t.ts::A"),  # take(e: Either): the key `kind` is a member of A and of B
+        ("u.ts::literal", "t.ts::B"),
+        ("u.ts::wide", "t.ts::B"),  # Partial<B> keeps B's members
+        ("u.ts::parts", "t.ts::B"),  # `{ size }: C`, size inherited from the interface B
+        ("u.ts::handle", "t.ts::A"),  # e is Handler's parameter, an Either
+    } <= edges
+    assert ("u.ts::chain", "t.ts::Either") not in edges
+
+
+def test_new_names_the_constructor_the_class_declares_else_the_class() -> None:
+    files = {
+        "k.ts": "export class K {\n  constructor(public n: number) {}\n}\nexport class L {\n  x = 1;\n}\n",
+        "m.ts": "import { K, L } from './k';\n\n"
+        "export function make(): number {\n  return new K(1).n + new L().x;\n}\n",
+    }
+    edges = {(s, t) for s, t, _ in _edges(build_graph(atomize_files(files)))}
+    assert {("m.ts::make", "k.ts::K.constructor"), ("m.ts::make", "k.ts::L")} <= edges
+    assert ("m.ts::make", "k.ts::K") not in edges  # reached through the constructor's parent edge
+
+
+def test_keys_of_module_level_object_literals_are_members_their_readers_depend_on() -> None:
+    files = {
+        "conf.js": "export const limits = {\n  retries: 3,\n};\n\nexport default {\n  timeout: 1,\n};\n",
+        "use.js": "import conf, { limits } from './conf.js';\n\n"
+        "export function f() {\n  return limits.retries + conf.timeout;\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert {m for a in atoms for m in a.members} == {"limits.retries", "default.timeout"}
+    index = _Index(atoms, Resolver({a.file for a in atoms}))
+    use = next(a for a in atoms if a.id == "use.js::f")
+    assert _resolve_attribute(use, "conf.timeout", index) == [("conf.js::limits", "data")]  # the atom of both
+    assert _resolve_attribute(use, "conf.missing", index) == []
+
+
+def test_a_typescript_type_and_value_sharing_a_name_are_both_named_by_its_uses() -> None:
+    files = {
+        "s.ts": "export type State = { done: boolean };\n\nexport const State: State = { done: false };\n",
+        "u.ts": "import { State } from './s';\n\nexport function f(): boolean {\n  return State.done;\n}\n"
+        "export class Box<T extends State> {\n  m(t: T): boolean {\n    return t.done;\n  }\n}\n",
+    }
+    edges = {(s, t) for s, t, _ in _edges(build_graph(atomize_files(files)))}
+    assert {("u.ts::f", "s.ts::State"), ("u.ts::f", "s.ts::State#2")} <= edges
+    assert ("u.ts::Box.m", "s.ts::State") in edges  # T's constraint, stated on the class
+
+
+def test_the_object_literal_a_function_returns_gives_the_members_of_its_result() -> None:
+    files = {
+        "m.ts": "export function create() {\n  return {\n    batch: () => 1,\n  } as const;\n}\n\n"
+        "export const manager = create();\n",
+        "u.ts": "import { manager } from './m';\n\nexport function f(): number {\n  return manager.batch();\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert "create().batch" in next(a for a in atoms if a.id == "m.ts::create").members
+    assert ("u.ts::f", "m.ts::create", "data") in _edges(build_graph(atoms))
+
+
+def test_names_destructured_from_a_typed_value_have_the_type_of_that_member() -> None:
+    files = {
+        "t.ts": "export interface Router {\n  def: Def;\n}\nexport interface Def {\n  config: number;\n}\n"
+        "export interface Opts {\n  router: Router;\n}\n",
+        "u.ts": "import { Opts, Def } from './t';\n\nexport function f(opts: Opts): number {\n"
+        "  const { router } = opts;\n  return router.def.config;\n}\n"
+        "export function g({ router: r }: Opts): Def {\n  return r.def;\n}\n"
+        "function parts(): { d: Def } {\n  return { d: { config: 1 } };\n}\n"
+        "export function h(): number {\n  const { d } = parts();\n  return d.config;\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert "router:opts@router" in next(a for a in atoms if a.id == "u.ts::f").typed_names
+    edges = {(s, t) for s, t, _ in _edges(build_graph(atoms))}
+    assert {("u.ts::f", "t.ts::Def"), ("u.ts::g", "t.ts::Router"), ("u.ts::h", "t.ts::Def")} <= edges
+
+
+def test_a_member_typed_with_a_function_type_alias_takes_that_signature() -> None:
+    files = {
+        "t.ts": "export interface Info {\n  path: string;\n}\nexport type Handler = (info: Info) => void;\n"
+        "export interface Options {\n  onError?: Handler;\n}\n",
+        "u.ts": "import { Options } from './t';\n\nexport function f(opts: Options): void {\n"
+        "  opts.onError?.({ path: '' });\n}\n",
+    }
+    assert ("u.ts::f", "t.ts::Info", "type") in _edges(build_graph(atomize_files(files)))
+
+
+def test_a_local_typed_in_an_earlier_block_of_a_split_function_keeps_its_type() -> None:
+    files = {
+        "s.ts": "export class S {\n  run(): number {\n    return 1;\n  }\n}\n",
+        "u.ts": "import { S } from './s';\n\nexport function f(): number {\n  const s: S = make();\n"
+        "  let n = 0;\n  n += 1;\n  n += 2;\n  n += 3;\n  n += 4;\n  n += 5;\n  n += 6;\n  n += 7;\n"
+        "  return n + s.run();\n}\n",
+    }
+    atoms = atomize_files(files, line_budget=4)
+    last = next(a for a in atoms if a.file == "u.ts" and "s.run" in a.attribute_references)
+    assert last.kind == "block" and "s:S" not in last.typed_names
+    assert (last.id, "s.ts::S.run", "call") in _edges(build_graph(atoms))
+
+
+def test_indexed_access_types_read_the_member_they_name() -> None:
+    files = {
+        "t.ts": "export interface Def {\n  config: number;\n}\nexport interface Router {\n  def: Def;\n}\n"
+        "export class Base {\n  out!: string;\n}\n",
+        "u.ts": "import { Base, Router } from './t';\n\nexport type Config<R extends Router> = R['def']['config'];\n"
+        "export class Child extends Base {\n  get(): this['out'] {\n    return '';\n  }\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert "<<R>@def>.config" in next(a for a in atoms if a.id == "u.ts::Config").attribute_references
+    edges = {(s, t) for s, t, _ in _edges(build_graph(atoms))}
+    assert {("u.ts::Config", "t.ts::Def"), ("u.ts::Child.get", "t.ts::Base")} <= edges
+
+
+def test_a_typescript_namespace_is_a_name_and_its_exports_are_its_members() -> None:
+    files = {
+        "n.ts": "export namespace util {\n  export const keys = (o: object) => Object.keys(o);\n"
+        "  export type Message = string;\n}\n",
+        "u.ts": "import { util } from './n';\n\nexport function f(m: util.Message): string[] {\n"
+        "  return util.keys({});\n}\n",
+    }
+    atoms = atomize_files(files)
+    namespace = next(a for a in atoms if a.file == "n.ts")
+    assert "util" in namespace.defines and {"util.keys", "util.Message"} <= set(namespace.members)
+    index = _Index(atoms, Resolver({a.file for a in atoms}))
+    f = next(a for a in atoms if a.id == "u.ts::f")
+    assert _resolve_attribute(f, "util.keys", index) == [(namespace.id, "data")]
+    assert (f.id, namespace.id) in {(s, t) for s, t, _ in _edges(build_graph(atoms))}
+
+
+def test_a_type_reading_a_value_of_its_own_name_depends_on_that_value() -> None:
+    files = {"k.ts": "export const KIND = 'k' as const;\n\nexport type KIND = typeof KIND;\n"}
+    atoms = atomize_files(files)
+    assert ("k.ts::KIND#2", "k.ts::KIND") in {(s, t) for s, t, _ in _edges(build_graph(atoms))}
+
+
+def test_members_of_an_object_type_annotating_an_interface_member_are_looked_up_on_the_interface() -> None:
+    files = {
+        "p.ts": "export interface Kind {\n  name: string;\n}\n"
+        "export interface Procedure {\n  _def: {\n    kind: Kind;\n  };\n}\n",
+        "u.ts": "import { Procedure } from './p';\n\nexport function f(p: Procedure): string {\n"
+        "  return p._def.kind.name;\n}\n",
+    }
+    atoms = atomize_files(files)
+    procedure = next(a for a in atoms if a.id == "p.ts::Procedure")
+    assert {"Procedure._def", "Procedure.kind"} <= set(procedure.members) and "kind:Kind" in procedure.typed_names
+    assert ("u.ts::f", "p.ts::Kind", "type") in _edges(build_graph(atoms))
+
+
+def test_keys_passed_to_a_parameter_typed_inline_are_the_functions_and_nested_literals_go_deeper() -> None:
+    files = {
+        "t.ts": "export interface Issue {\n  code: string;\n}\n"
+        "export function makeIssue(params: { data: unknown; issue: Issue }): void {}\n",
+        "u.ts": "import { makeIssue } from './t';\n\nexport function f(): void {\n"
+        "  makeIssue({ data: 1, issue: { code: 'x' } });\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert {"makeIssue(0)@data:*", "makeIssue(0)@issue:Issue"} <= set(
+        next(a for a in atoms if a.id == "t.ts::makeIssue").typed_names
+    )
+    f = next(a for a in atoms if a.id == "u.ts::f")
+    assert "<<makeIssue(0)>@issue>.code" in f.attribute_references
+    edges = _edges(build_graph(atoms))
+    assert {("u.ts::f", "t.ts::Issue", "type"), ("u.ts::f", "t.ts::makeIssue", "call")} <= edges
+
+
+def test_a_member_typed_with_a_type_parameter_has_the_type_a_subclass_binds_it_to() -> None:
+    files = {
+        "t.ts": "export interface BaseDef {\n  name: string;\n}\nexport interface StringDef extends BaseDef {\n"
+        "  checks: number;\n}\nexport class Type<Output, Def extends BaseDef> {\n  _def!: Def;\n}\n"
+        "export class Str extends Type<string, StringDef> {\n  count(): number {\n    return this._def.checks;\n"
+        "  }\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert "extends Type:*,StringDef" in next(a for a in atoms if a.id == "t.ts::Str").typed_names
+    assert ("t.ts::Str.count", "t.ts::StringDef", "type") in _edges(build_graph(atoms))
+
+
+def test_elements_of_arrays_in_for_of_loops_and_array_callbacks_have_the_element_type() -> None:
+    files = {
+        "t.ts": "export interface Item {\n  size: number;\n}\nexport interface Bag {\n  items: Item[];\n"
+        "  more: Array<Item>;\n}\n",
+        "u.ts": "import { Bag } from './t';\n\nexport function total(bag: Bag): number {\n  let n = 0;\n"
+        "  for (const item of bag.items) {\n    n += item.size;\n  }\n  return n;\n}\n"
+        "export function sizes(bag: Bag): number[] {\n  return bag.more.map((item) => item.size);\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert "item:bag.items@[]" in next(a for a in atoms if a.id == "u.ts::total").typed_names
+    edges = {(s, t) for s, t, _ in _edges(build_graph(atoms))}
+    assert {("u.ts::total", "t.ts::Item"), ("u.ts::sizes", "t.ts::Item")} <= edges
+
+
+def test_chains_through_calls_and_super_resolve_on_the_stated_results() -> None:
+    files = {
+        "t.ts": "export interface Result {\n  isError: boolean;\n}\nexport class Cache {\n"
+        "  notify(event: { kind: string }): void {}\n}\nexport class Client {\n  cache(): Cache {\n"
+        "    return new Cache();\n  }\n}\nexport class Base {\n  result(): Result {\n    return { isError: false };\n"
+        "  }\n}\n",
+        "u.ts": "import { Base, Client } from './t';\n\nexport class Child extends Base {\n  client!: Client;\n"
+        "  check(): boolean {\n    this.client.cache().notify({ kind: 'x' });\n"
+        "    return super.result().isError;\n  }\n}\n",
+    }
+    atoms = atomize_files(files)
+    check = next(a for a in atoms if a.id == "u.ts::Child.check")
+    assert {"<this.client.cache()>.notify", "<super.result()>.isError"} <= set(check.attribute_references)
+    edges = {(s, t) for s, t, _ in _edges(build_graph(atoms))}
+    assert {("u.ts::Child.check", "t.ts::Cache.notify"), ("u.ts::Child.check", "t.ts::Result")} <= edges
+
+
+def test_a_value_cast_with_as_has_the_type_it_is_cast_to() -> None:
+    files = {
+        "t.ts": "export interface Result {\n  data: number;\n}\n",
+        "u.ts": "import type { Result } from './t';\n\nexport function f(raw: unknown): number {\n"
+        "  const result = raw as Result | undefined;\n  return result.data;\n}\n",
+    }
+    atoms = atomize_files(files)
+    assert "result:Result" in next(a for a in atoms if a.id == "u.ts::f").typed_names
+    assert ("u.ts::f", "t.ts::Result", "type") in _edges(build_graph(atoms))
+
+
+def test_methods_of_an_object_literal_checked_against_a_type_take_its_members_parameter_types() -> None:
+    files = {
+        "t.ts": "export interface Info {\n  path: string;\n}\n"
+        "export type Handler = {\n  parse: (opts: Info) => string;\n};\n",
+        "u.ts": "import type { Handler } from './t';\n\nexport const handler: Handler = {\n"
+        "  parse(opts) {\n    return opts.path;\n  },\n};\n",
+    }
+    atoms = atomize_files(files)
+    assert "opts:<Handler>.parse(0)" in next(a for a in atoms if a.file == "u.ts" and a.typed_names).typed_names
+    assert ("u.ts::<module>", "t.ts::Info", "type") in _edges(build_graph(atoms))  # Info is not named in u.ts

@@ -125,3 +125,33 @@ def test_a_redefined_function_reading_its_own_parameter_is_no_edge_to_the_first_
     atoms = atomize_files(files)
     edges = oracle.symbol_edges(oracle.read_index(index), atoms, {p: t.encode() for p, t in files.items()})
     assert edges == {}  # as a keyword argument, the parameter still names its function (test above)
+
+
+def test_imports_of_an_anonymous_default_export_are_out_of_scope_unless_a_spelled_key_is_read() -> None:
+    benchmark_module("python_imports")
+    accuracy = benchmark_module("graph_accuracy")
+    files = {
+        "conf.js": "export default {\n  retries: 3,\n};\n",
+        "named.js": "export default function named() {\n  return 1;\n}\n",
+        "use.js": "import conf from './conf.js';\nimport named from './named.js';\n\n"
+        "export function a() {\n  return conf;\n}\n\nexport function b() {\n  return conf.retries + named();\n}\n",
+    }
+    atoms = atomize_files(files)
+    export = next(a.id for a in atoms if a.file == "conf.js")
+    pairs = accuracy.anonymous_defaults(atoms, {p: s.encode() for p, s in files.items()}, None)
+    assert pairs == {("use.js::<module>", export), ("use.js::a", export)}  # b reads the key the index names
+
+
+def test_naming_a_namespace_as_a_whole_is_out_of_scope_unless_an_export_of_its_atom_is_read() -> None:
+    benchmark_module("python_imports")
+    accuracy = benchmark_module("graph_accuracy")
+    files = {
+        "n.ts": "export namespace util {\n  export const keys = 1;\n}\n\nexport const other = { keys: 1 };\n",
+        "u.ts": "import { util, other } from './n';\n\nexport function a() {\n  return util;\n}\n"
+        "export function b() {\n  return util.keys;\n}\nexport function c() {\n  return other;\n}\n",
+        "p.py": "# the namespace foo\nfoo = 1\n",  # Python has no namespaces: the word is only a word
+        "q.py": "from p import foo\n\n\ndef g():\n    return foo\n",
+    }
+    atoms = atomize_files(files)
+    namespace = next(a.id for a in atoms if a.file == "n.ts" and "util" in a.defines)
+    assert accuracy.namespace_reads(atoms) == {("u.ts::<module>", namespace), ("u.ts::a", namespace)}
