@@ -168,8 +168,9 @@ _LITERALS = """
 def _members(tree: Tree, source: bytes, dialect: str) -> tuple[tuple[list[int], list[str]], ...]:
     """Class attributes bound in the file, as `Class.x` with their offsets: fields declared in a class
     body, `this.x = ...` in one of its methods, members of an interface or object type, keys of a
-    module-level object literal; and the
-    names whose type the code states, as `name:Type` (`x: Foo`, `x?: Foo<T>`, `x = new Foo()`)."""
+    module-level object literal (`x.k`) or of the literal a function returns (`f().k`), a namespace's
+    exports (`N.x`); and the names whose type the code states, as `name:Type` (`x: Foo`, `x?: Foo<T>`,
+    `x = new Foo()`, and the other forms `_typed_names` lists)."""
     captured = QueryCursor(_member_query(dialect)).captures(tree.root_node)
     found = []
     for node in captured.get("member", []):
@@ -233,9 +234,12 @@ def _returning(node: Node, source: bytes) -> str | None:
 
 
 def _typed_names(node: Node, source: bytes) -> list[tuple[int, str]]:
-    """`name:Type` for a declaration whose type the code states; a type alias of a union, intersection
-    or other named type gives `Alias:Part` for each part, a function or method with a stated return
-    type `name():Type`, and `x = f()` / `x = this.m()` gives `x:f()` (the return type of the callee)."""
+    """`name:Type` for a declaration whose type the code states. Also: a type alias of a union,
+    intersection or other named type gives `Alias:Part` for each part; a function, method or function
+    type its signature (`f():R`, `f(0):A`); `x = f()` / `x = this.m()` gives `x:f()` (the callee's
+    result); a generic class its parameters and the arguments it gives its base (`_generics`); a
+    for-of loop or an array callback the element (`_elements`); an object literal the parameters of
+    its methods (`_method_parameters`); a destructuring pattern its members (`_destructured`)."""
     if node.type == "type_alias_declaration":
         name, value = node.child_by_field_name("name"), node.child_by_field_name("value")
         if value is not None and value.type == "function_type":  # `type F = (a: A) => R`
