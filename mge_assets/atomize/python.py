@@ -58,9 +58,10 @@ _FACTS_PATTERNS = """
     [(import_statement) (import_from_statement) (future_import_statement)] @import
     [(function_definition) (lambda) (class_definition)] @scope
     """
+# The statements of blocks are their named children (see `_statements`): a `(block (_))` pattern
+# would cost the query more than reading them off the blocks.
 _STATEMENTS_PATTERNS = """
-    (module (_) @statement)
-    (block (_) @statement)
+    (block) @block
     (if_statement [(elif_clause) (else_clause)] @statement)
     (try_statement [(except_clause) (else_clause) (finally_clause)] @statement)
     """
@@ -574,7 +575,7 @@ def _gather(raw: bytes, tree: Tree) -> _Source:
         globals=_Positioned.of([(n.start_byte, _text(n, source)) for n in captured.get("global", [])]),
         assigned=_Positioned.of(assigned),
         scope_starts=sorted(n.start_byte for n in captured.get("scope", [])),
-        cuts=_statement_cuts(source, captured.get("statement", [])),
+        cuts=_statement_cuts(source, _statements(tree, captured)),
         member_starts=[m[0] for m in members],
         member_texts=[m[1] for m in members],
         typed_starts=[t[0] for t in typed],
@@ -683,6 +684,16 @@ def _type_name(node: Node, source: bytes) -> str | None:
         if _text(head, source).rsplit(".", 1)[-1] == "Optional" and len(inner) == 1:
             return _type_name(inner[0], source)
     return None
+
+
+def _statements(tree: Tree, captured: dict[str, list[Node]]) -> list[Node]:
+    """The statements of the module and of every block (and the clauses of `if` and `try`), comments
+    included, as `(block (_))` would capture them: not ERROR nodes, nor anything under an ERROR root."""
+    root = tree.root_node
+    blocks = [root, *captured.get("block", [])] if root.type == "module" else captured.get("block", [])
+    found = captured.get("statement", [])
+    found.extend(node for block in blocks for node in block.named_children if not node.is_error)
+    return found
 
 
 def _statement_cuts(source: bytes, statements: list[Node]) -> list[int]:
