@@ -10,7 +10,7 @@ exactly once.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import takewhile
@@ -159,9 +159,13 @@ def _split_block(atom: Atom, nodes: list[Node], source: bytes, budget: int, owne
     if atom.loc <= budget:
         return [atom]
 
+    ends = [node.end_byte for node in nodes]  # in byte order: only the statements a piece overlaps are visited
+
     def names(start: int, end: int) -> tuple:
         found = _Names(source, start, end)
-        for node in nodes:
+        for node in nodes[bisect_right(ends, start) :]:
+            if node.start_byte >= end:
+                break
             found.visit_statement(node)
         result = found.piece()
         return (tuple(f"{owner}.{n}" if owner else n for n in found.bound_in_range), *result[1:])
