@@ -13,7 +13,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import takewhile
+from itertools import filterfalse, takewhile
 from operator import attrgetter, itemgetter
 
 import tree_sitter_python
@@ -537,6 +537,7 @@ class _Facts:
 
 _FIRST = itemgetter(0)  # sorts by offset only, and stably: equal offsets keep their order
 _START = attrgetter("start_byte")
+_IS_ERROR = attrgetter("is_error")
 
 
 def _gather(raw: bytes, tree: Tree) -> _Source:
@@ -595,7 +596,7 @@ def _reads_of(
     """The identifiers read, outside annotations and inside them: every identifier but attribute and
     keyword-argument names, the names of definitions, and those inside import statements."""
     ids = sorted(captured.get("id", []), key=_START)
-    starts = [n.start_byte for n in ids]
+    starts = list(map(_START, ids))
     role = bytearray(len(ids))  # 0: read outside annotations, 1: read in one, 2: not a read
     for lo, hi in _merged((n.start_byte, n.end_byte) for n in captured.get("type", [])):
         first, last = bisect_left(starts, lo), bisect_left(starts, hi)
@@ -696,14 +697,14 @@ def _statements(tree: Tree, captured: dict[str, list[Node]]) -> list[Node]:
     root = tree.root_node
     blocks = [root, *captured.get("block", [])] if root.type == "module" else captured.get("block", [])
     found = captured.get("statement", [])
-    found.extend(node for block in blocks for node in block.named_children if not node.is_error)
+    for block in blocks:
+        found.extend(filterfalse(_IS_ERROR, block.named_children))
     return found
 
 
 def _statement_cuts(source: bytes, statements: list[Node]) -> list[int]:
     cuts = set()
-    for node in statements:
-        start = node.start_byte
+    for start in set(map(_START, statements)):
         line_start = source.rfind(b"\n", 0, start) + 1
         if start == line_start or source[line_start:start].isspace():
             cuts.add(line_start)
