@@ -13,15 +13,15 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import takewhile
-from operator import attrgetter
+from itertools import filterfalse, takewhile
+from operator import attrgetter, itemgetter
 
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from mge_assets.atomize.atomicity import LINE_BUDGET
 from mge_assets.atomize.errors import syntax_errors
-from mge_assets.atomize.model import Atom, ImportRef, ParseError
+from mge_assets.atomize.model import Atom, ImportRef, ParseError, evolve
 from mge_assets.atomize.split import count_loc, finish, split_atom, unique_ids, with_members
 
 LANGUAGE = Language(tree_sitter_python.language())
@@ -66,9 +66,10 @@ _FACTS_PATTERNS = """
     [(import_statement) (import_from_statement) (future_import_statement)] @import
     [(function_definition) (lambda) (class_definition)] @scope
     """
+# The statements of blocks are their named children (see `_statements`): a `(block (_))` pattern
+# would cost the query more than reading them off the blocks.
 _STATEMENTS_PATTERNS = """
-    (module (_) @statement)
-    (block (_) @statement)
+    (block) @block
     (if_statement [(elif_clause) (else_clause)] @statement)
     (try_statement [(except_clause) (else_clause) (finally_clause)] @statement)
     """
@@ -103,6 +104,8 @@ _SEQUENCES = {
     *("Tuple", "tuple", "AsyncIterable", "AsyncIterator"),
 }
 _DOTTED_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+# ASCII words joined by one dot, nothing between: the object starts the node and its name ends it
+_PLAIN_ATTRIBUTE = re.compile(r"\w+\.\w+", re.ASCII)
 
 
 def parser() -> Parser:
@@ -139,7 +142,7 @@ def atomize_python_tree(path: str, source: bytes, tree: Tree, line_budget: int =
         elif _definition(unit.definition).type == "class_definition":
             atoms.extend(_class_atoms(path, source, unit, line_budget))
         else:
-            atom = _function_atom(path, source, unit, "function", parent=None, owner=None)
+            atom = _function_atom(path, source, unit, "function", parent=None, owner=None, budget=line_budget)
             atoms.extend(_split_definition(atom, unit.definition, source, line_budget))
     facts = source.facts
     atoms = with_members(finish(unique_ids(atoms), source, facts.decisions), facts.member_starts, facts.member_texts)
@@ -159,16 +162,25 @@ def _split_definition(atom: Atom, node: Node, source: bytes, budget: int) -> lis
         return found.piece()
 
     first = _line_start(source, body.start_byte) if body is not None else atom.end_byte
-    return split_atom(atom, source, source.facts.cuts_between(first, atom.end_byte), budget, names)
+    atoms = split_atom(atom, source, source.facts.cuts_between(first, atom.end_byte), budget, names)
+    if len(atoms) == 1 and atom.kind != "class_header":  # nowhere to cut: it stays whole, so read it whole
+        whole = _Names(source)
+        whole.visit_definition(node)
+        return [evolve(atom, **_reads_of_names(whole, atom.defines))]
+    return atoms
 
 
 def _split_block(atom: Atom, nodes: list[Node], source: bytes, budget: int, owner: str | None) -> list[Atom]:
     if atom.loc <= budget:
         return [atom]
 
+    ends = [node.end_byte for node in nodes]  # in byte order: only the statements a piece overlaps are visited
+
     def names(start: int, end: int) -> tuple:
         found = _Names(source, start, end)
-        for node in nodes:
+        for node in nodes[bisect_right(ends, start) :]:
+            if node.start_byte >= end:
+                break
             found.visit_statement(node)
         result = found.piece()
         return (tuple(f"{owner}.{n}" if owner else n for n in found.bound_in_range), *result[1:])
@@ -231,7 +243,7 @@ def _class_atoms(path: str, source: bytes, unit: _Unit, budget: int) -> list[Ato
     members = _units(body.children if body else [], source)
     first_method = next((i for i, m in enumerate(members) if m.definition is not None), None)
     if first_method is None:
-        atom = _definition_atom(path, source, unit, "class", name, parent=None, end=unit.end)
+        atom = _definition_atom(path, source, unit, "class", name, parent=None, end=unit.end, budget=budget)
         return _split_definition(atom, unit.definition, source, budget)
     members = members[first_method:]
     _assign_spans(members, _line_start(source, members[0].nodes[0].start_byte), unit.end, source)
@@ -244,15 +256,17 @@ def _class_atoms(path: str, source: bytes, unit: _Unit, budget: int) -> list[Ato
             atom = _block_atom(path, source, member, "class_statements", parent=header.id, owner=name)
             atoms.extend(_split_block(atom, member.nodes, source, budget, owner=name))
         else:
-            atom = _function_atom(path, source, member, "method", parent=header.id, owner=name)
+            atom = _function_atom(path, source, member, "method", parent=header.id, owner=name, budget=budget)
             atoms.extend(_split_definition(atom, member.definition, source, budget))
     return atoms
 
 
-def _function_atom(path: str, source: bytes, unit: _Unit, kind: str, parent: str | None, owner: str | None) -> Atom:
+def _function_atom(
+    path: str, source: bytes, unit: _Unit, kind: str, parent: str | None, owner: str | None, budget: int | None = None
+) -> Atom:
     name = _name(_definition(unit.definition), source)
     symbol = f"{owner}.{name}" if owner else name
-    return _definition_atom(path, source, unit, kind, symbol, parent=parent, end=unit.end)
+    return _definition_atom(path, source, unit, kind, symbol, parent=parent, end=unit.end, budget=budget)
 
 
 def _definition_atom(
@@ -264,25 +278,20 @@ def _definition_atom(
     parent: str | None,
     end: int,
     header_only: bool = False,
+    budget: int | None = None,
 ) -> Atom:
+    """With `budget`, a definition over it is not read whole: `_split_definition` cuts it into pieces that
+    each read their own span, and reads it whole only if it finds nowhere to cut. Its bases are kept."""
     node = unit.definition
     names = _Names(source)
-    if header_only:  # a class with methods: its decorators and header, the methods are atoms of their own
+    loc = count_loc(source, unit.start, end)
+    if header_only or (budget is not None and loc > budget and _definition(node).type == "class_definition"):
+        # a class with methods, or one cut into pieces: its decorators and header (the rest are atoms)
         names._read(node.start_byte, _definition(node).start_byte, _NO_LOCALS)
         names.visit_class_header(_definition(node))
-    else:
+    elif budget is None or loc <= budget:
         names.visit_definition(node)
-    return _make_atom(
-        path,
-        source,
-        unit.start,
-        end,
-        kind,
-        symbol,
-        parent,
-        names,
-        defines=(symbol,),
-    )
+    return _make_atom(path, source, unit.start, end, kind, symbol, parent, names, defines=(symbol,), loc=loc)
 
 
 def _block_atom(path: str, source: bytes, unit: _Unit, kind: str, parent: str | None, owner: str | None) -> Atom:
@@ -308,6 +317,7 @@ def _make_atom(
     parent: str | None,
     names: _Names,
     defines: tuple[str, ...],
+    loc: int | None = None,
 ) -> Atom:
     code = source[start:end].decode("utf-8", errors="surrogateescape")
     return Atom(
@@ -321,16 +331,23 @@ def _make_atom(
         kind=kind,
         symbol=symbol,
         parent=parent,
-        loc=count_loc(source, start, end),
+        loc=count_loc(source, start, end) if loc is None else loc,
         complexity=0,
         code=code,
         defines=defines,
-        references=tuple(sorted(names.referenced.difference(defines))),
-        type_references=tuple(sorted(names.types - names.values)),  # only in annotations: type-only uses
-        bases=tuple(names.bases),
-        attribute_references=tuple(sorted(names.attributes)),
-        imports=tuple(names.imports),
+        **_reads_of_names(names, defines),
     )
+
+
+def _reads_of_names(names: _Names, defines: tuple[str, ...]) -> dict:
+    """The fields of an atom that say what it reads."""
+    return {
+        "references": tuple(sorted(names.referenced.difference(defines))),
+        "type_references": tuple(sorted(names.types - names.values)),  # only in annotations: type-only uses
+        "bases": tuple(names.bases),
+        "attribute_references": tuple(sorted(names.attributes)),
+        "imports": tuple(names.imports),
+    }
 
 
 def _definition(node: Node) -> Node:
@@ -483,7 +500,7 @@ class _Positioned:
 
     @classmethod
     def of(cls, pairs: list[tuple[int, object]]) -> _Positioned:
-        pairs.sort(key=_first)
+        pairs.sort(key=_FIRST)
         return cls([start for start, _ in pairs], [item for _, item in pairs])
 
     def indices(self, lo: int, hi: int) -> range:
@@ -535,11 +552,9 @@ class _Facts:
         return [name for names in self.assigned.within(lo, hi) for name in names]
 
 
-def _first(pair: tuple) -> object:
-    return pair[0]
-
-
+_FIRST = itemgetter(0)  # sorts by offset only, and stably: equal offsets keep their order
 _START = attrgetter("start_byte")
+_IS_ERROR = attrgetter("is_error")
 
 
 def _gather(raw: bytes, tree: Tree) -> _Source:
@@ -556,7 +571,12 @@ def _gather(raw: bytes, tree: Tree) -> _Source:
         types = _Positioned.of([*zip(types.starts, types.items, strict=True), *stated])
     # `C(x=1)` names the parameters of C.__init__ when C is a class (the graph decides that)
     attributes = [(n.start_byte, f"{_text(n, source)}.__init__") for n in captured.get("keyword_call", [])]
+    chars = source.chars
     for node in captured.get("attribute", []):
+        start, end = node.start_byte, node.end_byte
+        if _PLAIN_ATTRIBUTE.fullmatch(chars, start, end):  # `name.attr` as written: its text is the read
+            attributes.append((start, chars[start:end]))
+            continue
         obj, attr = node.child_by_field_name("object"), node.child_by_field_name("attribute")
         if obj is not None and attr is not None and obj.type == "identifier":
             attributes.append((obj.start_byte, f"{_text(obj, source)}.{_text(attr, source)}"))
@@ -587,7 +607,7 @@ def _gather(raw: bytes, tree: Tree) -> _Source:
         globals=_Positioned.of([(n.start_byte, _text(n, source)) for n in captured.get("global", [])]),
         assigned=_Positioned.of(assigned),
         scope_starts=sorted(n.start_byte for n in captured.get("scope", [])),
-        cuts=_statement_cuts(source, captured.get("statement", [])),
+        cuts=_statement_cuts(source, _statements(tree, captured)),
         member_starts=[m[0] for m in members],
         member_texts=[m[1] for m in members],
         typed_starts=[t[0] for t in typed],
@@ -603,7 +623,7 @@ def _reads_of(
     """The identifiers read, outside annotations and inside them: every identifier but attribute and
     keyword-argument names, the names of definitions, and those inside import statements."""
     ids = sorted(captured.get("id", []), key=_START)
-    starts = [n.start_byte for n in ids]
+    starts = list(map(_START, ids))
     role = bytearray(len(ids))  # 0: read outside annotations, 1: read in one, 2: not a read
     for lo, hi in _merged((n.start_byte, n.end_byte) for n in captured.get("type", [])):
         first, last = bisect_left(starts, lo), bisect_left(starts, hi)
@@ -788,10 +808,20 @@ def _generic(head: str, parameters: list[Node], source: bytes) -> str | None:
     return None
 
 
+def _statements(tree: Tree, captured: dict[str, list[Node]]) -> list[Node]:
+    """The statements of the module and of every block (and the clauses of `if` and `try`), comments
+    included, as `(block (_))` would capture them: not ERROR nodes, nor anything under an ERROR root."""
+    root = tree.root_node
+    blocks = [root, *captured.get("block", [])] if root.type == "module" else captured.get("block", [])
+    found = captured.get("statement", [])
+    for block in blocks:
+        found.extend(filterfalse(_IS_ERROR, block.named_children))
+    return found
+
+
 def _statement_cuts(source: bytes, statements: list[Node]) -> list[int]:
     cuts = set()
-    for node in statements:
-        start = node.start_byte
+    for start in set(map(_START, statements)):
         line_start = source.rfind(b"\n", 0, start) + 1
         if start == line_start or source[line_start:start].isspace():
             cuts.add(line_start)

@@ -94,15 +94,19 @@ def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: P
     # is written after the head. A definition's pieces define nothing: its head keeps the unit's name.
     # What no piece reports (a default export added to the unit as a whole) stays with the head.
     defines = found[0][0] if any(piece[0] for piece in found) else atom.defines
-    placed = {ref for piece in found for ref in piece[4]}
-    unplaced = tuple(ref for ref in atom.imports if ref not in placed)
+    unplaced: tuple = ()
+    if atom.imports:  # (an ImportRef hashes in Python: only build the set when there is something to look up)
+        placed = {ref for piece in found for ref in piece[4]}
+        unplaced = tuple(ref for ref in atom.imports if ref not in placed)
     _, head_end, head_loc = spans[0]
     code = _code(source, atom.start_byte, head_end)
     head = evolve(atom, end_byte=head_end, code=code, loc=head_loc, defines=defines, **_reads(found[0], unplaced))
     result = [head]
+    line, previous = head.start_line, atom.start_byte
     for index, ((start, end, loc), piece) in enumerate(zip(spans[1:], found[1:], strict=True), start=1):
         defines, references, types, attributes, imports, _, _ = piece
-        line = head.start_line + source.count(b"\n", atom.start_byte, start)
+        line += source.count(b"\n", previous, start)  # from the previous piece: one pass over the unit
+        previous = start
         result.append(
             evolve(
                 atom,
@@ -131,7 +135,11 @@ def _local_sources(earlier: list[Atom], found: list[tuple], index: int) -> tuple
     """The earlier blocks of the unit that bind a local piece `index` reads: the piece cannot be written
     before them. The head is left out: every block already depends on it as its parent."""
     reads = set(found[index][6])
-    return tuple(block.id for block, piece in zip(earlier[1:], found[1:index], strict=True) if reads & set(piece[5]))
+    if not reads:
+        return ()
+    return tuple(
+        block.id for block, piece in zip(earlier[1:], found[1:index], strict=True) if not reads.isdisjoint(piece[5])
+    )
 
 
 def _reads(piece: tuple, unplaced: tuple) -> dict:

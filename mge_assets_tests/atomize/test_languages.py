@@ -81,6 +81,17 @@ def test_python_units_over_budget_split_at_statements_with_parent_links() -> Non
     assert "".join(a.code for a in atoms).encode() == PY_LONG
 
 
+def test_python_cuts_are_where_a_statement_clause_or_comment_of_any_block_begins_its_line() -> None:
+    body = "    if a:\n        x = (\n            1,\n        )\n        # note\n        y = 2; q = 0\n"
+    clauses = "    elif a > 1:\n        z = 3\n    else:\n        w = 4\n"
+    handlers = "    try:\n        v = 5\n    except E:\n        u = 6\n    finally:\n        t = 7\n"
+    module = "x = 1\n# top\ny = [\n    2,\n]\n"
+    source = f"def f(a):\n{body}{clauses}{handlers}{module}".encode()
+    atoms = atomize_file("m.py", source, line_budget=1)
+    assert [a.start_line for a in atoms if a.kind == "block" and a.parent == "m.py::f"] == [2, 3, 6, *range(7, 18)]
+    assert [(a.kind, a.start_line) for a in atoms[-3:]] == [("statements", 18), ("block", 19), ("block", 20)]
+
+
 def test_python_type_checking_and_late_imports_have_their_kind() -> None:
     source = (
         b"from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .m import T\n\n\ndef f():\n    import json\n"

@@ -46,3 +46,22 @@ def test_the_blocks_of_a_redefined_function_point_to_its_own_head_and_blocks() -
     second = atoms["m.py::f.<block:6>#2"]  # block labels count lines from their unit's start
     assert (second.parent, second.local_sources) == ("m.py::f#2", ("m.py::f.<block:3>#2",))
     assert atoms["m.py::f.<block:6>"].local_sources == ("m.py::f.<block:3>",)
+
+
+def test_an_over_budget_definition_with_nowhere_to_cut_stays_whole_and_reads_all_of_itself() -> None:
+    source = "def f(a: Kind): return g(\n    a,\n    b,\n    c.d,\n)\n\n\nclass C(Base): x = h(\n    1,\n    2,\n)\n"
+    f, c = atomize_file("m.py", source.encode(), line_budget=2)
+    assert (f.symbol, f.references, f.type_references, f.attribute_references) == (
+        "f",
+        ("Kind", "b", "c", "g"),
+        ("Kind",),
+        ("c.d",),
+    )
+    assert (c.symbol, c.bases, c.references[:2]) == ("C", ("Base",), ("Base", "h"))
+
+
+def test_the_head_of_a_split_class_keeps_its_bases_and_its_pieces_read_their_own_spans() -> None:
+    source = "class C(Base, m.Mixin):\n    x = f(\n        1,\n    )\n    y = g(\n        2,\n    )\n"
+    head, *blocks = atomize_file("m.py", source.encode(), line_budget=3)
+    assert (head.bases, head.references) == (("Base", "m.Mixin"), ("Base", "m"))
+    assert [(b.bases, b.references) for b in blocks] == [((), ("f", "x")), ((), ("g", "y"))]
