@@ -8,7 +8,7 @@ introduces the unit); every later piece is a `block` atom whose parent is the he
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from itertools import accumulate
 
@@ -169,7 +169,7 @@ def unique_ids(atoms: list[Atom]) -> list[Atom]:
         seen[original] = count
         latest[original] = f"{original}#{count}" if count > 1 else original
         parent = latest.get(atom.parent, atom.parent) if atom.parent else None
-        sources = tuple(latest.get(s, s) for s in atom.local_sources)
+        sources = tuple(latest.get(s, s) for s in atom.local_sources) if atom.local_sources else ()
         if latest[original] != original or parent != atom.parent or sources != atom.local_sources:
             atom = evolve(atom, id=latest[original], parent=parent, local_sources=sources)
         result.append(atom)
@@ -186,11 +186,8 @@ def finish(atoms: list[Atom], source: bytes, decisions: list[int]) -> list[Atom]
         position = atom.start_byte
         last = max(atom.start_byte, atom.end_byte - 1)
         end_line = line + source.count(b"\n", atom.start_byte, last)
-        while index < len(decisions) and decisions[index] < atom.start_byte:
-            index += 1
-        first = index
-        while index < len(decisions) and decisions[index] < atom.end_byte:
-            index += 1
+        first = bisect_left(decisions, atom.start_byte, index)
+        index = bisect_left(decisions, atom.end_byte, first)
         # The atoms were made by this pass's caller and are not shared yet: set the three fields in place
         # rather than copy every atom (a copy per atom costs as much as the rest of this function).
         object.__setattr__(atom, "start_line", line)
