@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
 import networkx as nx
 
@@ -697,13 +698,18 @@ def _unit_kind(index: _Index, atom_id: str) -> str:
     return atom.kind
 
 
+@cache  # an attribute's pattern is asked for again for every class that binds it
+def _annotation_on_self(attribute: str) -> re.Pattern[str]:
+    return re.compile(rf"\b(self|cls)\.{re.escape(attribute)}\s*:(?!=)")
+
+
 def _declared_here(index: _Index, klass: Atom, member: str, attribute: str) -> bool:
     """Whether a Python class declares a member itself: in its body, or annotated on self (`self.x: T`)."""
-    annotated = re.compile(rf"\b(self|cls)\.{re.escape(attribute)}\s*:(?!=)")
-    return any(
-        _unit_kind(index, binder) != "method" or annotated.search(index.atoms[binder].code)
-        for binder in index.binders.get((klass.file, member), ())
-    )
+    binders = index.binders.get((klass.file, member), ())
+    if any(_unit_kind(index, binder) != "method" for binder in binders):
+        return True
+    annotated = _annotation_on_self(attribute) if binders else None
+    return any(annotated.search(index.atoms[binder].code) for binder in binders) if annotated else False
 
 
 def _inherited_declaration(index: _Index, klass: Atom, attribute: str, depth: int = 0) -> tuple[str, str] | None:
