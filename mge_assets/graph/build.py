@@ -271,7 +271,10 @@ def _resolve_name(index: _Index, file: str, name: str) -> str | None:
 
 
 def _own_class(index: _Index, atom: Atom) -> Atom | None:
-    found = index.defs.get(atom.file, {}).get(atom.symbol.split(".")[0]) if "." in atom.symbol else None
+    """The class (header) a method, a class header or one of their blocks belongs to."""
+    if "." not in atom.symbol and atom.kind != "class_header":
+        return None
+    found = index.defs.get(atom.file, {}).get(atom.symbol.split(".")[0])
     return index.atoms[found] if found else None
 
 
@@ -421,11 +424,11 @@ def _resolve_ts_attribute(atom: Atom, dotted: str, index: _Index) -> list[tuple[
     if owner == "this":
         if path[0] == "constructor":
             return []  # `this.constructor` is the built-in property
-        own = _ts_own_class(atom, index)
-        types = [own] if own else []
+        own = _own_class(index, atom)
+        types = [own.id] if own else []
     elif owner == "super":  # the bases of the class the atom belongs to
-        own = _ts_own_class(atom, index)
-        bases = index.atoms[own].bases if own else ()
+        own = _own_class(index, atom)
+        bases = own.bases if own else ()
         types = [t for b in bases for t in (_resolve_dotted(index, atom.file, b, space="type"),) if t]
     else:
         types, path, found = _ts_owner_types(atom, owner, path, index)
@@ -489,29 +492,16 @@ def _literal_key(index: _Index, atom: Atom, owner: str, target: str | None, key:
     return next((keys[f"{n}.{key}"] for n in literal.defines if f"{n}.{key}" in keys), None) if literal else None
 
 
-def _ts_own_class(atom: Atom, index: _Index) -> str | None:
-    """The class (header) a method, a class header or one of their blocks belongs to."""
-    if "." not in atom.symbol and atom.kind != "class_header":
-        return None
-    return index.defs.get(atom.file, {}).get(atom.symbol.split(".")[0])
-
-
 def _ts_stated_types(index: _Index, atom: Atom, name: str, definition: str | None) -> list[str]:
     declared = _ts_declared(index, atom, name, definition)
     return _ts_types(index, atom, *declared) if declared is not None else []
 
 
 def _ts_declared(index: _Index, atom: Atom, name: str, definition: str | None) -> tuple[str, str] | None:
-    """As `_declared_type`, and for a local bound in an earlier block of the same unit (`local_sources`),
-    the type stated there."""
+    """`_declared_type` (which also looks in the earlier blocks binding the atom's locals), as the file
+    the type is stated in and the type's name."""
     declared = _declared_type(index, atom, name, definition)
-    if declared is not None:
-        return declared[0].file, declared[1]
-    for source in (index.atoms[s] for s in atom.local_sources if s in index.atoms):
-        stated = _stated(source, name)
-        if stated:
-            return source.file, stated[0]
-    return None
+    return (declared[0].file, declared[1]) if declared is not None else None
 
 
 def _ts_types(index: _Index, context: Atom, file: str, type_name: str, depth: int = 0) -> list[str]:
