@@ -135,16 +135,14 @@ def build_graph(atoms: list[Atom], tsconfig: TsConfig | None = None, files: Iter
             else:
                 strongest = max(previous[0], kind, key=lambda k: _STRENGTH[k])
                 edges[(atom.id, target)] = (strongest, previous[1] and late)
-    graph = nx.DiGraph()
+    graph = nx.DiGraph()  # bare: the edges' types stay in `edges`, not in a dict per networkx edge
     graph.add_nodes_from(a.id for a in atoms)
-    graph.add_edges_from((s, t, {"type": k, "late": late}) for (s, t), (k, late) in edges.items())
-    broken = _break_cycles(graph)
+    graph.add_edges_from(edges)
+    broken = _break_cycles(graph, edges)
     waves = [tuple(sorted(w)) for w in nx.topological_generations(graph.reverse(copy=False))]
     return DependencyGraph(
         nodes=tuple(a.id for a in atoms),
-        edges=tuple(
-            Edge(source=s, target=t, type=d["type"], late=d["late"]) for s, t, d in sorted(graph.edges(data=True))
-        ),
+        edges=tuple(Edge(source=s, target=t, type=k, late=late) for (s, t), (k, late) in sorted(edges.items())),
         broken=tuple(sorted(broken, key=lambda b: (b.source, b.target))),
         unresolved=tuple(unresolved),
         waves=tuple(waves),
@@ -745,17 +743,18 @@ def _edge_type(atom: Atom, name: str, target: Atom) -> str:
     return "data"
 
 
-def _break_cycles(graph: nx.DiGraph) -> list[BrokenEdge]:
-    """Inside each strongly connected component, drop the cheapest edge of a cycle, then look again."""
+def _break_cycles(graph: nx.DiGraph, edges: dict[tuple[str, str], tuple[str, bool]]) -> list[BrokenEdge]:
+    """Inside each strongly connected component, drop the cheapest edge of a cycle, then look again.
+    A dropped edge leaves both `graph` and `edges` (its type and lateness)."""
     broken: list[BrokenEdge] = []
     pending = _cyclic_components(graph)
     while pending:
         component = pending.pop()
         sub = graph.subgraph(component)
         cycle = nx.find_cycle(sub, source=min(component))
-        source, target = min(cycle, key=lambda e: (_cost(graph.edges[e[0], e[1]]), e))
-        data = graph.edges[source, target]
-        broken.append(BrokenEdge(source=source, target=target, type=data["type"], reason=_reason(data)))
+        source, target = min(cycle, key=lambda e: (_cost(*edges[e[0], e[1]]), e))
+        kind, late = edges.pop((source, target))
+        broken.append(BrokenEdge(source=source, target=target, type=kind, reason=_reason(kind, late)))
         graph.remove_edge(source, target)
         pending.extend(_cyclic_components(graph.subgraph(component)))
     return broken
@@ -767,21 +766,21 @@ def _cyclic_components(graph: nx.DiGraph) -> list[set[str]]:
     return sorted(found, key=min, reverse=True)
 
 
-def _cost(data: dict) -> int:
+def _cost(kind: str, late: bool) -> int:
     """Which edge of a cycle goes first: type-only, then late-bound, then the rest (never by choice)."""
-    if data["type"] == "type":
+    if kind == "type":
         return 0
-    if data["late"]:
+    if late:
         return 1
-    return 2 + _STRENGTH[data["type"]]
+    return 2 + _STRENGTH[kind]
 
 
-def _reason(data: dict) -> str:
-    if data["type"] == "type":
+def _reason(kind: str, late: bool) -> str:
+    if kind == "type":
         return "type-only use: the annotation can refer to the name before it exists"
-    if data["late"]:
+    if late:
         return "late-bound: the use is inside a function body, after both atoms exist"
     return (
-        f"cycle of import-time edges only; dropped this `{data['type']}` edge to keep going "
+        f"cycle of import-time edges only; dropped this `{kind}` edge to keep going "
         "(the code relies on partially initialised modules)"
     )
