@@ -13,7 +13,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import filterfalse, takewhile
+from itertools import compress, filterfalse, takewhile
 from operator import attrgetter, itemgetter
 
 import tree_sitter_python
@@ -621,9 +621,17 @@ def _reads_of(
     source: _Source, captured: dict[str, list[Node]], import_spans: list[tuple[int, int]]
 ) -> tuple[_Positioned, _Positioned]:
     """The identifiers read, outside annotations and inside them: every identifier but attribute and
-    keyword-argument names, the names of definitions, and those inside import statements."""
-    ids = sorted(captured.get("id", []), key=_START)
-    starts = list(map(_START, ids))
+    keyword-argument names, the names of definitions, and those inside import statements. There are
+    more identifiers than any other node, so each is touched once and the sorting out is done in C."""
+    ids = captured.get("id", [])
+    starts = [node.start_byte for node in ids]
+    if starts != sorted(starts):  # the query gives one capture's nodes in document order
+        ids = sorted(ids, key=_START)
+        starts = [node.start_byte for node in ids]
+    chars = source.chars
+    words = [chars[node.start_byte : node.end_byte] for node in ids]
+    if not chars.isascii():  # the text is Latin-1 per byte: decode the words that are not ASCII
+        words = [w if w.isascii() else w.encode("latin-1").decode("utf-8", errors="replace") for w in words]
     role = bytearray(len(ids))  # 0: read outside annotations, 1: read in one, 2: not a read
     for lo, hi in _merged((n.start_byte, n.end_byte) for n in captured.get("type", [])):
         first, last = bisect_left(starts, lo), bisect_left(starts, hi)
@@ -631,18 +639,17 @@ def _reads_of(
     for lo, hi in import_spans:
         first, last = bisect_left(starts, lo), bisect_left(starts, hi)
         role[first:last] = b"\2" * (last - first)
-    skipped = {n.start_byte for n in captured.get("skip", [])}
-    values, types = _Positioned([], []), _Positioned([], [])
-    chars = source.chars
-    for node, start, kind in zip(ids, starts, role, strict=True):
-        if kind == 2 or start in skipped:
-            continue
-        end = node.end_byte
-        word = chars[start:end]
-        found = types if kind else values
-        found.starts.append(start)
-        found.items.append(word if word.isascii() else source[start:end].decode("utf-8", errors="replace"))
-    return values, types
+    for node in captured.get("skip", []):  # each is also an identifier captured as `id`
+        role[bisect_left(starts, node.start_byte)] = 2
+    values, types = role.translate(_ROLE_IS_VALUE), role.translate(_ROLE_IS_TYPE)
+    return (
+        _Positioned(list(compress(starts, values)), list(compress(words, values))),
+        _Positioned(list(compress(starts, types)), list(compress(words, types))),
+    )
+
+
+_ROLE_IS_VALUE = bytes([1, 0, 0]) + bytes(253)  # `bytes.translate` tables: 1 where the role is kept
+_ROLE_IS_TYPE = bytes([0, 1, 0]) + bytes(253)
 
 
 def _member(node: Node, source: bytes) -> tuple[int, str] | None:
