@@ -621,7 +621,8 @@ def _reads_of(
     source: _Source, captured: dict[str, list[Node]], import_spans: list[tuple[int, int]]
 ) -> tuple[_Positioned, _Positioned]:
     """The identifiers read, outside annotations and inside them: every identifier but attribute and
-    keyword-argument names, the names of definitions, and those inside import statements. There are
+    keyword-argument names, the names of definitions, the fields a class body assigns, and those inside
+    import statements. There are
     more identifiers than any other node, so each is touched once and the sorting out is done in C."""
     ids = captured.get("id", [])
     starts = [node.start_byte for node in ids]
@@ -641,6 +642,9 @@ def _reads_of(
         role[first:last] = b"\2" * (last - first)
     for node in captured.get("skip", []):  # each is also an identifier captured as `id`
         role[bisect_left(starts, node.start_byte)] = 2
+    for node in captured.get("member", []):  # a class body's `x = ...` binds C.x: no read of a global x
+        if node.type == "identifier":
+            role[bisect_left(starts, node.start_byte)] = 2
     values, types = role.translate(_ROLE_IS_VALUE), role.translate(_ROLE_IS_TYPE)
     return (
         _Positioned(list(compress(starts, values)), list(compress(words, values))),

@@ -64,4 +64,10 @@ def test_the_head_of_a_split_class_keeps_its_bases_and_its_pieces_read_their_own
     source = "class C(Base, m.Mixin):\n    x = f(\n        1,\n    )\n    y = g(\n        2,\n    )\n"
     head, *blocks = atomize_file("m.py", source.encode(), line_budget=3)
     assert (head.bases, head.references) == (("Base", "m.Mixin"), ("Base", "m"))
-    assert [(b.bases, b.references) for b in blocks] == [((), ("f", "x")), ((), ("g", "y"))]
+    assert [(b.bases, b.references) for b in blocks] == [((), ("f",)), ((), ("g",))]
+
+
+def test_a_field_a_class_body_assigns_is_no_read_of_that_name_but_a_later_use_is() -> None:
+    source = "x = 1\n\n\nclass C:\n    x = x\n    y: int = 2\n    z = y + 1\n\n    def m(self):\n        return 0\n"
+    header = _by_symbol(source)["C"]
+    assert (header.members, header.references) == (("C.x", "C.y", "C.z"), ("int", "x", "y"))
