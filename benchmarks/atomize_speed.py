@@ -10,6 +10,7 @@ Times are the CPU time of this process, which runs on one core: on a shared mach
 also counts the turns of the other processes.
 
     python benchmarks/atomize_speed.py [--packages dagster pandas] [--repeat 3] [--json FILE]
+    python benchmarks/atomize_speed.py --root DIR [DIR ...]   # any codebases: Python, JS, TS, TSX
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from mge_assets.atomize import atomize_file, language_of
 from mge_assets.atomize.javascript import parser as javascript_parser
 from mge_assets.atomize.python import parser as python_parser
 from mge_assets.graph import build_graph
-from mge_assets.graph.analyze import paused_gc
+from mge_assets.graph.analyze import paused_gc, source_files
 
 
 def corpus(packages: list[str]) -> dict[str, bytes]:
@@ -37,6 +38,15 @@ def corpus(packages: list[str]) -> dict[str, bytes]:
         for path in sorted(root.rglob("*.py")):
             files[path.relative_to(root.parent).as_posix()] = path.read_bytes()
     return files
+
+
+def tree(roots: list[Path]) -> dict[str, bytes]:
+    """Path (under each root's parent) → source, for every file under the roots the atomizer reads."""
+    return {
+        f"{root.name}/{path}": (root / path).read_bytes()
+        for root in map(Path.resolve, roots)
+        for path in source_files(root)
+    }
 
 
 def parse_only(files: dict[str, bytes]) -> float:
@@ -94,10 +104,14 @@ def measure(files: dict[str, bytes], repeat: int = 1) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--packages", nargs="+", default=["dagster", "pandas"])
+    parser.add_argument("--root", nargs="+", type=Path, help="measure the codebases under these folders instead")
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each stage; the best CPU time counts")
     args = parser.parse_args()
-    files = corpus(args.packages)
+    files = tree(args.root) if args.root else corpus(args.packages)
+    if not files:
+        parser.error(f"no Python, JavaScript or TypeScript file under {', '.join(map(str, args.root))}")
+    name = ", ".join(str(r) for r in args.root) if args.root else ", ".join(args.packages)
     items = list(files.items())
     # Twice the code is each half and then both: T(all) / mean(T(half)) is 2 for a linear cost whatever
     # the mix of the files (one half against the whole would also count how the halves differ).
@@ -106,11 +120,10 @@ def main() -> None:
     full["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     full["growth_2x_atomize"] = round(2 * full["atomize_seconds"] / sum(h["atomize_seconds"] for h in halves), 2)
     full["growth_2x"] = round(2 * full["seconds"] / sum(h["seconds"] for h in halves), 2)
-    full["packages"] = args.packages
+    full["packages"] = args.packages if not args.root else []
+    full["roots"] = [str(r) for r in args.root or []]
     full["repeat"] = args.repeat
-    print(
-        f"corpus: {', '.join(args.packages)}: {full['files']} files, {full['lines']:,} lines, {full['atoms']:,} atoms"
-    )
+    print(f"corpus: {name}: {full['files']} files, {full['lines']:,} lines, {full['atoms']:,} atoms")
     print(f"{'stage':<22} {'CPU s':>8} {'lines/s':>10}")
     print(f"{'parse only':<22} {full['parse_only_seconds']:>8.2f} {full['parse_lines_per_second']:>10,}")
     print(f"{'atomize (with parse)':<22} {full['atomize_seconds']:>8.2f} {full['atomize_lines_per_second']:>10,}")
