@@ -68,6 +68,15 @@ _BINDING_FIELDS = {
     "class": "name",
 }
 _PATTERN_NAMES = {"identifier", "shorthand_property_identifier_pattern"}
+# The kinds `_Names.visit` reads, binds or stops at: any other node is only walked through.
+_VISITED = frozenset(
+    {
+        *("import_statement", "export_statement", "export_clause", "identifier", "type_identifier"),
+        *("member_expression", "nested_type_identifier", "call_expression", "new_expression", "lookup_type"),
+        *("object", "object_pattern", "shorthand_property_identifier", "extends_clause", "class_heritage"),
+        *("extends_type_clause", "formal_parameters", *_BINDING_FIELDS),
+    }
+)
 
 
 @cache
@@ -117,8 +126,10 @@ def atomize_javascript_tree(path: str, source: bytes, tree: Tree, line_budget: i
             atoms.extend(build.klass(unit))
         else:
             atoms.extend(build.definition(unit, _kind(unit.definition), None, None))
-    members, typed = _members(tree, source, dialect_of(path))
-    atoms = with_members(finish(unique_ids(atoms), source, _decisions(tree, dialect_of(path))), *members)
+    captured = QueryCursor(_facts_query(dialect_of(path))).captures(tree.root_node)
+    members, typed = _members(captured, source)
+    decisions = sorted(node.start_byte for node in captured.get("decision", []))
+    atoms = with_members(finish(unique_ids(atoms), source, decisions), *members)
     return with_members(atoms, *typed, field="typed_names")
 
 
@@ -148,11 +159,15 @@ _MEMBER_HOLDERS = ("class_body", "interface_body", "object_type", "function_decl
 
 
 @cache
-def _member_query(dialect: str) -> Query:
+def _facts_query(dialect: str) -> Query:
+    """One query, one walk of the tree: members, stated types and decision points."""
     field = "field_definition property:" if dialect == "javascript" else "public_field_definition name:"
     this = "(assignment_expression left: (member_expression object: (this) property: (_) @member))"
     typed = _TS_MEMBERS if dialect != "javascript" else "(variable_declarator) @typed"
-    return Query(parser(dialect).language, f"(class_body ({field} (_) @member)) {this} {typed} {_LITERALS}")
+    kinds = " ".join(f"({kind})" for kind in sorted(_DECISIONS))
+    decisions = f'[{kinds} (binary_expression operator: ["&&" "||" "??"])] @decision'
+    members = f"(class_body ({field} (_) @member)) {this} {typed} {_LITERALS}"
+    return Query(parser(dialect).language, f"{members} {decisions}")
 
 
 # Module-level object literals: `const x = {a}` / `export default {a}` bind the members `x.a` / `default.a`.
@@ -165,13 +180,12 @@ _LITERALS = """
 """
 
 
-def _members(tree: Tree, source: bytes, dialect: str) -> tuple[tuple[list[int], list[str]], ...]:
+def _members(captured: dict[str, list[Node]], source: bytes) -> tuple[tuple[list[int], list[str]], ...]:
     """Class attributes bound in the file, as `Class.x` with their offsets: fields declared in a class
     body, `this.x = ...` in one of its methods, members of an interface or object type, keys of a
     module-level object literal (`x.k`) or of the literal a function returns (`f().k`), a namespace's
     exports (`N.x`); and the names whose type the code states, as `name:Type` (`x: Foo`, `x?: Foo<T>`,
-    `x = new Foo()`, and the other forms `_typed_names` lists)."""
-    captured = QueryCursor(_member_query(dialect)).captures(tree.root_node)
+    `x = new Foo()`, and the other forms `_typed_names` lists), from the captures of `_facts_query`."""
     found = []
     for node in captured.get("member", []):
         holder = node.parent
@@ -580,19 +594,6 @@ def _type_name(node: Node, source: bytes) -> str | None:
     return None
 
 
-@cache
-def _decision_query(dialect: str) -> Query:
-    kinds = " ".join(f"({kind})" for kind in sorted(_DECISIONS))
-    logical = '(binary_expression operator: ["&&" "||" "??"])'
-    return Query(parser(dialect).language, f"[{kinds} {logical}] @decision")
-
-
-def _decisions(tree: Tree, dialect: str) -> list[int]:
-    """Start offsets of every decision point in the file, sorted (one query, run by tree-sitter)."""
-    captured = QueryCursor(_decision_query(dialect)).captures(tree.root_node).get("decision", [])
-    return sorted(node.start_byte for node in captured)
-
-
 def _kind(node: Node) -> str:
     if node.type in _TYPES:
         return node.type.removesuffix("_declaration").replace("_alias", "")
@@ -872,6 +873,9 @@ class _Names:
             if node.end_byte <= lo or node.start_byte >= hi:
                 continue
             kind = node.type
+            if kind not in _VISITED:  # most nodes: only what lies below them counts
+                stack.extend(reversed(node.named_children))
+                continue
             if kind == "import_statement":
                 self._import(node)
                 continue
@@ -935,7 +939,7 @@ class _Names:
             elif kind == "formal_parameters":
                 for child in node.named_children:
                     binding_starts.update(n.start_byte for n in _pattern_names(child))
-            stack.extend(reversed(node.children))
+            stack.extend(reversed(node.named_children))  # tokens are leaves: nothing to read below them
 
     def _keys(self, node: Node) -> list[str]:
         """The keys spelled inside this span (a literal can run over several blocks of a split unit)."""
