@@ -1,0 +1,53 @@
+"""benchmarks/atomize_speed.py on a codebase of its own: the figures the issue asks for, and twice the
+code being exactly the same code twice."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from mge_assets_tests.conftest import benchmark_module
+
+speed = benchmark_module("atomize_speed")
+
+FILES = {
+    "app/__init__.py": "",
+    "app/models.py": "class Item:\n    def __init__(self, name: str) -> None:\n        self.name = name\n",
+    "app/views.py": "from .models import Item\n\n\ndef show(name):\n    return Item(name).name\n",
+    "web/index.ts": "import { f } from './util';\nexport const g = () => f(1);\n",
+    "web/util.ts": "export function f(x: number): number {\n  return x + 1;\n}\n",
+    "notes.txt": "not code\n",
+}
+
+
+def _codebase(root: Path) -> Path:
+    for path, text in FILES.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    return root
+
+
+def test_root_reads_the_files_the_atomizer_understands_under_the_folder_name(tmp_path: Path) -> None:
+    files = speed.tree([_codebase(tmp_path / "project")])
+    assert sorted(files) == [f"project/{p}" for p in sorted(FILES) if not p.endswith(".txt")]
+
+
+def test_the_figures_and_twice_the_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, out = _codebase(tmp_path / "project"), tmp_path / "speed.json"
+    monkeypatch.setattr(sys, "argv", ["atomize_speed.py", "--root", str(root), "--repeat", "1", "--json", str(out)])
+    speed.main()
+    figures = json.loads(out.read_text())
+    lines = sum(text.count("\n") for path, text in FILES.items() if not path.endswith(".txt"))
+    assert (figures["files"], figures["lines"]) == (5, lines)
+    for key in ("seconds", "lines_per_second", "parse_only_seconds", "atomize_seconds", "peak_rss_mb"):
+        assert figures[key] > 0
+    doubled = figures["doubled"]
+    # the copy's relative imports resolve inside it, its atoms are the originals' atoms: everything doubles
+    assert (doubled["files"], doubled["lines"], doubled["atoms"], doubled["edges"]) == (
+        10,
+        2 * lines,
+        2 * figures["atoms"],
+        2 * figures["edges"],
+    )
+    assert figures["growth_2x_atomize"] > 0 and figures["growth_2x"] > 0
