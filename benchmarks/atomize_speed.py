@@ -4,7 +4,8 @@ The corpus is the published sources of big packages installed in this environmen
 by default: well over 300,000 lines). Prints lines per second for parse only (tree-sitter), atomize
 (parse included) and atomize + graph, the ratio of atomize to parse-only time, the peak memory, and the
 growth of the cost when the code doubles: the corpus against the corpus with a renamed copy of it
-beside it, the same code twice. Each stage counts its best of `--repeat` runs.
+beside it, the same code twice, as the median over `--repeat` rounds of the two measured back to back.
+Each stage's speed counts its best of the `--repeat` runs.
 Times are the CPU time of this process, which runs on one core: on a shared machine the wall clock
 also counts the turns of the other processes.
 
@@ -19,6 +20,7 @@ import gc
 import importlib
 import json
 import resource
+import statistics
 import time
 from pathlib import Path
 
@@ -68,29 +70,36 @@ def graph_all(atoms: list, files: dict[str, bytes]) -> tuple[object, float]:
     return graph, time.process_time() - started
 
 
-def measure(corpora: list[dict[str, bytes]], repeat: int = 1) -> list[dict]:
-    """Each corpus's figures, each stage's best CPU time of `repeat` runs: other processes on a shared
-    machine only ever add to a run's time (cache misses, a slower clock), so the least is the closest to
-    the code's own cost. The corpora take turns, run after run, so that a machine slowing down for a
-    while slows all of them alike. The first corpus's peak memory is read after its first run."""
-    best = [{"parse": float("inf"), "atomize": float("inf"), "graph": float("inf")} for _ in corpora]
+def measure(corpora: list[dict[str, bytes]], repeat: int = 1) -> tuple[list[dict], list[list[dict[str, float]]]]:
+    """Each corpus's figures, each stage's best CPU time of `repeat` runs (other processes on a shared
+    machine only ever add to a run's time, so the least is the closest to the code's own cost), and the
+    times of every run. The corpora take turns, run after run, so that the runs of one round see the
+    machine alike. The first corpus's peak memory is read after its first run."""
+    runs: list[list[dict[str, float]]] = [[] for _ in corpora]
     counts: list[tuple[int, int, int]] = [(0, 0, 0)] * len(corpora)
     peak_rss_mb = 0.0
     for _ in range(repeat):
         for index, files in enumerate(corpora):
             gc.collect()
-            times = best[index]
-            times["parse"] = min(times["parse"], parse_only(files))
+            parse_seconds = parse_only(files)
             with paused_gc():
-                atoms, atomize_time = atomize_all(files)
-                graph, graph_time = graph_all(atoms, files)
-            times["atomize"], times["graph"] = min(times["atomize"], atomize_time), min(times["graph"], graph_time)
+                atoms, atomize_seconds = atomize_all(files)
+                graph, graph_seconds = graph_all(atoms, files)
+            runs[index].append({"parse": parse_seconds, "atomize": atomize_seconds, "graph": graph_seconds})
             counts[index] = (len(atoms), len(graph.edges), len(graph.broken))  # type: ignore[attr-defined]
             del atoms, graph  # the next run's replace these rather than sit beside them
             peak_rss_mb = peak_rss_mb or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    results = [_figures(files, times, count) for files, times, count in zip(corpora, best, counts, strict=True)]
+    best = [{stage: min(run[stage] for run in times) for stage in times[0]} for times in runs]
+    results = [_figures(files, fastest, count) for files, fastest, count in zip(corpora, best, counts, strict=True)]
     results[0]["peak_rss_mb"] = round(peak_rss_mb, 1)
-    return results
+    return results, runs
+
+
+def growth(runs: list[list[dict[str, float]]], stages: tuple[str, ...]) -> float:
+    """How many times the second corpus's runs take the first's, as the median over the rounds of the
+    two runs made back to back: a shared machine's speed drifts by more than the best runs differ."""
+    ratios = [sum(b[s] for s in stages) / sum(a[s] for s in stages) for a, b in zip(*runs, strict=True)]
+    return round(statistics.median(ratios), 2)
 
 
 def _figures(files: dict[str, bytes], times: dict[str, float], counts: tuple[int, int, int]) -> dict:
@@ -130,10 +139,10 @@ def main() -> None:
     # original packages, so a linear cost doubles exactly. (Two halves of one codebase lose the edges
     # between them, and one half against the whole also counts how the halves' files differ.)
     copy = {f"copy_of_{path}": source for path, source in files.items()}
-    full, doubled = measure([files, {**files, **copy}], args.repeat)
-    full["growth_2x_atomize"] = round(doubled["atomize_seconds"] / full["atomize_seconds"], 2)
-    full["growth_2x"] = round(doubled["seconds"] / full["seconds"], 2)
-    full["growth_2x_parse_only"] = round(doubled["parse_only_seconds"] / full["parse_only_seconds"], 2)
+    (full, doubled), runs = measure([files, {**files, **copy}], args.repeat)
+    full["growth_2x_atomize"] = growth(runs, ("atomize",))
+    full["growth_2x"] = growth(runs, ("atomize", "graph"))
+    full["growth_2x_parse_only"] = growth(runs, ("parse",))
     full["packages"] = args.packages if not args.root else []
     full["roots"] = [str(r) for r in args.root or []]
     full["repeat"] = args.repeat
@@ -150,7 +159,7 @@ def main() -> None:
         f"(parse only, linear by construction: {full['growth_2x_parse_only']}x)"
     )
     if args.json:
-        args.json.write_text(json.dumps({**full, "doubled": doubled}, indent=2))
+        args.json.write_text(json.dumps({**full, "doubled": doubled, "runs": runs}, indent=2))
         print(f"wrote {args.json}")
 
 

@@ -21,6 +21,14 @@ def example_path(name: str) -> Path:
     return ROOT / "examples" / "requests" / f"{name}.md"
 
 
+def write_files(root: Path, files: dict[str, str]) -> Path:
+    """Each `relative path → text` written under `root` (folders made as needed); `root` back."""
+    for relative, text in files.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text)
+    return root
+
+
 def benchmark_module(name: str) -> ModuleType:
     """A script of benchmarks/ (not a package) imported as a module, once."""
     if name not in sys.modules:

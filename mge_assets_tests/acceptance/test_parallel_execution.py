@@ -11,6 +11,7 @@ from mge_assets.acceptance.results import judge
 from mge_assets.acceptance.suite import AcceptanceSuite, TestCase
 from mge_assets.acceptance.trust import vet_suite
 from mge_assets.request import Requirement
+from mge_assets_tests.conftest import write_files
 
 BODIES = {
     "MUST-01": "assert 1 + 1 == 2",
@@ -34,9 +35,7 @@ def make_suite(root: Path, bodies: dict[str, str]) -> AcceptanceSuite:
             TestCase(test_id=f"{file}::{name}", requirement_id=rid, file=file, name=name),
             TestCase(test_id=f"{file}::{name}_too", requirement_id=rid, file=file, name=f"{name}_too"),
         ]
-    for relative, text in files.items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_text(text)
+    write_files(root, files)
     return AcceptanceSuite(requirements=tuple(requirements), files=files, cases=tuple(cases), untestable=())
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mge_assets_tests.conftest import benchmark_module
+from mge_assets_tests.conftest import benchmark_module, write_files
 
 speed = benchmark_module("atomize_speed")
 
@@ -21,20 +21,13 @@ FILES = {
 }
 
 
-def _codebase(root: Path) -> Path:
-    for path, text in FILES.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text(text)
-    return root
-
-
 def test_root_reads_the_files_the_atomizer_understands_under_the_folder_name(tmp_path: Path) -> None:
-    files = speed.tree([_codebase(tmp_path / "project")])
+    files = speed.tree([write_files(tmp_path / "project", FILES)])
     assert sorted(files) == [f"project/{p}" for p in sorted(FILES) if not p.endswith(".txt")]
 
 
 def test_the_figures_and_twice_the_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root, out = _codebase(tmp_path / "project"), tmp_path / "speed.json"
+    root, out = write_files(tmp_path / "project", FILES), tmp_path / "speed.json"
     monkeypatch.setattr(sys, "argv", ["atomize_speed.py", "--root", str(root), "--repeat", "1", "--json", str(out)])
     speed.main()
     figures = json.loads(out.read_text())
@@ -51,3 +44,11 @@ def test_the_figures_and_twice_the_code(tmp_path: Path, monkeypatch: pytest.Monk
         2 * figures["edges"],
     )
     assert figures["growth_2x_atomize"] > 0 and figures["growth_2x"] > 0
+
+
+def test_growth_is_the_median_of_the_rounds_run_back_to_back() -> None:
+    base = [{"atomize": 1.0, "graph": 1.0}, {"atomize": 2.0, "graph": 2.0}, {"atomize": 1.0, "graph": 1.0}]
+    doubled = [{"atomize": 2.0, "graph": 2.0}, {"atomize": 4.2, "graph": 4.2}, {"atomize": 9.0, "graph": 1.0}]
+    # rounds of 2.0x, 2.1x and 5.0x (the doubled run of the last one slowed down): the median is the middle one
+    assert speed.growth([base, doubled], ("atomize", "graph")) == 2.1
+    assert speed.growth([base, doubled], ("atomize",)) == 2.1

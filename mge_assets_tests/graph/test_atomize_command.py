@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from mge_assets.cli import main
+from mge_assets_tests.conftest import write_files
 
 FILES = {
     "pkg/__init__.py": "from .core import run\n",
@@ -20,10 +21,7 @@ FILES = {
 
 @pytest.fixture
 def codebase(tmp_path: Path) -> Path:
-    for path, text in FILES.items():
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_text(text)
-    return tmp_path
+    return write_files(tmp_path, FILES)
 
 
 def test_json_lists_every_atom_and_edge(codebase: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mge_assets_tests.conftest import benchmark_module
+from mge_assets_tests.conftest import benchmark_module, write_files
 
 imports = benchmark_module("python_imports")
 
@@ -17,9 +17,7 @@ FILES = {
 
 
 def test_python_resolves_namespace_portions_relative_and_local_imports(tmp_path: Path) -> None:
-    for path, text in FILES.items():
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_text(text)
+    write_files(tmp_path, FILES)
     assert imports.python_edges(tmp_path, FILES) == {
         ("pkg/__init__.py", "pkg/sub/mod.py"),  # `from p import m` names the module p.m
         ("pkg/sub/mod.py", "pkg/config.py"),  # and the import beyond the top package is refused
