@@ -33,8 +33,9 @@ def test_the_figures_and_twice_the_code(tmp_path: Path, monkeypatch: pytest.Monk
     figures = json.loads(out.read_text())
     lines = sum(text.count("\n") for path, text in FILES.items() if not path.endswith(".txt"))
     assert (figures["files"], figures["lines"]) == (5, lines)
-    for key in ("seconds", "lines_per_second", "parse_only_seconds", "atomize_seconds", "peak_rss_mb"):
-        assert figures[key] > 0
+    # a handful of lines takes well under the milliseconds the seconds are rounded to
+    assert all(figures[key] >= 0 for key in ("seconds", "parse_only_seconds", "atomize_seconds"))
+    assert figures["lines_per_second"] > 0 and figures["peak_rss_mb"] > 0
     doubled = figures["doubled"]
     # the copy's relative imports resolve inside it, its atoms are the originals' atoms: everything doubles
     assert (doubled["files"], doubled["lines"], doubled["atoms"], doubled["edges"]) == (
