@@ -1,7 +1,8 @@
 """Speed of atomization and of atomization plus the graph, on a large real codebase, on one core.
 
 The corpus is the published sources of big packages installed in this environment (dagster and pandas
-by default: well over 300,000 lines). Prints lines per second for parse only (tree-sitter), atomize
+by default: well over 300,000 lines). Prints lines per second for parse only (tree-sitter), parse plus
+the query that hands the atomizer its nodes (tree-sitter's share of the atomizer's time), atomize
 (parse included) and atomize + graph, the ratio of atomize to parse-only time, the peak memory, and the
 growth of the cost when the code doubles: the corpus against the corpus with a renamed copy of it
 beside it, the same code twice, as the median over `--repeat` rounds of the two measured back to back.
@@ -25,7 +26,9 @@ import time
 from pathlib import Path
 
 from mge_assets.atomize import atomize_file, language_of
+from mge_assets.atomize.javascript import facts_captures as javascript_facts
 from mge_assets.atomize.javascript import parser as javascript_parser
+from mge_assets.atomize.python import facts_captures as python_facts
 from mge_assets.atomize.python import parser as python_parser
 from mge_assets.graph import build_graph
 from mge_assets.graph.analyze import paused_gc, source_files
@@ -58,6 +61,20 @@ def parse_only(files: dict[str, bytes]) -> float:
     return time.process_time() - started
 
 
+def parse_and_query(files: dict[str, bytes]) -> float:
+    """Parse plus the query that hands the atomizer each file's nodes: tree-sitter's share of the
+    atomizer's time, which any atomizer on py-tree-sitter that reads the same nodes pays before its
+    own code runs."""
+    started = time.process_time()
+    for path, source in files.items():
+        language = language_of(path) or "javascript"
+        if language == "python":
+            python_facts(python_parser().parse(source))
+        else:
+            javascript_facts(javascript_parser(language).parse(source), language)
+    return time.process_time() - started
+
+
 def atomize_all(files: dict[str, bytes]) -> tuple[list, float]:
     started = time.process_time()
     atoms = [atom for path, source in files.items() for atom in atomize_file(path, source)]
@@ -74,18 +91,21 @@ def measure(corpora: list[dict[str, bytes]], repeat: int = 1) -> tuple[list[dict
     """Each corpus's figures, each stage's best CPU time of `repeat` runs (other processes on a shared
     machine only ever add to a run's time, so the least is the closest to the code's own cost), and the
     times of every run. The corpora take turns, run after run, so that the runs of one round see the
-    machine alike. The first corpus's peak memory is read after its first run."""
+    machine alike. Parse plus the facts query is measured on the first corpus only (growth leaves it
+    out), and its peak memory is read after its first run."""
     runs: list[list[dict[str, float]]] = [[] for _ in corpora]
     counts: list[tuple[int, int, int]] = [(0, 0, 0)] * len(corpora)
     peak_rss_mb = 0.0
     for _ in range(repeat):
         for index, files in enumerate(corpora):
             gc.collect()
-            parse_seconds = parse_only(files)
+            times = {"parse": parse_only(files)}
+            if index == 0:
+                times["parse_and_query"] = parse_and_query(files)
             with paused_gc():
-                atoms, atomize_seconds = atomize_all(files)
-                graph, graph_seconds = graph_all(atoms, files)
-            runs[index].append({"parse": parse_seconds, "atomize": atomize_seconds, "graph": graph_seconds})
+                atoms, times["atomize"] = atomize_all(files)
+                graph, times["graph"] = graph_all(atoms, files)
+            runs[index].append(times)
             counts[index] = (len(atoms), len(graph.edges), len(graph.broken))  # type: ignore[attr-defined]
             del atoms, graph  # the next run's replace these rather than sit beside them
             peak_rss_mb = peak_rss_mb or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -106,7 +126,7 @@ def _figures(files: dict[str, bytes], times: dict[str, float], counts: tuple[int
     lines = sum(s.count(b"\n") for s in files.values())
     parse_seconds, atomize_seconds, graph_seconds = times["parse"], times["atomize"], times["graph"]
     total = atomize_seconds + graph_seconds
-    return {
+    figures = {
         "files": len(files),
         "lines": lines,
         "atoms": counts[0],
@@ -121,6 +141,11 @@ def _figures(files: dict[str, bytes], times: dict[str, float], counts: tuple[int
         "lines_per_second": round(lines / total),
         "atomize_to_parse_ratio": round(atomize_seconds / parse_seconds, 2),
     }
+    if "parse_and_query" in times:
+        figures["parse_and_query_seconds"] = round(times["parse_and_query"], 3)
+        figures["parse_and_query_lines_per_second"] = round(lines / times["parse_and_query"])
+        figures["parse_and_query_share"] = round(times["parse_and_query"] / atomize_seconds, 2)
+    return figures
 
 
 def main() -> None:
@@ -149,10 +174,17 @@ def main() -> None:
     print(f"corpus: {name}: {full['files']} files, {full['lines']:,} lines, {full['atoms']:,} atoms")
     print(f"{'stage':<22} {'CPU s':>8} {'lines/s':>10}")
     print(f"{'parse only':<22} {full['parse_only_seconds']:>8.2f} {full['parse_lines_per_second']:>10,}")
+    print(
+        f"{'parse + facts query':<22} {full['parse_and_query_seconds']:>8.2f} "
+        f"{full['parse_and_query_lines_per_second']:>10,}"
+    )
     print(f"{'atomize (with parse)':<22} {full['atomize_seconds']:>8.2f} {full['atomize_lines_per_second']:>10,}")
     print(f"{'graph':<22} {full['graph_seconds']:>8.2f}")
     print(f"{'atomize + graph':<22} {full['seconds']:>8.2f} {full['lines_per_second']:>10,}")
-    print(f"atomize / parse-only time: {full['atomize_to_parse_ratio']}x;  peak RSS {full['peak_rss_mb']} MB")
+    print(
+        f"atomize / parse-only time: {full['atomize_to_parse_ratio']}x; parse + facts query (tree-sitter's "
+        f"share) is {full['parse_and_query_share']:.0%} of atomize;  peak RSS {full['peak_rss_mb']} MB"
+    )
     print(
         f"2x the code (the corpus and a renamed copy, {doubled['lines']:,} lines, {doubled['edges']:,} edges): "
         f"atomize {full['growth_2x_atomize']}x, atomize + graph {full['growth_2x']}x the time "

@@ -126,7 +126,7 @@ def atomize_javascript_tree(path: str, source: bytes, tree: Tree, line_budget: i
             atoms.extend(build.klass(unit))
         else:
             atoms.extend(build.definition(unit, _kind(unit.definition), None, None))
-    captured = QueryCursor(_facts_query(dialect_of(path))).captures(tree.root_node)
+    captured = facts_captures(tree, dialect_of(path))
     members, typed = _members(captured, source)
     decisions = sorted(node.start_byte for node in captured.get("decision", []))
     atoms = with_members(finish(unique_ids(atoms), source, decisions), *members)
@@ -156,6 +156,12 @@ _ARRAYS = frozenset({"Array", "ReadonlyArray"})
 _ELEMENT_CALLBACKS = frozenset({"forEach", "map", "filter", "find", "findIndex", "some", "every", "flatMap"})
 _FUNCTION_NODES = frozenset({"function_declaration", "method_definition", "arrow_function", "function_expression"})
 _MEMBER_HOLDERS = ("class_body", "interface_body", "object_type", "function_declaration", "function_expression")
+
+
+def facts_captures(tree: Tree, dialect: str) -> dict[str, list[Node]]:
+    """The nodes of the members, stated types and decision points of a file, by capture name (the
+    names read are gathered by walking the tree: `_Names`)."""
+    return QueryCursor(_facts_query(dialect)).captures(tree.root_node)
 
 
 @cache

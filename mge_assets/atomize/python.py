@@ -557,10 +557,16 @@ _START = attrgetter("start_byte")
 _IS_ERROR = attrgetter("is_error")
 
 
+def facts_captures(tree: Tree) -> dict[str, list[Node]]:
+    """The nodes of every fact the atomizer gathers about a file, by capture name: one query, one
+    walk of the tree."""
+    return QueryCursor(_FILE_QUERY).captures(tree.root_node)
+
+
 def _gather(raw: bytes, tree: Tree) -> _Source:
     source = _Source(raw)
     source.chars = raw.decode("latin-1")
-    captured = QueryCursor(_FILE_QUERY).captures(tree.root_node)
+    captured = facts_captures(tree)
     imports = sorted(captured.get("import", []), key=_START)
     import_refs = [(node.start_byte, _import_refs(node, source)) for node in imports]
     values, types = _reads_of(source, captured, [(n.start_byte, n.end_byte) for n in imports])

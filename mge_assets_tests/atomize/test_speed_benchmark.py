@@ -36,6 +36,10 @@ def test_the_figures_and_twice_the_code(tmp_path: Path, monkeypatch: pytest.Monk
     # a handful of lines takes well under the milliseconds the seconds are rounded to
     assert all(figures[key] >= 0 for key in ("seconds", "parse_only_seconds", "atomize_seconds"))
     assert figures["lines_per_second"] > 0 and figures["peak_rss_mb"] > 0
+    # tree-sitter's share, a part of what the atomizer does: measured on the first corpus only
+    assert figures["parse_and_query_lines_per_second"] > 0 and figures["parse_and_query_share"] > 0
+    assert "parse_and_query_seconds" not in figures["doubled"]
+    assert all(("parse_and_query" in run) == (i == 0) for i, runs in enumerate(figures["runs"]) for run in runs)
     doubled = figures["doubled"]
     # the copy's relative imports resolve inside it, its atoms are the originals' atoms: everything doubles
     assert (doubled["files"], doubled["lines"], doubled["atoms"], doubled["edges"]) == (
