@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import takewhile
 
 import tree_sitter_javascript
 import tree_sitter_typescript
@@ -664,11 +665,18 @@ def _leading(block: list[Node], definition: Node) -> list[Node]:
 
 
 def _spans(units: list[_Unit], start: int, end: int, source: bytes) -> list[_Unit]:
-    """Units start at their first line and end where the next begins; units sharing a line merge."""
+    """Units start at their first line and end where the next begins. Comments on the last line of a
+    unit stay with it; a unit that begins on a line the one before it is still on merges with it."""
     merged: list[_Unit] = []
     for unit in units:
+        if merged:
+            trailing = _trailing_comments(unit.nodes, merged[-1].nodes[-1])
+            merged[-1].nodes += trailing
+            unit.nodes = unit.nodes[len(trailing) :]
+            if not unit.nodes:
+                continue
         unit.start = start if not merged else source.rfind(b"\n", 0, unit.nodes[0].start_byte) + 1
-        if merged and unit.start <= merged[-1].start:
+        if merged and (unit.start <= merged[-1].start or unit.start < merged[-1].nodes[-1].end_byte):
             previous = merged[-1]
             merged[-1] = _Unit(previous.nodes + unit.nodes, start=previous.start)
             continue
@@ -676,6 +684,12 @@ def _spans(units: list[_Unit], start: int, end: int, source: bytes) -> list[_Uni
     for index, unit in enumerate(merged):
         unit.end = merged[index + 1].start if index + 1 < len(merged) else end
     return merged
+
+
+def _trailing_comments(nodes: list[Node], last: Node) -> list[Node]:
+    """The comments that open `nodes` on the line where `last` ends (`x = 1; // why`)."""
+    row = last.end_point.row
+    return list(takewhile(lambda node: node.type == "comment" and node.start_point.row == row, nodes))
 
 
 class _Builder:

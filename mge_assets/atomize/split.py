@@ -46,6 +46,8 @@ def statement_cuts(roots: Iterable[Node | None], source: bytes, statement_parent
         children = node.children
         if node.type in statement_parents:
             for child in children:
+                if child.type == "{":  # `if (x)` / `{` on a line of its own: the brace belongs to the line above
+                    continue
                 start = child.start_byte
                 line_start = source.rfind(b"\n", 0, start) + 1
                 if not source[line_start:start].strip():

@@ -181,3 +181,21 @@ def test_a_block_of_a_split_javascript_function_names_the_earlier_blocks_binding
     assert atoms["f.<block:6>"].local_sources == ("m.js::f.<block:3>",)
     assert atoms["f.<block:6>"].references == ("x",)
     assert atoms["f.<block:9>"].local_sources == ("m.js::f.<block:3>", "m.js::f.<block:6>")
+
+
+def test_a_comment_after_the_last_line_of_a_typescript_unit_stays_with_it() -> None:
+    source = b"export type T =\n  | A\n  | B; // the union\nexport const x = 1;\n"
+    atoms = atomize_file("t.ts", source)
+    assert [(a.symbol, a.code) for a in atoms] == [
+        ("T", "export type T =\n  | A\n  | B; // the union\n"),
+        ("x", "export const x = 1;\n"),
+    ]
+    assert atoms[0].type_references == ("A", "B")
+
+
+def test_a_split_never_cuts_before_an_opening_brace_on_a_line_of_its_own() -> None:
+    members = "".join(f"    m{i}: string;\n" for i in range(6))
+    source = f"type T = Box<\n  {{\n{members}  }}\n>;\n".encode()
+    atoms = atomize_file("t.ts", source, line_budget=3)
+    assert len(atoms) > 1 and b"".join(a.code.encode() for a in atoms) == source
+    assert all(not a.code.lstrip().startswith("{") for a in atoms)
