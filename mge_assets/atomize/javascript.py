@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import takewhile
+from typing import NamedTuple
 
 import tree_sitter_javascript
 import tree_sitter_typescript
@@ -21,7 +22,15 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from mge_assets.atomize.atomicity import LINE_BUDGET
 from mge_assets.atomize.model import Atom, ImportRef
-from mge_assets.atomize.split import count_loc, finish, split_atom, statement_cuts, unique_ids, with_members
+from mge_assets.atomize.split import (
+    count_loc,
+    finish,
+    pieces,
+    split_atom,
+    statement_cuts,
+    unique_ids,
+    with_members,
+)
 
 DIALECTS = {
     ".js": "javascript",
@@ -692,6 +701,13 @@ def _trailing_comments(nodes: list[Node], last: Node) -> list[Node]:
     return list(takewhile(lambda node: node.type == "comment" and node.start_point.row == row, nodes))
 
 
+class _Split(NamedTuple):
+    """Where a unit over budget may be cut, and the names of each piece, by its byte span."""
+
+    cuts: list[int]
+    pieces: dict[tuple[int, int], _Names]
+
+
 class _Builder:
     """Makes the atoms of one file."""
 
@@ -701,23 +717,19 @@ class _Builder:
     def definition(self, unit: _Unit, kind: str, parent: str | None, owner: str | None) -> list[Atom]:
         name = _name(unit.definition, self.source) if unit.definition is not None else "default"
         symbol = f"{owner}.{name}" if owner else name
-        names = _Names(self.source)
-        for node in unit.nodes:
-            names.visit(node)
+        names, split = self._read(unit.nodes, unit.start, unit.end, kind, defines_in_pieces=False)
         atom = self._atom(unit.start, unit.end, kind, symbol, parent, names, (symbol,), unit.exported)
         if kind == "function" and unit.exported and _is_default(unit.nodes[-1]):
             atom = _with_default_export(atom)
-        return self._split(atom, unit.nodes, names.bindings, defines_in_pieces=False)
+        return self._split(atom, names.bindings, split, defines_in_pieces=False)
 
     def block(self, unit: _Unit, kind: str, parent: str | None, owner: str | None) -> list[Atom]:
-        names = _Names(self.source)
-        for node in unit.nodes:
-            names.visit(node)
+        names, split = self._read(unit.nodes, unit.start, unit.end, kind, defines_in_pieces=True)
         defined = tuple(f"{owner}.{n}" if owner else n for n in names.top_level)
         label = "<module>" if kind == "module_header" else (defined[0] if defined else None)
         symbol = label or f"{owner + '.' if owner else ''}<statements:{unit.nodes[0].start_point.row + 1}>"
         atom = self._atom(unit.start, unit.end, kind, symbol, parent, names, defined, False)
-        return self._split(atom, unit.nodes, names.bindings - set(names.top_level), defines_in_pieces=True)
+        return self._split(atom, names.bindings - set(names.top_level), split, defines_in_pieces=True)
 
     def klass(self, unit: _Unit) -> list[Atom]:
         node = unit.definition
@@ -732,15 +744,15 @@ class _Builder:
         members = _spans(
             members[first:], _line_start(self.source, members[first].nodes[0].start_byte), unit.end, self.source
         )
-        header_names = _Names(self.source, hi=members[0].start)
-        for part in unit.nodes:
-            header_names.visit(part)
+        header_names, split = self._read(
+            unit.nodes, unit.start, members[0].start, "class_header", defines_in_pieces=False
+        )
         header = self._atom(
             unit.start, members[0].start, "class_header", name, None, header_names, (name,), unit.exported
         )
         if unit.exported and _is_default(unit.nodes[-1]):
             header = _with_default_export(header)
-        atoms = self._split(header, unit.nodes, header_names.bindings, defines_in_pieces=False)
+        atoms = self._split(header, header_names.bindings, split, defines_in_pieces=False)
         for member in members:
             if member.definition is None:
                 atoms.extend(self.block(member, "class_statements", header.id, name))
@@ -784,16 +796,32 @@ class _Builder:
             exported=exported,
         )
 
-    def _split(self, atom: Atom, nodes: list[Node], local: set[str], defines_in_pieces: bool) -> list[Atom]:
-        """Over budget: a head and child pieces; a piece's reads exclude the unit's own locals."""
-        budget = 2 * self.budget if atom.kind == "module_header" else self.budget
-        if atom.loc <= budget:
+    def _read(
+        self, nodes: list[Node], start: int, end: int, kind: str, defines_in_pieces: bool
+    ) -> tuple[_Names, _Split | None]:
+        """The names of a unit, and where it splits, the names of each of its pieces. The pieces cover
+        the unit: it is walked piece by piece only, and its names are theirs put together."""
+        budget = self._budget(kind)
+        if count_loc(self.source, start, end) > budget:
+            roots = _bodies(nodes) if not defines_in_pieces else nodes
+            cuts = statement_cuts(roots, self.source, _STATEMENT_PARENTS)
+            spans = pieces(self.source, start, end, cuts, budget)
+            if len(spans) > 1:
+                walked = {(lo, hi): _Names.of(self.source, nodes, lo, hi) for lo, hi, _ in spans}
+                return _Names.union(self.source, list(walked.values())), _Split(cuts, walked)
+        return _Names.of(self.source, nodes, hi=end), None
+
+    def _budget(self, kind: str) -> int:
+        return 2 * self.budget if kind == "module_header" else self.budget
+
+    def _split(self, atom: Atom, local: set[str], split: _Split | None, defines_in_pieces: bool) -> list[Atom]:
+        """Over budget: a head and child pieces, walked already by `_read`; a piece's reads exclude the
+        unit's own locals."""
+        if split is None:
             return [atom]
 
         def names(start: int, end: int) -> tuple:
-            found = _Names(self.source, start, end)
-            for node in nodes:
-                found.visit(node)
+            found = split.pieces[start, end]
             defines = tuple(found.top_level) if defines_in_pieces else ()
             return (
                 defines,
@@ -805,8 +833,7 @@ class _Builder:
                 tuple(sorted(found.referenced & local)),
             )
 
-        cuts = statement_cuts(_bodies(nodes) if not defines_in_pieces else nodes, self.source, _STATEMENT_PARENTS)
-        return split_atom(atom, self.source, cuts, budget, names)
+        return split_atom(atom, self.source, split.cuts, self._budget(atom.kind), names)
 
 
 def _own(defines: tuple[str, ...], kind: str, names: _Names) -> set[str]:
@@ -881,6 +908,27 @@ class _Names:
     bases: list[str] = field(default_factory=list)
     attributes: set[str] = field(default_factory=set)
     imports: list[ImportRef] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, source: bytes, nodes: list[Node], lo: int = 0, hi: int = 1 << 62) -> _Names:
+        """The names of the nodes' parts that lie in [lo, hi)."""
+        names = cls(source, lo, hi)
+        for node in nodes:
+            names.visit(node)
+        return names
+
+    @classmethod
+    def union(cls, source: bytes, parts: list[_Names]) -> _Names:
+        """The names of consecutive spans put together: what one walk over all of them finds. A node
+        across spans is seen by each, so what the walk keeps once (the first bases) is kept once."""
+        whole = cls(source, parts[0].lo, parts[-1].hi)
+        for part in parts:
+            whole.top_level += part.top_level
+            whole.imports += part.imports
+            whole.bases = whole.bases or part.bases
+            for name in ("bindings", "referenced", "types", "values", "attributes"):
+                getattr(whole, name).update(getattr(part, name))
+        return whole
 
     def visit(self, root: Node) -> None:
         self._top_level(root)
