@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import takewhile
+from operator import attrgetter
 from typing import NamedTuple
 
 import tree_sitter_javascript
@@ -123,7 +124,8 @@ def atomize_javascript(path: str, source: bytes, line_budget: int = LINE_BUDGET)
 def atomize_javascript_tree(path: str, source: bytes, tree: Tree, line_budget: int = LINE_BUDGET) -> list[Atom]:
     """As `atomize_javascript`, from a parse tree already made."""
     language = "typescript" if dialect_of(path) != "javascript" else "javascript"
-    build = _Builder(path, source, language, line_budget)
+    captured = facts_captures(tree, dialect_of(path))
+    build = _Builder(path, source, language, line_budget, captured.get("block", []))
     units = _spans(_units(tree.root_node.children), 0, len(source), source)
     if not units and source:
         units = [_Unit([tree.root_node], start=0, end=len(source))]
@@ -136,7 +138,6 @@ def atomize_javascript_tree(path: str, source: bytes, tree: Tree, line_budget: i
             atoms.extend(build.klass(unit))
         else:
             atoms.extend(build.definition(unit, _kind(unit.definition), None, None))
-    captured = facts_captures(tree, dialect_of(path))
     members, typed = _members(captured, source)
     decisions = sorted(node.start_byte for node in captured.get("decision", []))
     atoms = with_members(finish(unique_ids(atoms), source, decisions), *members)
@@ -176,14 +177,18 @@ def facts_captures(tree: Tree, dialect: str) -> dict[str, list[Node]]:
 
 @cache
 def _facts_query(dialect: str) -> Query:
-    """One query, one walk of the tree: members, stated types and decision points."""
+    """One query, one walk of the tree: members, stated types, decision points and the blocks whose
+    statements a split may cut before."""
+    language = parser(dialect).language
+    assert language is not None
+    blocks = " ".join(f"({kind})" for kind in sorted(_STATEMENT_PARENTS) if language.id_for_node_kind(kind, True))
     field = "field_definition property:" if dialect == "javascript" else "public_field_definition name:"
     this = "(assignment_expression left: (member_expression object: (this) property: (_) @member))"
     typed = _TS_MEMBERS if dialect != "javascript" else "(variable_declarator) @typed"
     kinds = " ".join(f"({kind})" for kind in sorted(_DECISIONS))
     decisions = f'[{kinds} (binary_expression operator: ["&&" "||" "??"])] @decision'
     members = f"(class_body ({field} (_) @member)) {this} {typed} {_LITERALS}"
-    return Query(parser(dialect).language, f"{members} {decisions}")
+    return Query(language, f"{members} {decisions} [{blocks}] @block")
 
 
 # Module-level object literals: `const x = {a}` / `export default {a}` bind the members `x.a` / `default.a`.
@@ -701,6 +706,9 @@ def _trailing_comments(nodes: list[Node], last: Node) -> list[Node]:
     return list(takewhile(lambda node: node.type == "comment" and node.start_point.row == row, nodes))
 
 
+_START = attrgetter("start_byte")
+
+
 class _Split(NamedTuple):
     """Where a unit over budget may be cut, and the names of each piece, by its byte span."""
 
@@ -711,8 +719,10 @@ class _Split(NamedTuple):
 class _Builder:
     """Makes the atoms of one file."""
 
-    def __init__(self, path: str, source: bytes, language: str, budget: int) -> None:
+    def __init__(self, path: str, source: bytes, language: str, budget: int, blocks: list[Node]) -> None:
         self.path, self.source, self.language, self.budget = path, source, language, budget
+        self.blocks = sorted(blocks, key=_START)  # nested ones do not come from the query in this order
+        self.block_starts = [block.start_byte for block in self.blocks]
 
     def definition(self, unit: _Unit, kind: str, parent: str | None, owner: str | None) -> list[Atom]:
         name = _name(unit.definition, self.source) if unit.definition is not None else "default"
@@ -804,7 +814,7 @@ class _Builder:
         budget = self._budget(kind)
         if count_loc(self.source, start, end) > budget:
             roots = _bodies(nodes) if not defines_in_pieces else nodes
-            cuts = statement_cuts(roots, self.source, _STATEMENT_PARENTS)
+            cuts = statement_cuts(roots, self.source, self.blocks, self.block_starts)
             spans = pieces(self.source, start, end, cuts, budget)
             if len(spans) > 1:
                 walked = {(lo, hi): _Names.of(self.source, nodes, lo, hi) for lo, hi, _ in spans}

@@ -33,26 +33,29 @@ def _squeezed_lines(source: bytes, start: int, end: int) -> list[bytes]:
     return source[start:end].translate(None, b" \t\r\x0b\x0c").split(b"\n")
 
 
-def statement_cuts(roots: Iterable[Node | None], source: bytes, statement_parents: frozenset[str]) -> list[int]:
-    """Line starts where a statement begins its line: each root, and any statement inside them."""
+def statement_cuts(
+    roots: Iterable[Node | None], source: bytes, blocks: list[Node], block_starts: list[int]
+) -> list[int]:
+    """Line starts where a statement begins its line: each root, and each child of the blocks (bodies,
+    statement lists: the file's, in order of their starts) that lie inside the roots."""
     cuts: set[int] = set()
-    stack = [r for r in roots if r is not None]
-    for root in stack:
+    for root in roots:
+        if root is None:
+            continue
         line_start = source.rfind(b"\n", 0, root.start_byte) + 1
         if not source[line_start : root.start_byte].strip():  # `function f() {`: never cut off the signature
             cuts.add(line_start)
-    while stack:
-        node = stack.pop()
-        children = node.children
-        if node.type in statement_parents:
-            for child in children:
+        lo, hi = root.start_byte, root.end_byte
+        for block in blocks[bisect_left(block_starts, lo) : bisect_left(block_starts, hi)]:
+            if block.end_byte > hi:  # an ancestor of the root that starts where it does
+                continue
+            for child in block.children:
                 if child.type == "{":  # `if (x)` / `{` on a line of its own: the brace belongs to the line above
                     continue
                 start = child.start_byte
                 line_start = source.rfind(b"\n", 0, start) + 1
                 if not source[line_start:start].strip():
                     cuts.add(line_start)
-        stack.extend(c for c in children if c.child_count)
     return sorted(cuts)
 
 
