@@ -43,7 +43,10 @@ def statement_cuts(
         if root is None:
             continue
         line_start = source.rfind(b"\n", 0, root.start_byte) + 1
-        if not source[line_start : root.start_byte].strip():  # `function f() {`: never cut off the signature
+        # A root that begins its line is a statement to cut before, but a body's `{` belongs to the line
+        # above, its signature's (`function f()` / `{`); inline (`function f() {`) it is no cut at all.
+        opens_a_body = root.child_count > 0 and root.child(0).type == "{"
+        if not source[line_start : root.start_byte].strip() and not opens_a_body:
             cuts.add(line_start)
         lo, hi = root.start_byte, root.end_byte
         for block in blocks[bisect_left(block_starts, lo) : bisect_left(block_starts, hi)]:

@@ -227,3 +227,11 @@ def test_a_split_never_cuts_before_an_opening_brace_on_a_line_of_its_own() -> No
     atoms = atomize_file("t.ts", source, line_budget=3)
     assert len(atoms) > 1 and b"".join(a.code.encode() for a in atoms) == source
     assert all(not a.code.lstrip().startswith("{") for a in atoms)
+
+
+def test_a_split_function_with_its_opening_brace_on_a_line_of_its_own_keeps_the_brace_in_its_head() -> None:
+    body = "".join(f"  const v{i} = {i};\n" for i in range(8))
+    source = f"function f(\n  a,\n  b,\n)\n{{\n{body}  return a;\n}}\n".encode()  # the signature fills the budget
+    head, *pieces = atomize_file("f.js", source, line_budget=4)
+    assert pieces and head.code.startswith("function f(\n  a,\n  b,\n)\n{\n")
+    assert all(not p.code.lstrip().startswith("{") for p in pieces)
