@@ -10,7 +10,8 @@ kept together.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import takewhile
@@ -28,7 +29,6 @@ from mge_assets.atomize.split import (
     finish,
     pieces,
     split_atom,
-    statement_cuts,
     unique_ids,
     with_members,
 )
@@ -814,11 +814,11 @@ class _Builder:
         budget = self._budget(kind)
         if count_loc(self.source, start, end) > budget:
             roots = _bodies(nodes) if not defines_in_pieces else nodes
-            cuts = statement_cuts(roots, self.source, self.blocks, self.block_starts)
+            cuts = _statement_cuts(roots, self.source, self.blocks, self.block_starts)
             spans = pieces(self.source, start, end, cuts, budget)
             if len(spans) > 1:
                 walked = {(lo, hi): _Names.of(self.source, nodes, lo, hi) for lo, hi, _ in spans}
-                return _Names.union(self.source, list(walked.values())), _Split(cuts, walked)
+                return _Names.union(list(walked.values())), _Split(cuts, walked)
         return _Names.of(self.source, nodes, hi=end), None
 
     def _budget(self, kind: str) -> int:
@@ -844,6 +844,35 @@ class _Builder:
             )
 
         return split_atom(atom, self.source, split.cuts, self._budget(atom.kind), names)
+
+
+def _statement_cuts(
+    roots: Iterable[Node | None], source: bytes, blocks: list[Node], block_starts: list[int]
+) -> list[int]:
+    """Line starts where a statement begins its line: each root, and each child of the blocks (bodies,
+    statement lists: the file's, in order of their starts) that lie inside the roots."""
+    cuts: set[int] = set()
+    for root in roots:
+        if root is None:
+            continue
+        line_start = source.rfind(b"\n", 0, root.start_byte) + 1
+        # A root that begins its line is a statement to cut before, but a body's `{` belongs to the line
+        # above, its signature's (`function f()` / `{`); inline (`function f() {`) it is no cut at all.
+        opens_a_body = root.child_count > 0 and root.child(0).type == "{"
+        if not source[line_start : root.start_byte].strip() and not opens_a_body:
+            cuts.add(line_start)
+        lo, hi = root.start_byte, root.end_byte
+        for block in blocks[bisect_left(block_starts, lo) : bisect_left(block_starts, hi)]:
+            if block.end_byte > hi:  # an ancestor of the root that starts where it does
+                continue
+            for child in block.children:
+                if child.type == "{":  # `if (x)` / `{` on a line of its own: the brace belongs to the line above
+                    continue
+                start = child.start_byte
+                line_start = source.rfind(b"\n", 0, start) + 1
+                if not source[line_start:start].strip():
+                    cuts.add(line_start)
+    return sorted(cuts)
 
 
 def _own(defines: tuple[str, ...], kind: str, names: _Names) -> set[str]:
@@ -928,10 +957,10 @@ class _Names:
         return names
 
     @classmethod
-    def union(cls, source: bytes, parts: list[_Names]) -> _Names:
+    def union(cls, parts: list[_Names]) -> _Names:
         """The names of consecutive spans put together: what one walk over all of them finds. A node
         across spans is seen by each, so what the walk keeps once (the first bases) is kept once."""
-        whole = cls(source, parts[0].lo, parts[-1].hi)
+        whole = cls(parts[0].source, parts[0].lo, parts[-1].hi)
         for part in parts:
             whole.top_level += part.top_level
             whole.imports += part.imports

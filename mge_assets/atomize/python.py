@@ -632,7 +632,7 @@ def _reads_of(
     out is done in C (a role byte per identifier, `bytes.translate`, `itertools.compress`)."""
     ids = captured.get("id", [])
     starts = [node.start_byte for node in ids]
-    if starts != sorted(starts):  # the query gives one capture's nodes in document order
+    if starts != sorted(starts):  # identifiers do not nest: the query gives them in document order
         ids = sorted(ids, key=_START)
         starts = [node.start_byte for node in ids]
     chars = source.chars

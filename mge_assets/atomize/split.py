@@ -12,8 +12,6 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from itertools import accumulate
 
-from tree_sitter import Node
-
 from mge_assets.atomize.model import Atom, evolve
 
 # For a piece (start, end): names it defines, references, type references, attribute references, imports,
@@ -31,35 +29,6 @@ def _squeezed_lines(source: bytes, start: int, end: int) -> list[bytes]:
     """The lines of source[start:end] with their whitespace deleted, so a blank line is empty: every
     line is judged in C rather than stripped one by one in Python."""
     return source[start:end].translate(None, b" \t\r\x0b\x0c").split(b"\n")
-
-
-def statement_cuts(
-    roots: Iterable[Node | None], source: bytes, blocks: list[Node], block_starts: list[int]
-) -> list[int]:
-    """Line starts where a statement begins its line: each root, and each child of the blocks (bodies,
-    statement lists: the file's, in order of their starts) that lie inside the roots."""
-    cuts: set[int] = set()
-    for root in roots:
-        if root is None:
-            continue
-        line_start = source.rfind(b"\n", 0, root.start_byte) + 1
-        # A root that begins its line is a statement to cut before, but a body's `{` belongs to the line
-        # above, its signature's (`function f()` / `{`); inline (`function f() {`) it is no cut at all.
-        opens_a_body = root.child_count > 0 and root.child(0).type == "{"
-        if not source[line_start : root.start_byte].strip() and not opens_a_body:
-            cuts.add(line_start)
-        lo, hi = root.start_byte, root.end_byte
-        for block in blocks[bisect_left(block_starts, lo) : bisect_left(block_starts, hi)]:
-            if block.end_byte > hi:  # an ancestor of the root that starts where it does
-                continue
-            for child in block.children:
-                if child.type == "{":  # `if (x)` / `{` on a line of its own: the brace belongs to the line above
-                    continue
-                start = child.start_byte
-                line_start = source.rfind(b"\n", 0, start) + 1
-                if not source[line_start:start].strip():
-                    cuts.add(line_start)
-    return sorted(cuts)
 
 
 def pieces(source: bytes, start: int, end: int, cuts: Iterable[int], budget: int) -> list[tuple[int, int, int]]:
