@@ -10,6 +10,8 @@ from mge_assets.request.model import (
 )
 from mge_assets.request.parser import (
     PARTITION_KEY_PATTERN,
+    entity_line,
+    entity_problems,
     parse_entities,
     parse_request,
     parse_requirements,
@@ -24,6 +26,8 @@ __all__ = [
     "ProjectRequest",
     "RequestSettings",
     "Requirement",
+    "entity_line",
+    "entity_problems",
     "parse_entities",
     "parse_request",
     "parse_requirements",

@@ -24,13 +24,14 @@ class RequirementIssue(BaseModel):
     detail: str
 
 
-def requirement_issues(section: str) -> list[RequirementIssue]:
-    """Every issue of the section, in line order."""
-    by_line = {r.line: r for r in parse_requirements(section)}
+def requirement_issues(section: str, first_line: int = 0) -> list[RequirementIssue]:
+    """Every issue of the section, in line order (lines of the file when `first_line`, the number of
+    file lines before the section's text, is given)."""
+    by_line = {r.line: r for r in parse_requirements(section, first_line)}
     issues: list[RequirementIssue] = []
     seen: dict[str, str] = {}
     heading: str | None = None
-    for number, line in enumerate(section.splitlines(), 1):
+    for number, line in enumerate(section.splitlines(), first_line + 1):
         found = _HEADING.match(line)
         if found:
             heading = found.group(1).strip().upper()

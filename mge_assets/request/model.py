@@ -17,7 +17,11 @@ FIELD_TYPES: dict[str, str] = {
     "date": "calendar date (YYYY-MM-DD)",
     "datetime": "date and time (ISO 8601)",
     "email": "e-mail address",
+    "enum": "one of the listed values (`enum: open|closed`)",
 }
+# Field types whose values can be compared as numbers or as points in time (bounds, date order).
+NUMERIC_TYPES = ("int", "float")
+TEMPORAL_TYPES = ("date", "datetime")
 
 Level = Literal["MUST", "SHOULD"]
 
@@ -45,6 +49,7 @@ class FieldSpec(BaseModel):
     required: bool = False
     unique: bool = False
     default: str | None = None
+    choices: tuple[str, ...] = ()  # the values of an `enum` field, in the order declared
 
     @property
     def is_reference(self) -> bool:
@@ -78,7 +83,7 @@ class EntitySpec(BaseModel):
 
 
 class Requirement(BaseModel):
-    """A requirement with a stable id, its level, and the line it came from."""
+    """A requirement with a stable id, its level, and the line of the request file it came from."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -98,6 +103,7 @@ class ProjectRequest(BaseModel):
     sha256: str
     summary: str
     sections: dict[str, str]
+    section_lines: dict[str, int] = {}  # file lines before each section's text (line n of it is file line offset+n)
 
     @property
     def name(self) -> str:

@@ -79,7 +79,13 @@ def test_bad_documents_are_refused_with_the_problem_named(data: bytes, expected:
         ("- User: name (str), boss (Manager)", "unknown type 'Manager'"),
         ("- User: name (str, mandatory)", "unknown option 'mandatory'"),
         ("- User: id (int)", "field name 'id' of User is reserved"),
-        ("- User: class (str)", "reserved"),
+        ("- User: offset (int)", "reserved .listing takes 'limit' and 'offset'"),
+        ("- User: _secret (str)", "may not start or end with '_'"),
+        ("- Response: code (int)", "entity name 'Response' is reserved"),
+        ("- Task: x (str)\n- TaskService: y (str)", "class generated for Task"),
+        ("- Loan: status (enum: open|open)", "an enum lists distinct values"),
+        ("- Loan: status (enum)", "an enum lists distinct values"),
+        ("- Loan: status (enum: open|returned, default lost)", "expected one of open, returned"),
         ("- user: name (str)", "capitalised name"),
         ("- User: name (str)\n- User: email (email)", "declared more than once"),
         ("- User: name (str), name (text)", "declares field name more than once"),
@@ -105,3 +111,45 @@ def test_byte_order_mark_and_crlf_line_ends_are_accepted() -> None:
     request = parse_request(("\ufeff" + GOOD).replace("\n", "\r\n").encode())
     assert request.name == "task-api"
     assert len(require_entities(request, "offline")) == 3
+
+
+def test_an_enum_field_keeps_its_values_in_order_and_its_default() -> None:
+    (loan,) = parse_entities("- Loan: status (enum: open|returned|lost, default open), due (date)")
+    status = loan.fields[0]
+    assert (status.type, status.choices, status.default) == ("enum", ("open", "returned", "lost"), "open")
+    assert not status.is_reference
+
+
+def test_keywords_of_python_sql_and_typescript_are_accepted_as_field_names() -> None:
+    (booking,) = parse_entities("- Booking: from (date), to (date), order (int), class (str), default (str), new (bool)")
+    assert [f.name for f in booking.fields] == ["from", "to", "order", "class", "default", "new"]
+
+
+def test_every_problem_of_a_request_is_reported_at_once_with_its_file_line() -> None:
+    text = (
+        "---\nname: Bad Name\ncolour: blue\n---\n# T\n\n## Entities\n"
+        "- User: name (strr), id (int)\n- user: x\n- Task: status (enum: a|b, default c)\n"
+    )
+    with pytest.raises(RequestError) as error:
+        parse_request(text, source="bad.md")
+    message = str(error.value)
+    assert message.startswith("bad.md: 6 problems")
+    for expected in (
+        "line 2: setting 'name' is 'Bad Name'",
+        "line 3: unknown setting 'colour'",
+        "line 8: field 'name' of User has unknown type 'strr'",
+        "line 8: field name 'id' of User is reserved",
+        "line 9: entity line 'user: x'",
+        "line 10: default 'c' of field 'status' of Task",
+    ):
+        assert expected in message, expected
+    lines = [int(n) for n in __import__("re").findall(r"- line (\d+):", message)]
+    assert lines == sorted(lines)
+
+
+def test_requirement_lines_are_lines_of_the_file() -> None:
+    request = parse_request(GOOD)
+    requirements = parse_requirements(request.sections["requirements"], request.section_lines["requirements"])
+    lines = GOOD.splitlines()
+    for requirement in requirements:
+        assert requirement.text in lines[requirement.line - 1]
