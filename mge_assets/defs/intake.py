@@ -2,20 +2,20 @@
 
 import dagster as dg
 import networkx as nx
-from pydantic import ValidationError
 
 from mge_assets.defs.metadata import call_metadata, markdown_table, run_spend
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource
-from mge_assets.errors import ModelOutputError
 from mge_assets.llm import Budget
 from mge_assets.llm.answers import json_object
-from mge_assets.llm.ask import ask
+from mge_assets.llm.ask import AttemptsExhaustedError, ask
 from mge_assets.llm.prompts import discovery_request
 from mge_assets.plan import DiscoveryDocument, Masterplan, plan_project, render_markdown
+from mge_assets.plan.discovery import discovery_from_answer, domain_model, request_requirements
 from mge_assets.plan.masterplan import task_graph
 from mge_assets.request import ProjectRequest, require_entities
 from mge_assets.request.issues import RequirementIssue, requirement_issues
+from mge_assets.rules.describe import describe_rule
 
 
 @dg.asset(partitions_def=requests_partitions, group_name="intake", kinds={"markdown"})
@@ -59,22 +59,32 @@ def project_request_well_formed(
 async def discovery_document(
     context: dg.AssetExecutionContext, project_request: ProjectRequest, model_backend: ModelBackendResource
 ) -> dg.MaterializeResult:
-    """The domain model of the request: entities with typed fields, relations, aggregates, bounded
-    contexts, use cases, and the requirements classified MUST or SHOULD with stable ids."""
+    """The domain model of the request: entities with typed fields (enums included), relations,
+    aggregates, bounded contexts, use cases, the requirements classified MUST or SHOULD with stable
+    ids, and the business rules as typed records (kind, entity, fields, parameters, status, the
+    requirement they come from). A model's answer that does not fit the request is refused with the
+    reason and asked again; when none fits, the document records why and its gate stops the run."""
     if model_backend.backend == "offline":
         require_entities(project_request, "offline")  # a clear refusal before any call
     client = model_backend.client(Budget(project_request.settings.budget_usd, spent_usd=run_spend(context)))
-    answer = await ask(
-        client,
-        lambda attempt, errors, _: discovery_request(project_request, attempt, errors),
-        _read_discovery,
-    )
-    document = answer.value
+    try:
+        answer = await ask(
+            client,
+            lambda attempt, errors, _: discovery_request(project_request, attempt, errors),
+            lambda text: discovery_from_answer(json_object(text), project_request),
+        )
+        document, attempts, refused = answer.value, answer.attempts, list(answer.errors)
+    except AttemptsExhaustedError as error:
+        refused = list(error.errors)
+        document = domain_model(project_request, [], request_requirements(project_request))
+        document = document.model_copy(update={"problems": tuple(refused)})
+        attempts = len(refused)
     entity_rows = [
         (
             e.name,
             ", ".join(
-                f"{f.name}: {f.type}{' required' if f.required else ''}{' unique' if f.unique else ''}"
+                f"{f.name}: {f.type}{'(' + '|'.join(f.choices) + ')' if f.choices else ''}"
+                f"{' required' if f.required else ''}{' unique' if f.unique else ''}"
                 for f in e.fields
             ),
         )
@@ -87,17 +97,28 @@ async def discovery_document(
             "requirements": len(document.requirements),
             "must": sum(r.level == "MUST" for r in document.requirements),
             "should": sum(r.level == "SHOULD" for r in document.requirements),
+            "rules": len(document.rules),
+            "rules_not_understood": len(document.rule_problems),
+            "attempts": attempts,
+            "refused_answers": dg.MetadataValue.md("\n".join(f"- {e}" for e in refused) or "none"),
             "domain": dg.MetadataValue.md(
                 markdown_table(entity_rows, ["entity", "fields"])
                 + "\n\n**Aggregates:** "
                 + "; ".join(f"{a.root} ({', '.join(a.members)})" for a in document.aggregates)
                 + "\n\n"
                 + markdown_table(
-                    [(r.id, r.level or "?", r.text) for r in document.requirements], ["id", "level", "requirement"]
+                    [(r.id, r.level or "?", r.line, r.text) for r in document.requirements],
+                    ["id", "level", "line", "requirement"],
                 )
             ),
+            "business_rules": dg.MetadataValue.md(_rules_table(document)),
             "requirement_issues": dg.MetadataValue.md(
-                _issues_table(requirement_issues(project_request.sections.get("requirements", "")))
+                _issues_table(
+                    requirement_issues(
+                        project_request.sections.get("requirements", ""),
+                        project_request.section_lines.get("requirements", 0),
+                    )
+                )
             ),
             **call_metadata(client.summary()),
         },
@@ -109,11 +130,51 @@ def _issues_table(issues: list[RequirementIssue]) -> str:
     return markdown_table(rows, ["issue", "requirement", "line", "text", "what to do"]) if rows else "none"
 
 
-def _read_discovery(text: str) -> DiscoveryDocument:
-    try:
-        return DiscoveryDocument.model_validate(json_object(text))
-    except ValidationError as error:
-        raise ModelOutputError(f"the discovery document does not match its schema: {error}") from None
+def _rules_table(document: DiscoveryDocument) -> str:
+    rows = [
+        (r.requirement_id, r.kind, r.entity, describe_rule(r), r.status or "-", ", ".join(r.fields))
+        for r in document.rules
+    ]
+    rows += [
+        (p.requirement_id, "not understood", "-", f"line {p.line}: {p.reason}", "-", "-")
+        for p in document.rule_problems
+    ]
+    headers = ["requirement", "kind", "entity", "rule", "status", "fields"]
+    return markdown_table(rows, headers) if rows else "none"
+
+
+@dg.asset_check(asset=discovery_document, blocking=True, partitions_def=requests_partitions)
+def discovery_document_consistent(discovery_document: DiscoveryDocument) -> dg.AssetCheckResult:
+    """Gate: the domain model fits the request and itself (its language, entities `## Entities`
+    would accept, relations that follow from the references, rules that fit their entities). Fails
+    with the reasons when every answer of the model was refused."""
+    return dg.AssetCheckResult(
+        passed=not discovery_document.problems,
+        metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in discovery_document.problems) or "none")},
+    )
+
+
+@dg.asset_check(asset=discovery_document, partitions_def=requests_partitions)
+def discovery_document_rules_understood(discovery_document: DiscoveryDocument) -> dg.AssetCheckResult:
+    """Warning: every requirement worded as a business rule was understood. Each one that was not is
+    listed with its line and why; it has no test, so it counts as failed at Gate S."""
+    problems = discovery_document.rule_problems
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rules": len(discovery_document.rules),
+            "not_understood": len(problems),
+            "details": dg.MetadataValue.md(
+                markdown_table(
+                    [(p.requirement_id, p.line, p.text, p.reason) for p in problems],
+                    ["requirement", "line", "text", "why"],
+                )
+                if problems
+                else "none"
+            ),
+        },
+    )
 
 
 @dg.asset_check(asset=discovery_document, blocking=True, partitions_def=requests_partitions)
@@ -134,7 +195,9 @@ def discovery_document_requirements_clean(
 ) -> dg.AssetCheckResult:
     """Warning: the requirements have no duplicate, no empty bullet and no wording that contradicts its
     MUST/SHOULD heading (each issue listed with its line and what to do)."""
-    issues = requirement_issues(project_request.sections.get("requirements", ""))
+    issues = requirement_issues(
+        project_request.sections.get("requirements", ""), project_request.section_lines.get("requirements", 0)
+    )
     return dg.AssetCheckResult(
         passed=not issues,
         severity=dg.AssetCheckSeverity.WARN,

@@ -1,17 +1,30 @@
 """The discovery document: what the request is about, as a typed domain model.
 
 `discover` derives it deterministically from a request that carries `## Entities`; the
-`anthropic` backend asks the model for the same JSON shape for free-form requests.
+`anthropic` backend asks the model for the same JSON shape for free-form requests, and
+`discovery_problems` holds both to the same checks.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from mge_assets.request import EntitySpec, ProjectRequest, Requirement, parse_requirements, require_entities
+from mge_assets.errors import ModelOutputError
+from mge_assets.request import (
+    EntitySpec,
+    ProjectRequest,
+    Requirement,
+    entity_problems,
+    parse_requirements,
+    require_entities,
+)
+from mge_assets.rules import Rule, RuleProblem, understand_rules
+from mge_assets.rules.consistency import rule_problems
+from mge_assets.rules.phrasings import listing_orders
 
 CRUD_ACTIONS = ("create", "read", "update", "delete", "list")
 
@@ -63,7 +76,7 @@ class DiscoveryDocument(BaseModel):
     name: str
     title: str
     summary: str
-    language: str
+    language: Literal["python", "typescript"]
     package: str
     entities: tuple[EntitySpec, ...]
     relations: tuple[Relation, ...]
@@ -71,20 +84,53 @@ class DiscoveryDocument(BaseModel):
     bounded_contexts: tuple[BoundedContext, ...]
     use_cases: tuple[UseCase, ...]
     requirements: tuple[Requirement, ...]
+    rules: tuple[Rule, ...] = ()
+    # Requirements worded like rules that were not understood, each with its line and why.
+    rule_problems: tuple[RuleProblem, ...] = ()
+    # Why no usable document could be made (a model's answers all refused); the discovery gate shows it.
+    problems: tuple[str, ...] = ()
+    # Entity → the field its list is ordered by, when a requirement asks for one other than id.
+    list_orders: dict[str, str] = {}
 
     def entity(self, name: str) -> EntitySpec:
         return next(e for e in self.entities if e.name == name)
 
+    def rule_for(self, requirement_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.requirement_id == requirement_id), None)
+
 
 def discover(request: ProjectRequest, backend: str = "offline") -> DiscoveryDocument:
     """Build the discovery document of a request that has an `## Entities` section."""
-    entities = require_entities(request, backend)
-    relations = tuple(
-        Relation(source=e.name, field=f.name, target=f.type, required=f.required)
-        for e in entities
-        for f in e.references
+    requirements = request_requirements(request)
+    understood = understand_rules(requirements, require_entities(request, backend))
+    document = domain_model(
+        request,
+        list(understood.entities),
+        requirements,
+        rules=understood.rules,
+        rule_problems=understood.problems,
     )
+    return document.model_copy(update={"list_orders": listing_orders(requirements, list(understood.entities))})
+
+
+def request_requirements(request: ProjectRequest) -> list[Requirement]:
+    """The request's requirements, numbered by the lines of its file."""
+    return parse_requirements(request.sections.get("requirements", ""), request.section_lines.get("requirements", 0))
+
+
+def domain_model(
+    request: ProjectRequest,
+    entities: list[EntitySpec],
+    requirements: list[Requirement],
+    rules: tuple[Rule, ...] = (),
+    rule_problems: tuple[RuleProblem, ...] = (),
+) -> DiscoveryDocument:
+    """The document around given entities and rules: relations, aggregates, contexts and use cases
+    follow from them, and the request decides its name, title, language and package."""
+    relations = relations_of(entities)
     aggregates = _aggregates(entities, relations)
+    actions = [(r.entity, r.parameters.segment) for r in rules if r.parameters.kind == "action"]
+    uses = [(e.name, a) for e in entities for a in CRUD_ACTIONS] + actions
     return DiscoveryDocument(
         name=request.name,
         title=request.settings.title,
@@ -95,12 +141,68 @@ def discover(request: ProjectRequest, backend: str = "offline") -> DiscoveryDocu
         relations=relations,
         aggregates=aggregates,
         bounded_contexts=_contexts(entities, relations, aggregates),
-        use_cases=tuple(
-            UseCase(id=f"UC-{i:02d}", action=action, entity=e.name)
-            for i, (e, action) in enumerate(((e, a) for e in entities for a in CRUD_ACTIONS), 1)
-        ),
-        requirements=tuple(parse_requirements(request.sections.get("requirements", ""))),
+        use_cases=tuple(UseCase(id=f"UC-{i:02d}", action=a, entity=e) for i, (e, a) in enumerate(uses, 1)),
+        requirements=tuple(requirements),
+        rules=rules,
+        rule_problems=rule_problems,
     )
+
+
+def relations_of(entities: list[EntitySpec]) -> tuple[Relation, ...]:
+    names = {e.name for e in entities}
+    return tuple(
+        Relation(source=e.name, field=f.name, target=f.type, required=f.required)
+        for e in entities
+        for f in e.references
+        if f.type in names
+    )
+
+
+def discovery_from_answer(answer: dict, request: ProjectRequest) -> DiscoveryDocument:
+    """A model's discovery document, or ModelOutputError naming every way it does not fit.
+
+    The request itself decides the requirements (their ids and lines), so a model cannot renumber
+    them; everything else is the model's and is checked."""
+    given = {**answer, "requirements": [r.model_dump() for r in request_requirements(request)]}
+    given.setdefault("name", request.name)
+    given.setdefault("package", package_name(request.name))
+    try:
+        document = DiscoveryDocument.model_validate(given)
+    except ValidationError as error:
+        problems = [f"'{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in error.errors(include_url=False)]
+        raise ModelOutputError(
+            "the discovery document does not match its schema: " + "; ".join(problems[:12])
+        ) from None
+    problems = discovery_problems(document, request)
+    if problems:
+        raise ModelOutputError("the discovery document does not fit the request: " + "; ".join(problems[:12]))
+    return document
+
+
+def discovery_problems(document: DiscoveryDocument, request: ProjectRequest) -> list[str]:
+    """Every way a discovery document does not fit its request or itself: the request's language,
+    entities that `## Entities` would accept, relations that follow from the references, and rules
+    that fit the entities and requirements."""
+    problems = []
+    if document.name != request.name or document.package != package_name(request.name):
+        problems.append(f"'name' and 'package' must be '{request.name}' and '{package_name(request.name)}'")
+    if document.language != request.settings.language:
+        problems.append(
+            f"'language' is '{document.language}' but the request is written for '{request.settings.language}'"
+        )
+    if not document.entities:
+        problems.append("'entities' is empty: the service needs at least one entity")
+    problems += entity_problems(list(document.entities))
+    if set(document.relations) != set(relations_of(list(document.entities))):
+        problems.append("'relations' must list exactly the reference fields of the entities (source, field, target)")
+    problems += rule_problems(document.rules, document.entities, [r.id for r in document.requirements])
+    fields = {e.name: {f.name for f in e.fields} for e in document.entities}
+    problems += [
+        f"'list_orders': {entity}.{field} is not a field of the entities"
+        for entity, field in document.list_orders.items()
+        if field not in fields.get(entity, set())
+    ]
+    return problems
 
 
 def package_name(request_name: str) -> str:

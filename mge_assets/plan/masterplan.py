@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict
 
 from mge_assets.plan.discovery import DiscoveryDocument
 from mge_assets.request import EntitySpec, Requirement
+from mge_assets.rules import Rule
+from mge_assets.rules.describe import describe_rule
 
 PHASES = ("Foundation", "Domain", "API", "Assembly", "Tests")
 
@@ -30,6 +32,7 @@ TARGET_FILES = {
         "database": "{pkg}/db.py",
         "model": "{pkg}/models/{snake}.py",
         "repository": "{pkg}/repositories/{snake}.py",
+        "rules": "{pkg}/rules/{snake}.py",
         "service": "{pkg}/services/{snake}.py",
         "routes": "{pkg}/api/{snake}.py",
         "app": "{pkg}/app.py",
@@ -43,6 +46,7 @@ TARGET_FILES = {
         "http": "src/http.ts",
         "model": "src/models/{snake}.ts",
         "repository": "src/repositories/{snake}.ts",
+        "rules": "src/rules/{snake}.ts",
         "service": "src/services/{snake}.ts",
         "routes": "src/routes/{snake}.ts",
         "app": "src/app.ts",
@@ -117,7 +121,19 @@ def plan_project(discovery: DiscoveryDocument) -> Masterplan:
     if discovery.language == "typescript":
         specs.append(_spec("fields", "Foundation", "Field validation", None, files["fields"], 45))
         specs.append(_spec("http", "Foundation", "HTTP routes and query parameters", None, files["http"], 60))
-    specs += _entity_specs(discovery, kinds=("model", "repository", "service", "routes"))
+    specs += _entity_specs(discovery, kinds=("model", "repository"))
+    specs += [
+        _spec(
+            "rules",
+            "Domain",
+            f"{entity} business rules",
+            entity,
+            files["rules"].format(pkg=pkg, snake=discovery.entity(entity).snake),
+            15 + 12 * len(rules),
+        )
+        for entity, rules in rules_by_module(discovery).items()
+    ]
+    specs += _entity_specs(discovery, kinds=("service", "routes"))
     specs.append(
         _spec(
             "app",
@@ -134,6 +150,7 @@ def plan_project(discovery: DiscoveryDocument) -> Masterplan:
     specs += _entity_specs(discovery, kinds=("unit_tests",))
     ids = {(s["kind"], s["entity"]): f"T{i:02d}" for i, s in enumerate(_phase_order(specs), 1)}
     coverage = {r.id: _covering_tasks(r, discovery, ids) for r in discovery.requirements}
+    by_module = rules_by_module(discovery)
     tasks = [
         PlanTask(
             id=ids[(s["kind"], s["entity"])],
@@ -144,7 +161,7 @@ def plan_project(discovery: DiscoveryDocument) -> Masterplan:
             target_files=(s["file"],),
             depends_on=tuple(sorted(ids[d] for d in _dependencies(s["kind"], s["entity"], discovery))),
             requirement_ids=tuple(r for r, covering in coverage.items() if ids[(s["kind"], s["entity"])] in covering),
-            criteria=_criteria(s["kind"], s["entity"]),
+            criteria=_criteria(s["kind"], s["entity"], by_module),
             target_loc=s["loc"],
         )
         for s in _phase_order(specs)
@@ -226,9 +243,41 @@ def _phase_order(specs: list[dict]) -> list[dict]:
     return sorted(specs, key=lambda s: PHASES.index(s["phase"]))
 
 
+def rules_by_module(discovery: DiscoveryDocument) -> dict[str, list[Rule]]:
+    """The rules each entity's rules module holds: those checked on its own changes (a quota or a
+    pair is checked where the counted rows change), its delete guards and its computed fields."""
+    modules: dict[str, list[Rule]] = {}
+    for rule in discovery.rules:
+        modules.setdefault(rule.enforced_on, []).append(rule)
+    order = [e.name for e in discovery.entities]
+    return {name: modules[name] for name in order if name in modules}
+
+
+def rule_readers(discovery: DiscoveryDocument, entity: str) -> list[str]:
+    """The entities whose repositories the rules module of `entity` reads, its own first."""
+    read = [entity]
+    for rule in rules_by_module(discovery).get(entity, []):
+        p = rule.parameters
+        others = [getattr(p, "child", None), getattr(p, "other", None)]
+        if p.kind == "derived_default" and p.reference:
+            others.append(next(f.type for f in discovery.entity(entity).fields if f.name == p.reference))
+        read += [o for o in others if o and o not in read]
+    return read
+
+
+def refreshed_by(discovery: DiscoveryDocument, entity: str) -> list[str]:
+    """The entities whose computed fields change when rows of `entity` change (it is their child)."""
+    parents = [r.entity for r in discovery.rules if r.parameters.kind == "computed" and r.parameters.child == entity]
+    return list(dict.fromkeys(parents))
+
+
 def _dependencies(kind: str, entity: str | None, discovery: DiscoveryDocument) -> list[tuple[str, str | None]]:
     entities = [e.name for e in discovery.entities]
     targets = sorted({r.target for r in discovery.relations if r.source == entity})
+    own_rules = entity in rules_by_module(discovery)
+    if kind == "rules" and entity:
+        readers = rule_readers(discovery, entity)
+        return [("model", entity), ("errors", None)] + [("repository", e) for e in readers]
     return {
         "errors": [],
         "database": [],
@@ -237,7 +286,9 @@ def _dependencies(kind: str, entity: str | None, discovery: DiscoveryDocument) -
         "model": [("fields", None)] if discovery.language == "typescript" else [],
         "repository": [("model", entity), ("database", None)],
         "service": [("repository", entity), ("model", entity), ("errors", None)]
-        + [("repository", t) for t in targets if t != entity],
+        + [("repository", t) for t in targets if t != entity]
+        + ([("rules", entity)] if own_rules else [])
+        + [("rules", p) for p in refreshed_by(discovery, entity or "") if p != entity],
         "routes": [("service", entity), ("model", entity)]
         + ([("http", None)] if discovery.language == "typescript" else [("database", None)]),
         "app": [("routes", e) for e in entities] + [("database", None), ("errors", None)],
@@ -246,7 +297,12 @@ def _dependencies(kind: str, entity: str | None, discovery: DiscoveryDocument) -
     }[kind]
 
 
-def _criteria(kind: str, entity: str | None) -> tuple[str, ...]:
+def _criteria(kind: str, entity: str | None, by_module: dict[str, list[Rule]]) -> tuple[str, ...]:
+    if kind == "rules":
+        return tuple(
+            f"{r.requirement_id}: {describe_rule(r)}" + (f" (else {r.status})" if r.status else "")
+            for r in by_module[entity or ""]
+        )
     return {
         "errors": ("NotFoundError and ConflictError carry a message for the client",),
         "database": ("one table per entity, references as foreign keys", "connections enforce foreign keys"),
@@ -265,7 +321,14 @@ def _criteria(kind: str, entity: str | None) -> tuple[str, ...]:
 def _covering_tasks(
     requirement: Requirement, discovery: DiscoveryDocument, ids: dict[tuple[str, str | None], str]
 ) -> tuple[str, ...]:
-    """Tasks whose code a requirement is about: those of the entities it names, or of all if it names none."""
+    """Tasks whose code a requirement is about: for a rule, its rules module and the services (and
+    routes, for an action) of the entities it reads; else those of the entities it names, or of all."""
+    rule = discovery.rule_for(requirement.id)
+    if rule is not None:
+        covering = [ids[("rules", rule.enforced_on)]] + [ids[("service", e)] for e in rule.entities]
+        if rule.kind == "action":
+            covering.append(ids[("routes", rule.entity)])
+        return tuple(sorted(set(covering)))
     named = [e for e in discovery.entities if _mentions(requirement.text, e)]
     entities = named or list(discovery.entities)
     return tuple(sorted(ids[(k, e.name)] for e in entities for k in _REQUIREMENT_KINDS))
