@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import textwrap
 from functools import cache
 
 import jinja2
 
 from mge_assets.plan.discovery import DiscoveryDocument
 from mge_assets.plan.masterplan import PlanTask
-from mge_assets.synth.views import EMAIL_PATTERN, EntityView, entity_views
+from mge_assets.synth.rule_views import entity_rules
+from mge_assets.synth.views import EMAIL_PATTERN, EntityView, entity_views, py_literal, python_kwargs
 
 _TASK_TEMPLATES = {
     "python": {
@@ -16,6 +19,7 @@ _TASK_TEMPLATES = {
         "database": "service/db.py.j2",
         "model": "service/model.py.j2",
         "repository": "service/repository.py.j2",
+        "rules": "service/rules.py.j2",
         "service": "service/service.py.j2",
         "routes": "service/routes.py.j2",
         "app": "service/app.py.j2",
@@ -29,6 +33,7 @@ _TASK_TEMPLATES = {
         "http": "typescript/http.ts.j2",
         "model": "typescript/model.ts.j2",
         "repository": "typescript/repository.ts.j2",
+        "rules": "typescript/rules.ts.j2",
         "service": "typescript/service.ts.j2",
         "routes": "typescript/routes.ts.j2",
         "app": "typescript/app.ts.j2",
@@ -40,7 +45,7 @@ _TASK_TEMPLATES = {
 
 @cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("mge_assets", "templates"),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -48,6 +53,28 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # the output is code, not HTML
     )
+    env.filters["py"] = py_literal  # a value as a Python literal
+    env.filters["ts"] = json.dumps  # a value as a TypeScript literal
+    env.filters["docstring"] = docstring
+    env.filters["pystr"] = python_string
+    env.globals["kwargs"] = python_kwargs
+    return env
+
+
+def docstring(text: str, indent: int = 0, width: int = 116) -> str:
+    """A docstring's text wrapped to fit the line length at `indent` (continuation lines indented)."""
+    lines = textwrap.wrap(text, width=width - indent - 3, break_long_words=False, break_on_hyphens=False)
+    return ("\n" + " " * indent).join(lines)
+
+
+def python_string(text: str, indent: int = 0, width: int = 116) -> str:
+    """A string literal that fits the line length: itself, or parenthesised parts joined by Python."""
+    literal = json.dumps(text, ensure_ascii=False)
+    if indent + len(literal) <= width - 20:
+        return literal
+    parts = textwrap.wrap(text, width=width - indent - 8, drop_whitespace=False, break_long_words=False)
+    inner = "\n".join(" " * (indent + 4) + json.dumps(part, ensure_ascii=False) for part in parts)
+    return f"(\n{inner}\n{' ' * indent})"
 
 
 def render(template: str, **context: object) -> str:
@@ -58,8 +85,10 @@ def draft_task(discovery: DiscoveryDocument, task: PlanTask) -> dict[str, str]:
     """The code of one task: its target files, rendered from the task kind's template."""
     views = entity_views(discovery)
     entity = next((v for v in views if v.name == task.entity), None)
-    context = _context(discovery, views) | {
+    base = _context(discovery, views)
+    context = base | {
         "e": entity,
+        "r": base["rules"].get(task.entity or ""),  # type: ignore[attr-defined]
         "purpose": "Fixtures: a client on a fresh database for each test, and factories of valid rows.",
     }
     code = render(_TASK_TEMPLATES[discovery.language][task.kind], **context)
@@ -109,5 +138,6 @@ def _context(discovery: DiscoveryDocument, views: list[EntityView]) -> dict[str,
         "summary": discovery.summary,
         "entities": views,
         "requirements": discovery.requirements,
+        "rules": entity_rules(discovery),
         "email_pattern": EMAIL_PATTERN,
     }
