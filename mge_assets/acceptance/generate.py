@@ -6,17 +6,26 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mge_assets.acceptance.naming import test_file_for, test_prefix
-from mge_assets.acceptance.patterns import INVALID_VALUES, Untestable, match_requirement
+from mge_assets.acceptance.patterns import INVALID_VALUES, Match, Untestable, match_requirement
+from mge_assets.acceptance.rule_tests import rule_tests
 from mge_assets.llm.answers import render_files
 from mge_assets.plan.discovery import DiscoveryDocument
 from mge_assets.request import Requirement
+from mge_assets.rules import Rule
 from mge_assets.synth.render import render
 from mge_assets.synth.views import entity_views, ts_literal
 
 
 def offline_tests_answer(discovery: DiscoveryDocument, requirement: Requirement) -> str:
     """What the offline backend answers to a write_tests prompt: a test file, or <untestable/>."""
+    path = test_file_for(requirement.id, discovery.language)
+    rule = discovery.rule_for(requirement.id)
+    problem = next((p for p in discovery.rule_problems if p.requirement_id == requirement.id), None)
     try:
+        if rule is not None:
+            return render_files({path: _rule_tests(discovery, requirement, rule)})
+        if problem is not None:
+            raise Untestable(f"line {problem.line}: the rule is not understood: {problem.reason}")
         match = match_requirement(requirement.text, entity_views(discovery))
     except Untestable as reason:
         return f'<untestable reason="{str(reason).replace(chr(34), chr(39))}"/>'
@@ -30,8 +39,26 @@ def offline_tests_answer(discovery: DiscoveryDocument, requirement: Requirement)
         match=match,
         prefix=test_prefix(requirement.id),
         invalid=invalid,  # a JSON string: the same literal in Python and TypeScript
+        single_match=match.field is not None and (match.field.unique or _capped(discovery, match)),
     )
-    return render_files({test_file_for(requirement.id, discovery.language): code})
+    return render_files({path: code})
+
+
+def _capped(discovery: DiscoveryDocument, match: Match) -> bool:
+    """Whether a quota keeps two rows of the entity from sharing the field (a filter test makes one)."""
+    return any(
+        r.parameters.kind == "quota"
+        and r.parameters.child == match.entities[0].name
+        and match.field is not None
+        and r.parameters.via == match.field.name
+        and r.parameters.limit < 2
+        for r in discovery.rules
+    )
+
+
+def _rule_tests(discovery: DiscoveryDocument, requirement: Requirement, rule: Rule) -> str:
+    template = "typescript/acceptance_rules.ts.j2" if discovery.language == "typescript" else "acceptance/rules.py.j2"
+    return render(template, requirement=requirement, t=rule_tests(discovery, rule), prefix=test_prefix(requirement.id))
 
 
 ACCEPTANCE_FIXTURES = {"python": "acceptance/conftest.py", "typescript": "acceptance/fixtures.ts"}

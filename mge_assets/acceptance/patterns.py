@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mge_assets.rules.phrasings import LISTING_ORDER
 from mge_assets.synth.views import EntityView, FieldView
 
 CRUD_VERBS = ("created", "read", "updated", "deleted", "listed")
@@ -49,11 +50,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?P<value>\S+?) by default\.?$",
         re.I,
     ),
-    "ordering": re.compile(
-        r"^listing (?P<entity>[A-Za-z_]+) (?:returns them |is )?(?:ordered|sorted) by "
-        r"(?P<field>[A-Za-z_]+)(?: ascending)?\.?$",
-        re.I,
-    ),
+    "ordering": LISTING_ORDER,
     "filter": re.compile(r"^listing (?P<entity>[A-Za-z_]+) can be filtered by (?P<field>[A-Za-z_]+)\.?$", re.I),
     "pagination": re.compile(r"^listing(?: (?P<entity>[A-Za-z_]+))? supports limit and offset\.?$", re.I),
 }
@@ -114,6 +111,8 @@ def _resolve(name: str, found: re.Match[str], entities: list[EntityView], text: 
         raise Untestable(f"field '{field.name}' of {targets[0].name} is not a reference to another entity")
     if name == "reject_missing_field" and field and not field.required:
         raise Untestable(f"field '{field.name}' of {targets[0].name} is not declared required in ## Entities")
+    if name == "reject_missing_field" and field and (field.derived or field.computed):
+        raise Untestable(f"field '{field.name}' of {targets[0].name} is filled in by a rule when it is not sent")
     if name == "ordering" and field and field.reference:
         raise Untestable(f"'{text}': ordering by a reference ({field.name}) has no meaning to test")
     if name == "reject_unknown_id":
@@ -133,6 +132,7 @@ INVALID_VALUES = {
     "bool": '"perhaps"',
     "date": '"31/01/2025"',
     "datetime": '"yesterday"',
+    "enum": '"not-one-of-its-values"',
 }
 
 

@@ -2,6 +2,10 @@
 broken build of the service (one whose every request answers 500). A test that passes there checks
 nothing; it is dropped, and a requirement left without a trusted test is untestable (so failed).
 
+A business rule's tests must also fail against the service built without that rule (the offline
+synthesizer's build of the discovery document minus the rule): a rule test that passes there does
+not test the rule.
+
 Model-written tests (the `anthropic` backend) need this most; the offline patterns go through it too.
 """
 
@@ -10,14 +14,20 @@ from __future__ import annotations
 import shutil
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from mge_assets.acceptance.execution import PYTEST_ENV
+from mge_assets.acceptance.execution import PYTEST_ENV, TEST_TIMEOUT_S, reported_outcomes, test_command
+from mge_assets.acceptance.generate import acceptance_fixtures
+from mge_assets.acceptance.offline_build import offline_project_files, write_built_tree
 from mge_assets.acceptance.results import parse_junit
-from mge_assets.acceptance.suite import AcceptanceSuite, UntestableRequirement
+from mge_assets.acceptance.suite import AcceptanceSuite, TestCase, UntestableRequirement
 from mge_assets.node import compile_project, compiled_path, node_test_command, parse_node_junit
 from mge_assets.node.testing import file_failure
+from mge_assets.plan.discovery import DiscoveryDocument
 from mge_assets.sandbox import SandboxResult, run_in_sandbox
+
+RULE_BUILD_WORKERS = 4
 
 BROKEN_APP = '''"""A deliberately broken build: every request answers 500, so every meaningful test fails."""
 
@@ -81,8 +91,10 @@ def vet_suite(
     package: str,
     scratch: Path,
     runner: Callable[..., SandboxResult] = run_in_sandbox,
+    discovery: DiscoveryDocument | None = None,
 ) -> AcceptanceSuite:
-    """`suite` keeping only the tests that collected and failed against the broken build."""
+    """`suite` keeping only the tests that collected and failed against the broken build, and (given
+    the discovery document) the tests of each rule that fail against the service without it."""
     if not suite.cases:
         return suite
     reasons: dict[str, list[str]] = {}
@@ -103,6 +115,12 @@ def vet_suite(
             reasons.setdefault(case.requirement_id, []).append(f"{case.name} passes against a broken build")
         else:
             reasons.setdefault(case.requirement_id, []).append(f"{case.name} did not collect or run ({outcome})")
+    if discovery is not None and discovery.rules:
+        blind = tests_blind_to_their_rule(suite, trusted, discovery, scratch, runner)
+        for case in trusted:
+            if case.test_id in blind:
+                reasons.setdefault(case.requirement_id, []).append(f"{case.name} {blind[case.test_id]}")
+        trusted = [c for c in trusted if c.test_id not in blind]
     kept = {c.requirement_id for c in trusted}
     untestable = list(suite.untestable)
     for requirement in suite.requirements:
@@ -112,6 +130,49 @@ def vet_suite(
                 UntestableRequirement(requirement_id=requirement.id, level=requirement.level, reason=reason)
             )
     return suite.model_copy(update={"cases": tuple(trusted), "untestable": tuple(untestable)})
+
+
+def tests_blind_to_their_rule(
+    suite: AcceptanceSuite,
+    cases: list[TestCase],
+    discovery: DiscoveryDocument,
+    scratch: Path,
+    runner: Callable[..., SandboxResult] = run_in_sandbox,
+) -> dict[str, str]:
+    """Test id → why, for each rule test that passes on the service built without its rule."""
+    by_requirement: dict[str, list[TestCase]] = {}
+    for case in cases:
+        if discovery.rule_for(case.requirement_id) is not None:
+            by_requirement.setdefault(case.requirement_id, []).append(case)
+
+    def run(requirement_id: str) -> dict[str, str]:
+        own = by_requirement[requirement_id]
+        without = discovery.model_copy(
+            update={"rules": tuple(r for r in discovery.rules if r.requirement_id != requirement_id)}
+        )
+        files = {**offline_project_files(without), **acceptance_fixtures(without)}
+        files |= {case.file: suite.files[case.file] for case in own}
+        root = scratch / f"without-{requirement_id.lower()}"
+        write_built_tree(root, files, suite.language)
+        file = own[0].file
+        command = test_command(suite.language, file, TEST_TIMEOUT_S, len(own))
+        result = runner(
+            command, root, timeout_s=TEST_TIMEOUT_S * len(own) + 10, collect=("junit.xml",), extra_env=PYTEST_ENV
+        )
+        outcomes = (
+            reported_outcomes(suite.language, file, result.files["junit.xml"]) if "junit.xml" in result.files else {}
+        )
+        return {
+            case.test_id: f"passes on the service without the rule of {requirement_id}"
+            for case in own
+            if outcomes.get(case.test_id, ("missing",))[0] == "passed"
+        }
+
+    blind: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=RULE_BUILD_WORKERS, thread_name_prefix="mge-rule-trust") as pool:
+        for found in pool.map(run, sorted(by_requirement)):
+            blind.update(found)
+    return blind
 
 
 def _broken_command(suite: AcceptanceSuite) -> list[str]:

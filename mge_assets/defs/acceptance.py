@@ -45,7 +45,13 @@ async def acceptance_tests(
     client = model_backend.client(Budget(project_request.settings.budget_usd, spent_usd=run_spend(context)))
     written = await write_suite(discovery_document, client, model_backend.concurrency)
     with tempfile.TemporaryDirectory(prefix="mge-trust-") as scratch:
-        suite = vet_suite(written, Path(generated_project.root), generated_project.package, Path(scratch))
+        suite = vet_suite(
+            written,
+            Path(generated_project.root),
+            generated_project.package,
+            Path(scratch),
+            discovery=discovery_document,
+        )
     add_files(Path(generated_project.root), suite.files, replace_directories=("acceptance", "dist/acceptance"))
     per_requirement = [
         (
