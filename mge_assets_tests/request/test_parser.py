@@ -35,8 +35,8 @@ def test_every_example_parses_and_classifies_every_requirement(path) -> None:
 
 def test_requirement_ids_follow_their_level_and_order() -> None:
     requirements = parse_requirements(parse_request(GOOD).sections["requirements"])
-    should = ["SHOULD-01", "SHOULD-02", "SHOULD-03"]
-    assert [r.id for r in requirements] == [f"MUST-{i:02d}" for i in range(1, 10)] + should
+    should = ["SHOULD-01", "SHOULD-02", "SHOULD-03", "SHOULD-04"]
+    assert [r.id for r in requirements] == [f"MUST-{i:02d}" for i in range(1, 11)] + should
 
 
 def test_bullets_outside_subsections_are_classified_by_wording_or_left_unclassified() -> None:
