@@ -8,42 +8,74 @@ from collections.abc import Sequence
 from mge_assets.acceptance.naming import test_file_for
 from mge_assets.llm.envelope import embed
 from mge_assets.llm.types import ModelRequest
-from mge_assets.plan.discovery import DiscoveryDocument
+from mge_assets.plan.discovery import DiscoveryDocument, package_name, request_requirements
 from mge_assets.plan.masterplan import PlanTask
-from mge_assets.request import ProjectRequest, Requirement
+from mge_assets.request import FIELD_TYPES, ProjectRequest, Requirement
+from mge_assets.rules.describe import describe_rule
 
 CONTRACT = """\
 The service is Python 3.11, FastAPI and pydantic v2, with persistence in SQLite through the standard
 library's sqlite3 module. Layout, for package `{pkg}`:
-- {pkg}/errors.py: NotFoundError(entity, entity_id) and ConflictError.
-- {pkg}/db.py: SCHEMA, connect(path), init_db(path), get_connection(request), and
-  Connection = Annotated[sqlite3.Connection, Depends(get_connection)].
-- {pkg}/models/<entity>.py: <Entity>Create, <Entity>Update (all optional), <Entity>(<Entity>Create) with id.
-- {pkg}/repositories/<entity>.py: <Entity>Repository(connection) with insert, get, select(filters, limit,
-  offset), update(id, changes), delete(id), and find_by_<field> for unique fields.
-- {pkg}/services/<entity>.py: <Entity>Service(connection): create, get, search, update, delete; a missing
-  row or reference raises NotFoundError (404), a duplicate unique value ConflictError (409).
+- {pkg}/errors.py: NotFoundError(entity, entity_id) (404), ConflictError (409) and RuleError(status, message)
+  for a change a business rule refuses (answered with that status).
+- {pkg}/db.py: SCHEMA (every table and column name double-quoted; a reference is a foreign key, ON DELETE
+  CASCADE when required, SET NULL when optional), connect(path), init_db(path), get_connection(request),
+  and Connection = Annotated[sqlite3.Connection, Depends(get_connection)].
+- {pkg}/models/<entity>.py: <Entity>Create, <Entity>Update (all optional), <Entity>(<Entity>Create) with id and
+  its computed fields (read-only: never taken from a client). A field whose name is a Python keyword or
+  builtin keeps its wire name as an alias (`from_: dt.date = Field(alias="from")`).
+- {pkg}/repositories/<entity>.py: <Entity>Repository(connection) with insert(values), get, select(filters, limit,
+  offset) in its list order, update(id, changes), delete(id), find_by_<field> for unique fields, and
+  count(filters, excluding) / where(filters) where a rule needs them.
+- {pkg}/rules/<entity>.py: <Entity>Rules(connection): the entity's business rules (the discovery document's
+  `rules`): check(values, current, assigned) refusing a change with RuleError, apply_defaults(values) for
+  derived defaults, check_delete(id) for delete guards, refresh_<field>(id) recomputing a computed field,
+  <action>_changes() for custom actions. A rule holds on every path into the state it constrains.
+- {pkg}/services/<entity>.py: <Entity>Service(connection): create, get, search, update, delete and one method per
+  custom action; a missing row or reference raises NotFoundError (404), a duplicate unique value
+  ConflictError (409), and every change goes through the entity's rules.
 - {pkg}/api/<entity>.py: router = APIRouter(prefix="/<plural>"): POST "" (201), GET "" with limit, offset
-  and one optional filter per field, GET/PATCH/DELETE "/{{id}}" (DELETE answers 204).
+  and one optional filter per field, GET/PATCH/DELETE "/{{id}}" (DELETE answers 204), and each custom action
+  at its own path (e.g. POST "/{{id}}/return", answering 200 with the changed row).
 - {pkg}/app.py: create_app(database_path=None) -> FastAPI with every router, error handlers, GET /health.
 References are stored and sent as <field>_id integers."""
 
 TYPESCRIPT_CONTRACT = """\
 The service is TypeScript (strict, ES modules, imports with .js specifiers) on Node 20's own http
 module, with an in-memory store. Layout:
-- src/errors.ts: NotFoundError(entity, entityId), ConflictError, ValidationError(problems), RouteError(status).
-- src/store.ts: Table<T> (insert, get, select(filters, limit, offset) ordered by id, update, delete, findBy)
-  and Store.table<T>(name).
-- src/fields.ts: FieldRule and validate(body, rules, partial), which throws ValidationError (422).
+- src/errors.ts: NotFoundError(entity, entityId), ConflictError, ValidationError(problems), RouteError(status),
+  RuleError(status, message) for a change a business rule refuses.
+- src/store.ts: Table<T> (insert, get, select(filters, limit, offset, orderBy), where(filters), update,
+  delete, findBy) and Store.table<T>(name).
+- src/fields.ts: FieldRule and validate(body, rules, partial), which throws ValidationError (422); today(),
+  now(), moment(value) and addDays(value, days) for the date types.
 - src/http.ts: ApiRequest, ApiAnswer, Route, page(query) and filters(query, rules).
-- src/models/<entity>.ts: type <Entity>, <Entity>Create, <Entity>Update, <ENTITY>_FIELDS,
-  parse<Entity>Create(body) (defaults applied) and parse<Entity>Update(body).
-- src/repositories/<entity>.ts, src/services/<entity>.ts: as in a layered service; a missing row or
-  reference raises NotFoundError (404), a duplicate unique value ConflictError (409).
+- src/models/<entity>.ts: type <Entity>, <Entity>Create (without id and computed fields), <Entity>Update,
+  <ENTITY>_FIELDS, parse<Entity>Create(body) (defaults applied) and parse<Entity>Update(body).
+- src/repositories/<entity>.ts: storage only (count and where where a rule needs them).
+- src/rules/<entity>.ts: <Entity>Rules(store): the entity's business rules (the discovery document's
+  `rules`): check(values, current, assigned) throwing RuleError, applyDefaults, checkDelete, refresh<Field>,
+  <action>Changes(). A rule holds on every path into the state it constrains.
+- src/services/<entity>.ts: create, get, search, update, delete and one method per custom action; a missing
+  row or reference raises NotFoundError (404), a duplicate unique value ConflictError (409), and every
+  change goes through the entity's rules.
 - src/routes/<entity>.ts: <entity>Routes: POST (201), GET with limit, offset and filters, GET/PATCH/DELETE
-  "/<plural>/:id" (DELETE answers 204).
+  "/<plural>/:id" (DELETE answers 204), and each custom action at its path ("/<plural>/:id/<name>", 200).
 - src/app.ts: createApp(store?) -> http.Server with every route, error answers, GET /health.
 References are stored and sent as <field>_id integers."""
+
+RULES_GUIDE = """\
+Business rules are typed records in `rules`, one per requirement that states one, each with its
+`requirement_id`, `kind`, `entity`, `fields` ("Entity.field") and `parameters` of its kind (the schema
+names them), and `status`, the HTTP status a violation gets (422 for bounds and date orders, 409
+otherwise, unless the sentence names another). The kinds: bound (a number, or a text's length, within
+limits; inclusive unless the sentence says greater/less than), date_order (one date after another),
+lifecycle (the moves an enum field may make), quota (at most N child rows per parent, counting those
+meeting a condition), no_duplicate_pair (no two child rows with the same pair of references), delete_guard
+(no delete while child rows reference it), computed (a read-only sum or count over child rows), action
+(POST /<plural>/{id}/<name> setting fields), derived_default (today, now, N days after a date, or a
+field of a referenced row). A requirement worded like a rule that fits none of them goes in
+`rule_problems` with the reason; never drop one silently."""
 
 
 def system_context(discovery: DiscoveryDocument) -> str:
@@ -61,16 +93,20 @@ def _contract(discovery: DiscoveryDocument) -> str:
 
 
 def discovery_request(request: ProjectRequest, attempt: int = 1, errors: Sequence[str] = ()) -> ModelRequest:
-    schema = json.dumps(DiscoveryDocument.model_json_schema(), separators=(",", ":"))
+    schema = json.dumps(DiscoveryDocument.model_json_schema(), separators=(",", ":"), sort_keys=True)
+    requirements = "\n".join(f"- {r.id} ({r.level}): {r.text}" for r in request_requirements(request))
     return ModelRequest(
         kind="discover",
         system=(
-            "You turn a software request into a discovery document: entities with typed fields, relations, "
-            "aggregates, bounded contexts, use cases, and the requirements, each classified MUST or SHOULD "
-            f"with ids MUST-01, SHOULD-01, ... Answer with one JSON object that matches this schema:\n{schema}"
+            "You turn a software request into a discovery document: entities with typed fields (field types: "
+            f"{', '.join(FIELD_TYPES)}, or the name of another entity for a reference; an enum lists its "
+            "`choices`), relations (exactly the reference fields), aggregates, bounded contexts, use cases, "
+            "and the business rules.\n\n" + RULES_GUIDE + "\n\nAnswer with one JSON object that matches this "
+            f"schema:\n{schema}"
         ),
-        prompt=f"The request:\n\n{request.text}{_retry_note(errors)}\n\n"
-        + embed("discover", {"request": request.text}),
+        prompt=f"The request:\n\n{request.text}\n\nIts requirements, with the ids to use:\n{requirements}"
+        f"\n\n'name' is '{request.name}', 'package' is '{package_name(request.name)}' and 'language' is "
+        f"'{request.settings.language}'.{_retry_note(errors)}\n\n" + embed("discover", {"request": request.text}),
         temperature=0.0 if attempt == 1 else _temperature(attempt),
         max_tokens=8192,
         trace_id=f"{request.name}:discover",
@@ -148,6 +184,13 @@ def tests_request(
         f"{requirement.text}\nThe tests use the `client` (fastapi TestClient on a fresh database) and "
         "`factory` fixtures of acceptance/conftest.py. Name each test `test_<requirement id>__<what>`. "
     )
+    rule = discovery.rule_for(requirement.id)
+    if rule is not None:
+        how += (
+            f"It is a business rule ({rule.kind}: {describe_rule(rule)}, status {rule.status or 'none'}): test it at "
+            "its boundaries (values just inside and just outside, N and N+1, every forbidden move) on every "
+            "path into the state it constrains, so that a service without the rule, or with it off by one, fails. "
+        )
     return ModelRequest(
         kind="write_tests",
         system=system_context(discovery),
@@ -155,7 +198,13 @@ def tests_request(
             f'{how}Answer with one <file path="{path}"> '
             'block, or, if the requirement cannot be tested over HTTP, with <untestable reason="..."/>.'
             f"{_retry_note(errors)}\n\n"
-            + embed("write_tests", {"requirement": json.loads(requirement.model_dump_json())})
+            + embed(
+                "write_tests",
+                {
+                    "requirement": json.loads(requirement.model_dump_json()),
+                    "rule": json.loads(rule.model_dump_json()) if rule is not None else None,
+                },
+            )
         ),
         temperature=0.0 if attempt == 1 else _temperature(attempt),
         max_tokens=4096,

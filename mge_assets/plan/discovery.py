@@ -176,7 +176,23 @@ def discovery_from_answer(answer: dict, request: ProjectRequest) -> DiscoveryDoc
     problems = discovery_problems(document, request)
     if problems:
         raise ModelOutputError("the discovery document does not fit the request: " + "; ".join(problems[:12]))
-    return document
+    return _sourced(document)
+
+
+def _sourced(document: DiscoveryDocument) -> DiscoveryDocument:
+    """Rules and rule problems carrying the line and words of the requirement they come from."""
+    by_id = {r.id: r for r in document.requirements}
+
+    def source(record: Rule | RuleProblem) -> dict[str, object]:
+        requirement = by_id.get(record.requirement_id)
+        return {"line": requirement.line, "text": requirement.text} if requirement else {}
+
+    return document.model_copy(
+        update={
+            "rules": tuple(r.model_copy(update=source(r)) for r in document.rules),
+            "rule_problems": tuple(p.model_copy(update=source(p)) for p in document.rule_problems),
+        }
+    )
 
 
 def discovery_problems(document: DiscoveryDocument, request: ProjectRequest) -> list[str]:
