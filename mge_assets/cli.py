@@ -76,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--defect-rate", type=float, default=0.0, help="share of first atom answers with a defect")
     simulate.add_argument("--malformed-rate", type=float, default=0.0, help="share of atom answers with no code")
     simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument(
+        "--script", default="", help="answer from this recorded conversation (JSON) first, e.g. for free-form requests"
+    )
     simulate.set_defaults(command=cmd_simulate)
 
     atomize = sub.add_parser(
@@ -260,6 +263,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         defect_rate=args.defect_rate,
         malformed_rate=args.malformed_rate,
         seed=args.seed,
+        script=args.script,
     )
     url = f"http://{args.host}:{args.port}"
     print(f"simulated Anthropic API on {url} (stats: {url}/_simulator/stats); to use it:", flush=True)

@@ -1,5 +1,6 @@
 """The simulator's HTTP server: `POST /v1/messages`, `POST /v1/messages/count_tokens`, and its own
-`GET /_simulator/stats` for tests and benchmarks."""
+`GET /_simulator/stats` for tests and benchmarks. Answers come from a script when one is given (a
+recorded conversation, `script.py`), else from the offline synthesizer."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from starlette.routing import Route
 from mge_assets.errors import MgeError
 from mge_assets.llm.envelope import extract
 from mge_assets.simulator.defects import inject
+from mge_assets.simulator.script import Script
 
 CACHE_MIN_TOKENS = 1024  # shorter prefixes are not cached by the API
 CACHE_TTL_S = 300.0
@@ -49,6 +51,7 @@ class SimulatorSettings:
     empty_rate: float = 0.0  # share of write_atom answers with no text at all
     seed: int = 0
     chars_per_token: float = 4.0
+    script: str = ""  # a recorded conversation to answer from first (see simulator/script.py)
 
 
 class TokenBucket:
@@ -92,6 +95,7 @@ class SimulatorStats:
     defects_repaired: int = 0
     malformed: int = 0
     empty: int = 0
+    scripted: Counter = field(default_factory=Counter)  # prompt kind -> answers taken from the script
     early_requests: int = 0  # arrived while a retry-after given earlier had not passed
     early_retries: int = 0  # a refused request sent again before the retry-after it was given
     retry_gaps_s: dict[str, list[float]] = field(default_factory=dict)  # refusal status -> waits before its retry
@@ -133,6 +137,7 @@ class Simulator:
         self.defective: dict[str, str] = {}  # atom id -> defect kind of its last first answer
         self.retry_window = (0.0, 0.0)  # (429 sent at, retry-after ends at)
         self.refused: dict[str, tuple[str, float, float]] = {}  # request digest -> (status, refused at, retry at)
+        self.script = Script.load(self.settings.script) if self.settings.script else None
 
     # -- one request --------------------------------------------------------------------------
 
@@ -249,6 +254,10 @@ class Simulator:
         payload = extract(system, prompt)
         kind = payload.get("kind", "")
         self.stats.by_kind[kind] += 1
+        recorded = self.script.answer(payload) if self.script is not None else None
+        if recorded is not None:
+            self.stats.scripted[kind] += 1
+            return recorded
         if kind != "write_atom":
             return answer(payload)
         atom_id = payload["atom"]["id"]
