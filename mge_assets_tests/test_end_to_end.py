@@ -188,3 +188,20 @@ def test_a_model_path_that_leaves_the_project_is_refused_and_nothing_is_written(
         gate = next(e for e in result.get_asset_check_evaluations() if e.check_name == "task_drafts_parse")
         assert not gate.passed
         assert not list(tmp_path.parent.glob("**/escaped.py")) and not (tmp_path / "workspace").exists()
+
+
+def test_a_rule_outside_the_grammar_is_untestable_with_its_line_and_fails_gate_s(mge_env, capsys) -> None:
+    text = example_path("task_api").read_text().replace("name: task-api", "name: task-api-prime")
+    text = text.replace("### SHOULD\n", "- A Task's priority must be a prime number.\n### SHOULD\n")
+    line = text.splitlines().index("- A Task's priority must be a prime number.") + 1
+    request = mge_env / "prime.md"
+    request.write_text(text)
+    assert main(["run", str(request)]) == 1
+    out = capsys.readouterr().out
+    assert "WARN  discovery_document_rules_understood" in out and "FAIL  acceptance_results_gate_s" in out
+    assert main(["results", "task-api-prime"]) == 0
+    results = capsys.readouterr().out
+    assert "MUST-11" in results and f"untestable: line {line}: the rule is not understood" in results
+    assert main(["tests", "task-api-prime"]) == 0
+    assert "MUST-11     untestable  line" in capsys.readouterr().out
+    assert main(["gate", "task-api-prime"]) == 1

@@ -55,9 +55,7 @@ class FreeFormRun:
         return next(e for e in self.result.get_asset_check_evaluations() if e.check_name == name)
 
     def metadata(self, asset: str) -> dict[str, object]:
-        event = next(
-            e for e in self.result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset
-        )
+        event = next(e for e in self.result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset)
         return {k: v.value for k, v in event.materialization.metadata.items()}
 
 

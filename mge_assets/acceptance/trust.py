@@ -116,7 +116,7 @@ def vet_suite(
         else:
             reasons.setdefault(case.requirement_id, []).append(f"{case.name} did not collect or run ({outcome})")
     if discovery is not None and discovery.rules:
-        blind = tests_blind_to_their_rule(suite, trusted, discovery, scratch, runner)
+        blind = rule_tests_blind_to_their_rule(suite, trusted, discovery, scratch, runner)
         for case in trusted:
             if case.test_id in blind:
                 reasons.setdefault(case.requirement_id, []).append(f"{case.name} {blind[case.test_id]}")
@@ -132,7 +132,7 @@ def vet_suite(
     return suite.model_copy(update={"cases": tuple(trusted), "untestable": tuple(untestable)})
 
 
-def tests_blind_to_their_rule(
+def rule_tests_blind_to_their_rule(
     suite: AcceptanceSuite,
     cases: list[TestCase],
     discovery: DiscoveryDocument,

@@ -53,7 +53,7 @@ _COUNT = r"\d+|" + "|".join(_WORD_NUMBERS)
 _ARTICLE = r"(?:(?:a|an|every|each|any|the|one)\s+)?"
 _NAME = r"[A-Za-z][A-Za-z0-9_]*"
 _SUBJECTS = (
-    rf"^{_ARTICLE}(?P<entity>{_NAME})(?:'s|’s)\s+(?P<field>{_NAME})\s+",
+    rf"^{_ARTICLE}(?P<entity>{_NAME})(?:'s|’s|'|’)\s+(?P<field>{_NAME})\s+",
     rf"^(?:the\s+)?(?P<field>{_NAME})\s+of\s+{_ARTICLE}(?P<entity>{_NAME})\s+",
 )
 _MODAL = r"(?:(?:must|should|shall|will|has to|have to|needs to|need to)\s+(?:always\s+)?be|(?:is|are)(?:\s+always)?)"
@@ -135,7 +135,7 @@ def rule_shaped(text: str) -> bool:
 
 
 _TRIGGERS = [
-    re.compile(rf"^{_ARTICLE}{_NAME}(?:'s|’s)\s+{_NAME}\s+\w", re.I),
+    re.compile(rf"^{_ARTICLE}{_NAME}(?:'s|’s|'|’)\s+{_NAME}\s+\w", re.I),
     re.compile(
         rf"^(?:the\s+)?{_NAME}\s+of\s+(?:a|an|every|each|any)\s+{_NAME}\s+(?:must|should|is|are|can|may|moves|defaults)",
         re.I,

@@ -121,7 +121,9 @@ def test_an_enum_field_keeps_its_values_in_order_and_its_default() -> None:
 
 
 def test_keywords_of_python_sql_and_typescript_are_accepted_as_field_names() -> None:
-    (booking,) = parse_entities("- Booking: from (date), to (date), order (int), class (str), default (str), new (bool)")
+    (booking,) = parse_entities(
+        "- Booking: from (date), to (date), order (int), class (str), default (str), new (bool)"
+    )
     assert [f.name for f in booking.fields] == ["from", "to", "order", "class", "default", "new"]
 
 
