@@ -57,7 +57,7 @@ def test_mge_run_on_task_api_from_the_console_script(mge_env) -> None:
     )
     assert run.returncode == 0, run.stdout + run.stderr
     out = run.stdout
-    assert out.count("  PASS  ") == 19 and "FAIL" not in out
+    assert out.count("  PASS  ") == 21 and "FAIL" not in out
     assert "Precision: 1.0000" in out
     assert re.search(r"Model: [1-9]\d* calls, \d+ cache hits, [\d,]+ tokens in, [\d,]+ out, \$0\.0000", out)
     project = mge_env / "mge_workspace" / "task-api"
@@ -94,10 +94,11 @@ def test_every_shipped_example_runs_green(path: Path, mge_env, capsys) -> None:
     report = read_report(dg.DagsterInstance.get(), defs, name)
     assert not report.blocking_failures and report.gate_s_passed
     assert report.metadata("precision_report", "precision") == 1.0
+    assert report.metadata("acceptance_tests", "tests_untrusted") == 0  # every rule test fails without its rule
     outcomes = _pytest_in_sandbox(mge_env / "mge_workspace" / name)
     assert outcomes and set(outcomes.values()) == {"passed"}
     if path.stem == "task_board_ts":  # the TypeScript example: its unit and acceptance tests all ran
-        assert sum(n.startswith("test_") for n in outcomes) == 38 and len(outcomes) > 38
+        assert sum(n.startswith("test_") for n in outcomes) == 40 and len(outcomes) > 40
     capsys.readouterr()
     assert main(["gate", name]) == 0
     assert main(["results", name]) == 0

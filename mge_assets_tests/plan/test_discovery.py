@@ -16,7 +16,11 @@ def test_task_api_domain_model(task_api_discovery) -> None:
     assert {a.root: a.members for a in d.aggregates} == {"User": ("User",), "Project": ("Project", "Task")}
     assert len(d.bounded_contexts) == 1
     assert len(d.use_cases) == 15
-    assert [r.level for r in d.requirements].count("MUST") == 9
+    assert [r.level for r in d.requirements].count("MUST") == 10
+    assert [(r.requirement_id, r.kind, r.entity) for r in d.rules] == [
+        ("MUST-10", "bound", "Task"),
+        ("SHOULD-04", "delete_guard", "Project"),
+    ]
 
 
 def test_unconnected_entities_form_separate_bounded_contexts() -> None:
