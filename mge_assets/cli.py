@@ -290,10 +290,24 @@ def _submit(path: Path, instance: DagsterInstance) -> str:
         raise MgeError(f"cannot read {path}: {error.strerror}") from None
     submission = submit_request(data, str(path), requests_dir(), backend)
     name = submission.request.name
+    if backend == "offline":
+        _note_rules_not_understood(submission.request)
     if not instance.has_dynamic_partition("requests", name):
         instance.add_dynamic_partitions("requests", [name])
         return f"{submission.describe()}; partition '{name}' added"
     return f"{submission.describe()}; partition '{name}' already exists"
+
+
+def _note_rules_not_understood(request: object) -> None:
+    """Warn at submit about rule sentences the offline backend will report untestable (they count as failed)."""
+    from mge_assets.plan import discover
+
+    for problem in discover(request).rule_problems:  # type: ignore[arg-type]
+        print(
+            f"mge: note: line {problem.line}: {problem.requirement_id} reads like a business rule but is not "
+            f"understood ({problem.reason}); it will be untestable and count as failed",
+            file=sys.stderr,
+        )
 
 
 def _request_name(path: Path) -> str:

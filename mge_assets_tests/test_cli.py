@@ -63,3 +63,26 @@ def test_run_with_anthropic_and_no_key_stops_before_anything_is_submitted(mge_en
 def test_report_of_an_unknown_request(mge_env, capsys) -> None:
     assert main(["report", "nothing"]) == 2
     assert "no request named 'nothing'" in capsys.readouterr().err
+
+
+def test_submit_notes_a_rule_sentence_it_does_not_understand_with_its_line(mge_env, capsys) -> None:
+    request = mge_env / "prime.md"
+    request.write_text(
+        "---\nname: prime\n---\n# P\n\n## Entities\n- Task: priority (int)\n\n## Requirements\n### MUST\n"
+        "- A Task's priority must be a prime number.\n- A Task's priority is between 1 and 5.\n"
+    )
+    assert main(["submit", str(request)]) == 0  # submitted all the same: it is reported untestable later
+    err = capsys.readouterr().err
+    assert "note: line 11: MUST-01 reads like a business rule but is not understood" in err
+    assert "MUST-02" not in err
+    assert _partitions() == ["prime"]
+
+
+def test_several_problems_are_reported_at_once_and_nothing_is_added(mge_env, capsys) -> None:
+    request = mge_env / "bad.md"
+    request.write_text("---\nname: bad\ncolour: red\n---\n# B\n\n## Entities\n- Task: a (strr), id (int)\n")
+    assert main(["submit", str(request)]) == 2
+    err = capsys.readouterr().err
+    assert "3 problems" in err and "line 3: unknown setting 'colour'" in err
+    assert "line 8: field 'a' of Task has unknown type 'strr'" in err and "line 8: field name 'id'" in err
+    assert _partitions() == []

@@ -153,6 +153,9 @@ def _counting(rule: Rule, entity: EntityView, views: dict, discovery: DiscoveryD
     if rule.kind == "no_duplicate_pair":
         facts["other"] = views[p.other]
         facts["other_via"] = _field(child, p.other_via)
+        # A quota of one on either side keeps a second counted row from that side: skip those steps.
+        facts["parent_shares"] = _capacity(discovery, p.child, p.via, p.condition) > 1
+        facts["other_shares"] = _capacity(discovery, p.child, p.other_via, p.condition) > 1
     return facts
 
 
@@ -168,6 +171,11 @@ def _computed(rule: Rule, entity: EntityView, views: dict, discovery: DiscoveryD
         return result if factors else 1.0
 
     first, second = amount(0), amount(1)
+    if _capacity(discovery, p.child, p.via, p.condition) < 2:
+        raise Untestable(
+            f"a quota lets an {entity.name} have one counted {child.name} only, so its {p.field} cannot be shown "
+            "to follow several of them"
+        )
     facts: dict[str, Any] = {
         "target": _field(entity, p.field),
         "child": child,
@@ -233,7 +241,35 @@ def _derived_default(rule: Rule, entity: EntityView, views: dict, discovery: Dis
         facts.update(base=base, start=value(start), expected=value((moment + dt.timedelta(days=p.days)).isoformat()))
     given = facts["target"].sample(1)
     facts["given"] = Value(given)
+    facts["clear"] = [(f, v) for f, v in _ordered_against(discovery, entity, p.field) if f.name != p.base]
     return facts
+
+
+def _ordered_against(discovery: DiscoveryDocument, entity: EntityView, field: str) -> list[tuple[FieldView, Value]]:
+    """Fields a date order ties to `field`, with a value that keeps the order whatever date the default
+    derives (far past for one that must come before, far future for one that must come after)."""
+    found = []
+    for rule in discovery.rules:
+        p = rule.parameters
+        if rule.entity != entity.name or p.kind != "date_order" or field not in (p.later, p.earlier):
+            continue
+        other = _field(entity, p.earlier if p.later == field else p.later)
+        moment = "2000-01-01" if p.later == field else "2999-12-31"
+        found.append((other, value(moment if other.type == "date" else f"{moment}T00:00:00")))
+    return found
+
+
+def _capacity(discovery: DiscoveryDocument, child: str, via: str, condition: object) -> float:
+    """How many counted rows of `child` one row may have through `via`, as quotas allow."""
+    limits = [
+        r.parameters.limit
+        for r in discovery.rules
+        if r.parameters.kind == "quota"
+        and r.parameters.child == child
+        and r.parameters.via == via
+        and r.parameters.condition in (None, condition)
+    ]
+    return min(limits, default=float("inf"))
 
 
 def _moves(discovery: DiscoveryDocument, entity: str, field: str) -> dict[str, tuple[str, ...]] | None:

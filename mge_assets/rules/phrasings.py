@@ -700,8 +700,9 @@ def _single_bound(part: str) -> tuple[str, float] | None:
         (r"(?:greater than|more than|larger than|higher than|bigger than|above|over|>)", ">"),
         (r"(?:less than|fewer than|smaller than|lower than|below|under|<)", "<"),
     )
+    part = re.sub(r"^an?\s+(.+?)(?:\s+(?:number|value|integer|amount|quantity))$", r"\1", part, flags=re.I)
     for words, operator in table:
-        found = re.fullmatch(rf"{words}\s*(?P<n>{_NUMBER})", part, re.I)
+        found = re.fullmatch(rf"{words}\s*(?P<n>{_NUMBER}|{_COUNT})", part, re.I)
         if found:
             return operator, _number(found["n"])
     named = {
@@ -725,7 +726,7 @@ def _negated(limit: tuple[str, float]) -> tuple[str, float]:
 
 
 def _number(text: str) -> float:
-    return float(text.replace(",", ""))
+    return float(_WORD_NUMBERS[text.lower()]) if text.lower() in _WORD_NUMBERS else float(text.replace(",", ""))
 
 
 def _count(text: str) -> int:
