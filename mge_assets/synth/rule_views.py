@@ -246,6 +246,16 @@ class Refresh:
 
 
 @dataclass(frozen=True)
+class Cascade:
+    """Rows of `child` that deleting this entity's row deletes with it (a required reference, `via`),
+    and a computed field of another parent they count towards, which must then be recomputed."""
+
+    child: EntityView
+    via: FieldView
+    refresh: Refresh
+
+
+@dataclass(frozen=True)
 class EntityRules:
     """The business rules one entity's module holds, and what its service and repository need."""
 
@@ -256,6 +266,7 @@ class EntityRules:
     counted: bool = False  # its repository answers count() (a quota, a pair or a guard counts its rows)
     listed: bool = False  # its repository answers where() (a parent sums its rows)
     actions: tuple[RuleCode, ...] = field(default=())
+    cascades: tuple[Cascade, ...] = ()  # computed fields elsewhere that deleting a row changes
 
     def of(self, *kinds: str) -> tuple[RuleCode, ...]:
         return tuple(c for c in self.codes if c.kind in kinds)
@@ -268,8 +279,14 @@ class EntityRules:
     @property
     def rules_imports(self) -> tuple[EntityRef, ...]:
         """The rules classes its service uses: its own, and those of the parents it refreshes."""
-        refs = ([self.entity.ref] if self.has_module else []) + [f.parent for f in self.refreshes]
+        refreshed = [f.parent for f in self.refreshes] + [c.refresh.parent for c in self.cascades]
+        refs = ([self.entity.ref] if self.has_module else []) + refreshed
         return tuple(sorted(set(refs), key=lambda r: r.module))
+
+    @property
+    def cascade_imports(self) -> tuple[EntityRef, ...]:
+        """Repositories its service reads to find the rows a delete takes with it."""
+        return tuple(sorted({c.child.ref for c in self.cascades} - {self.entity.ref}, key=lambda r: r.module))
 
     @property
     def has_module(self) -> bool:
@@ -340,6 +357,14 @@ def entity_rules(discovery: DiscoveryDocument) -> dict[str, EntityRules]:
         if r.kind in ("quota", "no_duplicate_pair", "delete_guard")
     }
     listed = {r.parameters.child for r in discovery.rules if r.parameters.kind == "computed"}
+    refreshes_of = {
+        name: tuple(
+            Refresh(views[r.entity].ref, RuleCode(r, views[r.entity], views).method, _field(view, r.parameters.via))
+            for r in discovery.rules
+            if r.parameters.kind == "computed" and r.parameters.child == name
+        )
+        for name, view in views.items()
+    }
     result = {}
     for name, view in views.items():
         codes = tuple(RuleCode(r, view, views) for r in modules.get(name, []))
@@ -348,10 +373,14 @@ def entity_rules(discovery: DiscoveryDocument) -> dict[str, EntityRules]:
             for other in _read_entities(code):
                 if other != name:
                     reads.setdefault(other, views[other].ref)
-        refreshes = tuple(
-            Refresh(views[r.entity].ref, RuleCode(r, views[r.entity], views).method, _field(view, r.parameters.via))
-            for r in discovery.rules
-            if r.parameters.kind == "computed" and r.parameters.child == name
+        refreshes = refreshes_of[name]
+        cascades = tuple(
+            Cascade(child, via, refresh)
+            for child in views.values()
+            for via in child.references
+            if via.reference and via.reference.name == name and via.required
+            for refresh in refreshes_of[child.name]
+            if refresh.parent.name != name
         )
         result[name] = EntityRules(
             entity=view,
@@ -361,6 +390,7 @@ def entity_rules(discovery: DiscoveryDocument) -> dict[str, EntityRules]:
             counted=name in counted,
             listed=name in listed,
             actions=tuple(c for c in codes if c.kind == "action"),
+            cascades=cascades,
         )
     return result
 
