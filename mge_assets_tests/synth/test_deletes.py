@@ -55,7 +55,9 @@ test("deleting a product takes its entries and keeps totals current", () =>
     const basket = await factory.basket();
     const product = await factory.product();
     const other = await factory.product();
-    const kept = await factory.entry({ basket_id: basket.id, product_id: other.id, quantity: 3, note_of_id: product.id });
+    const kept = await factory.entry({
+      basket_id: basket.id, product_id: other.id, quantity: 3, note_of_id: product.id,
+    });
     const gone = await factory.entry({ basket_id: basket.id, product_id: product.id, quantity: 2 });
     assert.equal((await client.get(`/baskets/${basket.id}`)).body.total, 5);
     assert.equal((await client.delete(`/products/${product.id}`)).status, 204);
