@@ -166,11 +166,8 @@ class _Sentences(Domain):
     # -- kinds ----------------------------------------------------------------------------------
 
     def _order_or_bound(self, sentence: str) -> tuple | None:
-        for subject in SUBJECTS:
-            found = re.match(subject + rf"(?P<modal>{NEGATED}|{MODAL})\s+(?P<predicate>.+)$", sentence, re.I)
-            if found:
-                break
-        else:
+        found = _about_a_field(rf"(?P<modal>{NEGATED}|{MODAL})\s+(?P<predicate>.+)$", sentence)
+        if found is None:
             return None
         entity = self.entity(found["entity"])
         field = self.field(entity, found["field"])
@@ -248,16 +245,12 @@ class _Sentences(Domain):
         return "bound", entity.name, [f"{entity.name}.{field.name}"], parameters
 
     def _lifecycle(self, sentence: str) -> tuple | None:
-        for subject in SUBJECTS:
-            found = re.match(
-                subject + r"(?:(?:can|may)\s+)?(?:only\s+)?(?:moves?|goes|go|changes?|transitions?|passes|pass)\s+"
-                r"(?:only\s+)?(?P<rest>from\s+.+)$",
-                sentence,
-                re.I,
-            )
-            if found:
-                break
-        else:
+        found = _about_a_field(
+            r"(?:(?:can|may)\s+)?(?:only\s+)?(?:moves?|goes|go|changes?|transitions?|passes|pass)\s+"
+            r"(?:only\s+)?(?P<rest>from\s+.+)$",
+            sentence,
+        )
+        if found is None:
             return None
         entity = self.entity(found["entity"])
         field = self.field(entity, found["field"])
@@ -360,16 +353,12 @@ class _Sentences(Domain):
         return "delete_guard", parent.name, fields, parameters
 
     def _computed(self, sentence: str) -> tuple | None:
-        for subject in SUBJECTS:
-            found = re.match(
-                subject + r"(?:is|equals|is always|must be|must equal|should be|should equal|is computed as|"
-                r"is calculated as)\s+(?:the\s+)?(?P<aggregate>sum|total|number|count)\s+of\s+(?P<rest>.+)$",
-                sentence,
-                re.I,
-            )
-            if found:
-                break
-        else:
+        found = _about_a_field(
+            r"(?:is|equals|is always|must be|must equal|should be|should equal|is computed as|"
+            r"is calculated as)\s+(?:the\s+)?(?P<aggregate>sum|total|number|count)\s+of\s+(?P<rest>.+)$",
+            sentence,
+        )
+        if found is None:
             return None
         entity = self.entity(found["entity"])
         rest = re.sub(r"^(?:(?:all\s+)?(?:its|the|their)|all)\s+", "", found["rest"], flags=re.I)
@@ -409,17 +398,12 @@ class _Sentences(Domain):
         return "computed", entity.name, fields, parameters
 
     def _derived_default(self, sentence: str) -> tuple | None:
-        for subject in SUBJECTS:
-            found = re.match(
-                subject
-                + r"(?:defaults to|should default to|must default to|will default to|is by default|by default is)\s+"
-                r"(?P<source>.+?)(?:\s+(?:by default|(?:when|if|unless) (?:it is )?(?:not )?(?:given|sent|set)))?$",
-                sentence,
-                re.I,
-            )
-            if found:
-                break
-        else:
+        found = _about_a_field(
+            r"(?:defaults to|should default to|must default to|will default to|is by default|by default is)\s+"
+            r"(?P<source>.+?)(?:\s+(?:by default|(?:when|if|unless) (?:it is )?(?:not )?(?:given|sent|set)))?$",
+            sentence,
+        )
+        if found is None:
             return None
         entity = self.entity(found["entity"])
         source = found["source"].strip()
@@ -495,6 +479,16 @@ class _Sentences(Domain):
         return "action", entity.name, fields, parameters
 
     # -- resolution -----------------------------------------------------------------------------
+
+
+def _about_a_field(predicate: str, sentence: str) -> re.Match[str] | None:
+    """A sentence about one field of an entity (`A Loan's due ...`, `The due of a Loan ...`) whose rest
+    matches `predicate`."""
+    for subject in SUBJECTS:
+        found = re.match(subject + predicate, sentence, re.I)
+        if found:
+            return found
+    return None
 
 
 def _first_error(error: ValueError) -> str:

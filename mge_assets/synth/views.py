@@ -206,36 +206,11 @@ class FieldView:
         return ", ".join(parts)
 
 
-@dataclass(frozen=True)
-class EntityRef:
+class _Named:
+    """The names an entity goes by in generated code, from its own name and its snake_case form."""
+
     name: str
     snake: str
-    table: str
-
-    @property
-    def camel(self) -> str:
-        return self.name[0].lower() + self.name[1:]
-
-    @property
-    def module(self) -> str:
-        return python_module(self.snake)
-
-    @property
-    def var(self) -> str:
-        return python_variable(self.snake)
-
-
-@dataclass(frozen=True)
-class EntityView:
-    name: str
-    snake: str
-    plural: str
-    table: str
-    path: str
-    fields: tuple[FieldView, ...]
-    # Fields a rule other than a bound constrains or counts by: generated tests leave them be.
-    ruled_fields: frozenset[str] = frozenset()
-    order_by: str = "id"  # the column its list is ordered by (then by id)
 
     @property
     def camel(self) -> str:
@@ -250,6 +225,26 @@ class EntityView:
     def var(self) -> str:
         """A Python local, parameter or factory method named after it."""
         return python_variable(self.snake)
+
+
+@dataclass(frozen=True)
+class EntityRef(_Named):
+    name: str
+    snake: str
+    table: str
+
+
+@dataclass(frozen=True)
+class EntityView(_Named):
+    name: str
+    snake: str
+    plural: str
+    table: str
+    path: str
+    fields: tuple[FieldView, ...]
+    # Fields a rule other than a bound constrains or counts by: generated tests leave them be.
+    ruled_fields: frozenset[str] = frozenset()
+    order_by: str = "id"  # the column its list is ordered by (then by id)
 
     @property
     def ts_var(self) -> str:
