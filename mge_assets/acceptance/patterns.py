@@ -16,43 +16,43 @@ CRUD_VERBS = ("created", "read", "updated", "deleted", "listed")
 
 PATTERNS: dict[str, re.Pattern[str]] = {
     "crud": re.compile(
-        r"^(?:(?:every|each) entity|all entities|(?:an? |every |each )?(?P<entity>[A-Za-z_]+))"
+        r"^(?:(?:every|each) entity|all entities|(?:an? |every |each )?(?P<entity>[A-Za-z0-9_]+))"
         r" can be (?P<verbs>[a-z ,]+?)(?: over HTTP)?\.?$",
         re.I,
     ),
     "reject_missing_field": re.compile(
-        r"^creating an? (?P<entity>[A-Za-z_]+) without an? (?P<field>[A-Za-z_]+) "
+        r"^creating an? (?P<entity>[A-Za-z0-9_]+) without an? (?P<field>[A-Za-z0-9_]+) "
         r"is rejected with (?P<status>\d{3})\.?$",
         re.I,
     ),
     "reject_duplicate": re.compile(
-        r"^creating an? (?P<entity>[A-Za-z_]+) with an? (?P<field>[A-Za-z_]+) that already exists "
+        r"^creating an? (?P<entity>[A-Za-z0-9_]+) with an? (?P<field>[A-Za-z0-9_]+) that already exists "
         r"is rejected with (?P<status>\d{3})\.?$",
         re.I,
     ),
     "reject_missing_reference": re.compile(
-        r"^creating an? (?P<entity>[A-Za-z_]+) whose (?P<field>[A-Za-z_]+) does not exist "
+        r"^creating an? (?P<entity>[A-Za-z0-9_]+) whose (?P<field>[A-Za-z0-9_]+) does not exist "
         r"is rejected with (?P<status>\d{3})\.?$",
         re.I,
     ),
     "reject_invalid": re.compile(
-        r"^creating an? (?P<entity>[A-Za-z_]+) with an? invalid (?P<field>[A-Za-z_]+) "
+        r"^creating an? (?P<entity>[A-Za-z0-9_]+) with an? invalid (?P<field>[A-Za-z0-9_]+) "
         r"is rejected with (?P<status>\d{3})\.?$",
         re.I,
     ),
     "reject_unknown_id": re.compile(
-        r"^(?P<verb>reading|updating|deleting) an? (?P<entity>[A-Za-z_]+) that does not exist "
+        r"^(?P<verb>reading|updating|deleting) an? (?P<entity>[A-Za-z0-9_]+) that does not exist "
         r"is rejected with (?P<status>\d{3})\.?$",
         re.I,
     ),
     "default": re.compile(
-        r"^(?:an? |every |each )?(?:new )?(?P<entity>[A-Za-z_]+) is created with (?P<field>[A-Za-z_]+) "
+        r"^(?:an? |every |each )?(?:new )?(?P<entity>[A-Za-z0-9_]+) is created with (?P<field>[A-Za-z0-9_]+) "
         r"(?P<value>\S+?) by default\.?$",
         re.I,
     ),
     "ordering": LISTING_ORDER,
-    "filter": re.compile(r"^listing (?P<entity>[A-Za-z_]+) can be filtered by (?P<field>[A-Za-z_]+)\.?$", re.I),
-    "pagination": re.compile(r"^listing(?: (?P<entity>[A-Za-z_]+))? supports limit and offset\.?$", re.I),
+    "filter": re.compile(r"^listing (?P<entity>[A-Za-z0-9_]+) can be filtered by (?P<field>[A-Za-z0-9_]+)\.?$", re.I),
+    "pagination": re.compile(r"^listing(?: (?P<entity>[A-Za-z0-9_]+))? supports limit and offset\.?$", re.I),
 }
 
 EXAMPLES = {

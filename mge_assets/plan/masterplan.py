@@ -14,6 +14,7 @@ from mge_assets.plan.discovery import DiscoveryDocument
 from mge_assets.request import EntitySpec, Requirement
 from mge_assets.rules import Rule
 from mge_assets.rules.describe import describe_rule
+from mge_assets.synth.names import python_module
 
 PHASES = ("Foundation", "Domain", "API", "Assembly", "Tests")
 
@@ -25,16 +26,17 @@ _ENTITY_TASKS = (
     ("routes", "API", "{name} HTTP routes", 2, 45),
     ("unit_tests", "Tests", "{name} unit tests", 0, 40),
 )
-# Where each kind of task writes, per language of the generated project.
+# Where each kind of task writes, per language of the generated project: a Python module is named so
+# that it can be imported (`class` → `class_`), a TypeScript one keeps the snake_case name.
 TARGET_FILES = {
     "python": {
         "errors": "{pkg}/errors.py",
         "database": "{pkg}/db.py",
-        "model": "{pkg}/models/{snake}.py",
-        "repository": "{pkg}/repositories/{snake}.py",
-        "rules": "{pkg}/rules/{snake}.py",
-        "service": "{pkg}/services/{snake}.py",
-        "routes": "{pkg}/api/{snake}.py",
+        "model": "{pkg}/models/{module}.py",
+        "repository": "{pkg}/repositories/{module}.py",
+        "rules": "{pkg}/rules/{module}.py",
+        "service": "{pkg}/services/{module}.py",
+        "routes": "{pkg}/api/{module}.py",
         "app": "{pkg}/app.py",
         "test_fixtures": "tests/conftest.py",
         "unit_tests": "tests/test_{snake}.py",
@@ -128,7 +130,7 @@ def plan_project(discovery: DiscoveryDocument) -> Masterplan:
             "Domain",
             f"{entity} business rules",
             entity,
-            files["rules"].format(pkg=pkg, snake=discovery.entity(entity).snake),
+            _entity_file(files["rules"], pkg, discovery.entity(entity)),
             15 + 12 * len(rules),
         )
         for entity, rules in rules_by_module(discovery).items()
@@ -226,13 +228,17 @@ def _entity_specs(discovery: DiscoveryDocument, kinds: tuple[str, ...]) -> list[
             phase,
             title.format(name=e.name),
             e.name,
-            TARGET_FILES[discovery.language][kind].format(pkg=discovery.package, snake=e.snake),
+            _entity_file(TARGET_FILES[discovery.language][kind], discovery.package, e),
             base + per_field * len(e.fields),
         )
         for e in discovery.entities
         for kind, phase, title, per_field, base in _ENTITY_TASKS
         if kind in kinds
     ]
+
+
+def _entity_file(template: str, pkg: str, entity: EntitySpec) -> str:
+    return template.format(pkg=pkg, snake=entity.snake, module=python_module(entity.snake))
 
 
 def _spec(kind: str, phase: str, title: str, entity: str | None, file: str, loc: int) -> dict:

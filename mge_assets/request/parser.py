@@ -80,6 +80,7 @@ RESERVED_ENTITIES = {
         ),
         "a name the generated service defines for its own plumbing",
     ),
+    **dict.fromkeys(("True", "False", "None"), "a Python keyword, which no class can be named"),
     **dict.fromkeys(
         ("NotFoundError", "ConflictError", "ValidationError", "RouteError", "RuleError"),
         "a name of the generated service's errors",

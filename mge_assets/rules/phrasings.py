@@ -63,8 +63,8 @@ EXAMPLES = {
 # "Listing Tasks is ordered by due." The order a list route returns rows in (a CRUD phrasing the
 # service honours, so discovery records it).
 LISTING_ORDER = re.compile(
-    r"^listing (?P<entity>[A-Za-z_]+) (?:returns them |is )?(?:ordered|sorted) by "
-    r"(?P<field>[A-Za-z_]+)(?: ascending)?\.?$",
+    r"^listing (?P<entity>[A-Za-z0-9_]+) (?:returns them |is )?(?:ordered|sorted) by "
+    r"(?P<field>[A-Za-z0-9_]+)(?: ascending)?\.?$",
     re.I,
 )
 

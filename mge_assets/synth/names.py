@@ -130,6 +130,11 @@ def typescript_local(name: str) -> str:
     return f"{name}_" if name in TYPESCRIPT_RESERVED else name
 
 
+def typescript_member(name: str) -> str:
+    """A TypeScript class member named after something of the user's: `constructor` is the class's own."""
+    return f"{name}_" if name == "constructor" else name
+
+
 def sql_identifier(name: str) -> str:
     """A table or column name quoted for SQL, so that `order`, `group` or `as` are names, not keywords."""
     return '"' + name.replace('"', '""') + '"'

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import textwrap
-from functools import cache
+from functools import cache, lru_cache
 
 import jinja2
 
 from mge_assets.plan.discovery import DiscoveryDocument
 from mge_assets.plan.masterplan import PlanTask
 from mge_assets.synth.rule_views import entity_rules
-from mge_assets.synth.views import EMAIL_PATTERN, EntityView, entity_views, py_literal, python_kwargs
+from mge_assets.synth.views import EMAIL_PATTERN, entity_views, py_literal, python_kwargs
 
 _TASK_TEMPLATES = {
     "python": {
@@ -83,9 +83,8 @@ def render(template: str, **context: object) -> str:
 
 def draft_task(discovery: DiscoveryDocument, task: PlanTask) -> dict[str, str]:
     """The code of one task: its target files, rendered from the task kind's template."""
-    views = entity_views(discovery)
-    entity = next((v for v in views if v.name == task.entity), None)
-    base = _context(discovery, views)
+    base = _context(discovery)
+    entity = next((v for v in base["entities"] if v.name == task.entity), None)  # type: ignore[attr-defined]
     context = base | {
         "e": entity,
         "r": base["rules"].get(task.entity or ""),  # type: ignore[attr-defined]
@@ -97,7 +96,7 @@ def draft_task(discovery: DiscoveryDocument, task: PlanTask) -> dict[str, str]:
 
 def infrastructure(discovery: DiscoveryDocument) -> dict[str, str]:
     """Files that are not generated atom by atom: packaging, container, docs, package markers."""
-    context = _context(discovery, entity_views(discovery))
+    context = _context(discovery)
     if discovery.language == "typescript":
         return _typescript_infrastructure(context)
     pkg = discovery.package
@@ -130,13 +129,21 @@ def _typescript_infrastructure(context: dict[str, object]) -> dict[str, str]:
     return {path: render(f"typescript/{template}", **context) for path, template in files.items()}
 
 
-def _context(discovery: DiscoveryDocument, views: list[EntityView]) -> dict[str, object]:
+def _context(discovery: DiscoveryDocument) -> dict[str, object]:
+    """What every template of a project is rendered with; computed once per document, as each of its
+    tasks (and each offline answer, which carries the document) renders with the same."""
+    return dict(_project_context(discovery.model_dump_json()))
+
+
+@lru_cache(maxsize=16)
+def _project_context(document: str) -> dict[str, object]:
+    discovery = DiscoveryDocument.model_validate_json(document)
     return {
         "pkg": discovery.package,
         "name": discovery.name,
         "title": discovery.title,
         "summary": discovery.summary,
-        "entities": views,
+        "entities": entity_views(discovery),
         "requirements": discovery.requirements,
         "rules": entity_rules(discovery),
         "email_pattern": EMAIL_PATTERN,

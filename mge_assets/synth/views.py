@@ -17,6 +17,7 @@ from mge_assets.synth.names import (
     python_variable,
     sql_identifier,
     typescript_local,
+    typescript_member,
 )
 from mge_assets.synth.samples import DEFAULT_SAMPLES, entity_samples
 
@@ -214,7 +215,8 @@ class _Named:
 
     @property
     def camel(self) -> str:
-        return self.name[0].lower() + self.name[1:]
+        """Its name in TypeScript code, and its test factory's method."""
+        return typescript_member(self.name[0].lower() + self.name[1:])
 
     @property
     def module(self) -> str:

@@ -2,9 +2,9 @@
 skipped; the selection is spread over the operators and reproducible."""
 
 import ast
+from pathlib import Path
 
-from mge_assets.acceptance.mutation import mutants_of, select_mutants
-from mge_assets.acceptance.mutation_typescript import mutants_of_typescript
+from mge_assets.acceptance.mutation import mutants_of, mutants_of_typescript, select_mutants
 
 SOURCE = """
 from fastapi import APIRouter, Query, Response
@@ -105,3 +105,49 @@ def test_typescript_selection_takes_the_service_sources_only() -> None:
     files = {"src/routes/row.ts": TS_SOURCE, "src/main.ts": "main(true);\n", "tests/row.test.ts": "f(true);\n"}
     chosen = select_mutants(files, "pkg", 50, seed=1, language="typescript")
     assert chosen and {m.file for m in chosen} == {"src/routes/row.ts"}
+
+
+def _rules_of(example: str) -> tuple[dict[str, str], str, str]:
+    from mge_assets.acceptance.offline_build import offline_discovery, offline_project_files
+    from mge_assets_tests.conftest import example_path
+
+    discovery = offline_discovery(example_path(example))
+    return offline_project_files(discovery), discovery.package, discovery.language
+
+
+def test_rule_operators_break_the_rules_of_a_python_service() -> None:
+    files, package, _ = _rules_of("order_desk")
+    order = [m for m in mutants_of(f"{package}/rules/order.py", files[f"{package}/rules/order.py"]) if m.rule]
+    operators = {m.operator for m in order}
+    assert {"bound_up", "bound_down", "allow_transition", "drop_rule_check"} <= operators
+    moved = next(m for m in order if m.operator == "allow_transition")
+    assert "'draft': ('placed', 'cancelled', 'shipped')" in moved.source  # draft may now ship at once
+    quota = next(m for m in order if m.operator == "bound_up" and "limit 2" in m.description)
+    assert ">= 3" in quota.source and ">= 2" not in quota.source
+    for mutant in order:
+        ast.parse(mutant.source)
+    service = f"{package}/services/line.py"
+    refreshes = [m for m in mutants_of(service, files[service]) if m.operator == "drop_refresh"]
+    assert refreshes and all(m.rule for m in refreshes)
+    repository = f"{package}/repositories/order.py"
+    assert not any(m.rule for m in mutants_of(repository, files[repository]))  # no rule of its own
+
+
+def test_rule_operators_break_the_rules_of_a_typescript_service() -> None:
+    files, package, language = _rules_of("event_tickets_ts")
+    rules = [m for m in mutants_of_typescript("src/rules/ticket.ts", files["src/rules/ticket.ts"]) if m.rule]
+    assert {"bound_up", "bound_down", "allow_transition", "drop_rule_check"} <= {m.operator for m in rules}
+    moved = next(m for m in rules if m.operator == "allow_transition")
+    assert '"paid": ["refunded", "reserved"]' in moved.source
+    chosen = select_mutants(files, package, 12, seed=1, language=language, rules=True)
+    assert len(chosen) == 12 and all(m.rule for m in chosen)
+    assert not any(m.rule for m in select_mutants(files, package, 12, seed=1, language=language, rules=False))
+
+
+def test_the_language_operators_import_one_way() -> None:
+    import mge_assets.acceptance.mutation.python as python_operators
+    import mge_assets.acceptance.mutation.typescript as typescript_operators
+
+    for module in (python_operators, typescript_operators):
+        source = Path(module.__file__).read_text()
+        assert "acceptance.mutation import" not in source  # only the model below them, never the package

@@ -8,11 +8,12 @@ Sites inside type annotations are skipped: a change there cannot alter behaviour
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from mge_assets.acceptance.mutation import STATUS_SWAPS, Mutant
+from mge_assets.acceptance.mutation.model import STATUS_SWAPS, Mutant
 from mge_assets.atomize.javascript import parser
 
 COMPARE_SWAPS = {"===": "!==", "!==": "===", "==": "!=", "!=": "==", "<": "<=", "<=": "<", ">": ">=", ">=": ">"}
@@ -22,8 +23,11 @@ _TYPE_CONTEXTS = {"type_annotation", "type_alias_declaration", "interface_declar
 Site = tuple[str, int, int, str, str]  # operator, start byte, end byte, replacement, description
 
 
-def _sites(root: Node, source: bytes) -> Iterator[Site]:
+def _sites(root: Node, source: bytes, rules_module: bool = False) -> Iterator[Site]:
+    """Every place an operator applies, in source order (the rule operators in a rules module only)."""
     for node in _walk(root):
+        if rules_module:
+            yield from _rule_sites(node, source)
         text = source[node.start_byte : node.end_byte].decode()
         if node.type == "object" and _is_route(node, source):
             end = node.next_sibling.end_byte if node.next_sibling and node.next_sibling.type == "," else node.end_byte
@@ -48,12 +52,65 @@ def _sites(root: Node, source: bytes) -> Iterator[Site]:
         elif node.type == "expression_statement" and _is_method_call(
             node.named_children[0] if node.named_children else None
         ):
-            yield "drop_call", node.start_byte, node.end_byte, ";", f"call {text.split('(')[0]}() removed"
+            called = text.split("(")[0]
+            yield _call_operator(called), node.start_byte, node.end_byte, ";", f"call {called}() removed"
         elif node.type in ("true", "false"):
             flipped = "false" if node.type == "true" else "true"
             yield "flip_bool", node.start_byte, node.end_byte, flipped, f"{text} → {flipped}"
-        elif node.type == "arrow_function" and text == "(a, b) => a.id - b.id":
-            yield "reverse_order", node.start_byte, node.end_byte, "(a, b) => b.id - a.id", "order by id reversed"
+        elif node.type == "arrow_function" and text.startswith("(a, b) =>") and text.endswith("a.id - b.id"):
+            reversed_ = "(a, b) => " + " || ".join(
+                {"a.id - b.id": "b.id - a.id"}.get(
+                    part, part.replace("a[", "§[").replace("b[", "a[").replace("§[", "b[")
+                )
+                for part in text.removeprefix("(a, b) => ").split(" || ")
+            )
+            yield "reverse_order", node.start_byte, node.end_byte, reversed_, "the list order reversed"
+
+
+def _rule_sites(node: Node, source: bytes) -> Iterator[Site]:
+    """Where a business rule can be broken by one: a limit compared with (a bound, a quota), and the
+    moves of a lifecycle (`const STATUS_MOVES = { "open": ["returned"], ... }`)."""
+    if node.type == "binary_expression":
+        operator, limit = node.child_by_field_name("operator"), node.child_by_field_name("right")
+        symbol = source[operator.start_byte : operator.end_byte].decode() if operator else ""
+        if symbol in COMPARE_SWAPS and limit is not None and limit.type == "number":
+            value = float(source[limit.start_byte : limit.end_byte].decode())
+            for name, shifted in (("bound_up", value + 1), ("bound_down", value - 1)):
+                text = str(int(shifted)) if shifted.is_integer() else repr(shifted)
+                yield name, limit.start_byte, limit.end_byte, text, f"limit {value:g} moved to {text}"
+    if node.type == "variable_declarator":
+        name, value = node.child_by_field_name("name"), node.child_by_field_name("value")
+        lifecycle = name is not None and source[name.start_byte : name.end_byte].decode().endswith("_MOVES")
+        if lifecycle and value is not None and value.type == "object":
+            yield from _allowed_moves(value, source)
+
+
+def _allowed_moves(moves: Node, source: bytes) -> Iterator[Site]:
+    pairs = [p for p in moves.named_children if p.type == "pair"]
+
+    def text(node: Node) -> str:
+        return source[node.start_byte : node.end_byte].decode().strip("\"'")
+
+    states = [text(p.child_by_field_name("key")) for p in pairs]
+    states += [text(e) for p in pairs for e in p.child_by_field_name("value").named_children]
+    for pair in pairs:
+        key, targets = text(pair.child_by_field_name("key")), pair.child_by_field_name("value")
+        allowed = {text(e) for e in targets.named_children}
+        state = next((s for s in states if s != key and s not in allowed), None)
+        if state is not None and targets.type == "array":
+            end = targets.end_byte - 1  # before the closing bracket
+            insert = f", {json.dumps(state)}" if targets.named_children else json.dumps(state)
+            yield "allow_transition", end, end, insert, f"{key} may also move to {state}"
+
+
+def _call_operator(called: str) -> str:
+    """A dropped call that skips a business rule is a rule mutant: the rules' checks and defaults, a
+    computed field's refresh."""
+    if "refresh" in called.lower():
+        return "drop_refresh"
+    if called.startswith(("this.rules.", "this.must", "this.should", "this.req")):
+        return "drop_rule_check"
+    return "drop_call"
 
 
 def _operator_site(node: Node, source: bytes) -> Iterator[Site]:
@@ -97,7 +154,7 @@ def mutants_of_typescript(path: str, source: str) -> list[Mutant]:
     data = source.encode()
     tree = parser("typescript").parse(data)
     found, counters = [], {}
-    for operator, start, end, replacement, description in _sites(tree.root_node, data):
+    for operator, start, end, replacement, description in _sites(tree.root_node, data, "/rules/" in f"/{path}"):
         site = counters[operator] = counters.get(operator, -1) + 1
         line = data.count(b"\n", 0, start) + 1
         mutated = (data[:start] + replacement.encode() + data[end:]).decode()

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import ast
 import copy
-import random
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-STATUS_SWAPS = {200: 201, 201: 200, 204: 200, 404: 400, 409: 400, 422: 400}
+from mge_assets.acceptance.mutation.model import STATUS_SWAPS, Mutant
+
 COMPARE_SWAPS = {
     ast.Eq: ast.NotEq,
     ast.NotEq: ast.Eq,
@@ -30,18 +29,9 @@ COMPARE_SWAPS = {
 ROUTE_METHODS = {"get", "post", "patch", "put", "delete"}
 
 
-@dataclass(frozen=True)
-class Mutant:
-    file: str
-    operator: str
-    site: int  # the operator's n-th site in the file
-    line: int
-    description: str
-    source: str  # the whole mutated file
-
-
-def _sites(tree: ast.AST) -> Iterator[tuple[str, ast.AST, str]]:
-    """(operator, node, description) for every place an operator applies, in a stable order."""
+def _sites(tree: ast.AST, rules_module: bool = False) -> Iterator[tuple[str, ast.AST, str]]:
+    """(operator, node, description) for every place an operator applies, in a stable order (the rule
+    operators in a rules module only)."""
     equivalent = _equivalent_nodes(tree)
     for node in ast.walk(tree):
         if id(node) in equivalent:
@@ -61,13 +51,58 @@ def _sites(tree: ast.AST) -> Iterator[tuple[str, ast.AST, str]]:
         if isinstance(node, ast.Raise):
             yield "drop_raise", node, "a raise removed"
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and _is_method_call(node.value):
-            yield "drop_call", node, f"call {ast.unparse(node.value.func)}() removed"
+            called = ast.unparse(node.value.func)
+            yield _call_operator(called), node, f"call {called}() removed"
         if isinstance(node, ast.keyword) and node.arg in ("min_length", "ge", "le", "status_code", "exclude_unset"):
             yield "drop_keyword", node, f"keyword {node.arg}= removed"
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and "ORDER BY id" in node.value:
             yield "reverse_order", node, "ORDER BY id reversed"
         if isinstance(node, ast.Constant) and type(node.value) is bool:
             yield "flip_bool", node, f"{node.value} → {not node.value}"
+        if rules_module:
+            yield from _rule_sites(node)
+
+
+def _rule_sites(node: ast.AST) -> Iterator[tuple[str, ast.AST, str]]:
+    """Where a business rule can be broken by one: a limit compared with (a bound, a quota), and the
+    moves of a lifecycle (`STATUS_MOVES = {"open": ("returned",), ...}`)."""
+    if isinstance(node, ast.Compare) and len(node.comparators) == 1:
+        limit = node.comparators[0]
+        if isinstance(limit, ast.Constant) and type(limit.value) in (int, float):
+            yield "bound_up", node, f"limit {limit.value!r} raised by one"
+            yield "bound_down", node, f"limit {limit.value!r} lowered by one"
+    if isinstance(node, ast.AnnAssign | ast.Assign) and isinstance(node.value, ast.Dict):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if any(isinstance(t, ast.Name) and t.id.endswith("_MOVES") for t in targets):
+            for key, moves in zip(node.value.keys, node.value.values, strict=True):
+                if (
+                    isinstance(key, ast.Constant)
+                    and isinstance(moves, ast.Tuple)
+                    and _forbidden(node.value, key, moves)
+                ):
+                    yield (
+                        "allow_transition",
+                        moves,
+                        f"{key.value} may also move to {_forbidden(node.value, key, moves)}",
+                    )
+
+
+def _forbidden(moves: ast.Dict, key: ast.Constant, allowed: ast.Tuple) -> str | None:
+    """A value of the lifecycle that `key` may not move to (the first, in the order the moves name them)."""
+    named = [k.value for k in moves.keys if isinstance(k, ast.Constant)]
+    named += [e.value for v in moves.values if isinstance(v, ast.Tuple) for e in v.elts if isinstance(e, ast.Constant)]
+    targets = {e.value for e in allowed.elts if isinstance(e, ast.Constant)}
+    return next((state for state in named if state != key.value and state not in targets), None)
+
+
+def _call_operator(called: str) -> str:
+    """A dropped call that skips a business rule is a rule mutant: the rules' checks and defaults, a
+    computed field's refresh."""
+    if "refresh" in called:
+        return "drop_refresh"
+    if called.startswith(("self.rules.", "self._must_", "self._should_", "self._req_")):
+        return "drop_rule_check"
+    return "drop_call"
 
 
 def _equivalent_nodes(tree: ast.AST) -> set[int]:
@@ -103,12 +138,15 @@ def _apply(tree: ast.Module, operator: str, target: ast.AST) -> ast.Module:
         for name, value in ast.iter_fields(parent):
             if isinstance(value, list) and target in value:
                 index = value.index(target)
-                if operator in ("drop_raise", "drop_call"):
+                if operator in ("drop_raise", "drop_call", "drop_rule_check", "drop_refresh"):
                     value[index] = ast.Pass()
                 elif operator == "drop_keyword":
                     del value[index]
                 elif operator == "drop_route":
                     target.decorator_list = [d for d in target.decorator_list if not _is_route(d)]
+                elif operator == "allow_transition" and isinstance(parent, ast.Dict):
+                    state = _forbidden(parent, parent.keys[index], target)
+                    value[index] = ast.Tuple([*target.elts, ast.Constant(state)], ast.Load())
                 else:
                     value[index] = _replaced(operator, target)
                 return tree
@@ -131,6 +169,10 @@ def _replaced(operator: str, node: ast.AST) -> ast.AST:
         return ast.Constant(node.value.replace("ORDER BY id", "ORDER BY id DESC"))
     if operator == "flip_bool":
         return ast.Constant(not node.value)
+    if operator in ("bound_up", "bound_down"):
+        limit = node.comparators[0].value
+        shifted = limit + 1 if operator == "bound_up" else limit - 1
+        return ast.Compare(node.left, node.ops, [ast.Constant(shifted)])
     raise ValueError(f"unknown operator {operator}")
 
 
@@ -142,40 +184,13 @@ def mutants_of(path: str, source: str) -> list[Mutant]:
         return []
     found = []
     counters: dict[str, int] = {}
-    for operator, node, description in list(_sites(original)):
+    rules_module = "/rules/" in f"/{path}"
+    for operator, node, description in list(_sites(original, rules_module)):
         site = counters[operator] = counters.get(operator, -1) + 1
         line = getattr(node, "lineno", 0)
         tree = copy.deepcopy(original)
-        target = [n for op, n, _ in _sites(tree) if op == operator][site]
+        target = [n for op, n, _ in _sites(tree, rules_module) if op == operator][site]
         mutated = ast.unparse(ast.fix_missing_locations(_apply(tree, operator, target)))
         if mutated != ast.unparse(original):
             found.append(Mutant(path, operator, site, line, f"{path}:{line} {description}", mutated + "\n"))
     return found
-
-
-def select_mutants(
-    files: dict[str, str], package: str, count: int, seed: int = 0, language: str = "python"
-) -> list[Mutant]:
-    """`count` mutants of the service's modules (the package's, or a TypeScript project's `src/` but
-    its entry point), spread over the operators (round robin), seeded."""
-    from mge_assets.acceptance.mutation_typescript import mutants_of_typescript  # it builds on Mutant
-
-    pool: dict[str, list[Mutant]] = {}
-    for path in sorted(files):
-        if language == "typescript" and path.startswith("src/") and path.endswith(".ts") and path != "src/main.ts":
-            mutants = mutants_of_typescript(path, files[path])
-        elif language == "python" and path.startswith(f"{package}/") and path.endswith(".py"):
-            mutants = mutants_of(path, files[path])
-        else:
-            continue
-        for mutant in mutants:
-            pool.setdefault(mutant.operator, []).append(mutant)
-    rng = random.Random(seed)
-    for mutants in pool.values():
-        rng.shuffle(mutants)
-    chosen: list[Mutant] = []
-    while len(chosen) < count and any(pool.values()):
-        for operator in sorted(pool):
-            if pool[operator] and len(chosen) < count:
-                chosen.append(pool[operator].pop())
-    return chosen
