@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from mge_assets.acceptance.naming import test_file_for, test_prefix
 from mge_assets.acceptance.patterns import INVALID_VALUES, Match, Untestable, match_requirement
@@ -13,7 +13,7 @@ from mge_assets.plan.discovery import DiscoveryDocument
 from mge_assets.request import Requirement
 from mge_assets.rules import Rule
 from mge_assets.synth.render import render
-from mge_assets.synth.views import entity_views, ts_literal
+from mge_assets.synth.views import EntityView, FieldView, entity_views, ts_literal
 
 
 def offline_tests_answer(discovery: DiscoveryDocument, requirement: Requirement) -> str:
@@ -40,8 +40,39 @@ def offline_tests_answer(discovery: DiscoveryDocument, requirement: Requirement)
         prefix=test_prefix(requirement.id),
         invalid=invalid,  # a JSON string: the same literal in Python and TypeScript
         single_match=match.field is not None and (match.field.unique or _capped(discovery, match)),
+        crud={e.name: crud_facts(discovery, e) for e in match.entities},
     )
     return render_files({path: code})
+
+
+@dataclass(frozen=True)
+class CrudFacts:
+    """What creating and deleting one entity must refuse or take along, from its declaration."""
+
+    required: tuple[FieldView, ...]  # each one missing: 422
+    non_empty: tuple[FieldView, ...]  # each one empty: 422
+    invalid: tuple[tuple[FieldView, str], ...]  # each one of the wrong type: 422 (a JSON literal)
+    references: tuple[FieldView, ...]  # each one to a row that does not exist: 404
+    dependents: tuple[tuple[EntityView, FieldView], ...]  # rows requiring it, deleted with it
+
+
+def crud_facts(discovery: DiscoveryDocument, entity: EntityView) -> CrudFacts:
+    writable = [f for f in entity.writable if not f.derived]
+    guarded = {(r.parameters.child, r.parameters.via) for r in discovery.rules if r.parameters.kind == "delete_guard"}
+    dependents = [
+        (child, via)
+        for child in entity_views(discovery)
+        for via in child.references
+        if via.reference and via.reference.name == entity.name and via.required and child.name != entity.name
+        if (child.name, via.name) not in guarded
+    ]
+    return CrudFacts(
+        required=tuple(f for f in writable if f.required),
+        non_empty=tuple(f for f in writable if f.non_empty),
+        invalid=tuple((f, INVALID_VALUES[f.type]) for f in writable if f.type in INVALID_VALUES and not f.reference),
+        references=tuple(f for f in writable if f.reference and f.reference.name != entity.name),
+        dependents=tuple(dependents),
+    )
 
 
 def _capped(discovery: DiscoveryDocument, match: Match) -> bool:

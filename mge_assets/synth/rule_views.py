@@ -374,11 +374,16 @@ def entity_rules(discovery: DiscoveryDocument) -> dict[str, EntityRules]:
                 if other != name:
                     reads.setdefault(other, views[other].ref)
         refreshes = refreshes_of[name]
+        guarded = {  # rows a guard keeps from being taken along: their delete is refused instead
+            (r.parameters.child, r.parameters.via)
+            for r in discovery.rules
+            if r.parameters.kind == "delete_guard" and r.entity == name and r.parameters.condition is None
+        }
         cascades = tuple(
             Cascade(child, via, refresh)
             for child in views.values()
             for via in child.references
-            if via.reference and via.reference.name == name and via.required
+            if via.reference and via.reference.name == name and via.required and (child.name, via.name) not in guarded
             for refresh in refreshes_of[child.name]
             if refresh.parent.name != name
         )

@@ -23,7 +23,7 @@ def delete_item(item_id: int) -> Response:
 def create_item(limit: int = Query(ge=1), strict: bool = False) -> dict:
     audit.record(limit)
     if limit > 3 and limit is not None:
-        return {"sql": "SELECT * FROM items ORDER BY id"}
+        return {"sql": "SELECT * FROM items ORDER BY id LIMIT 10"}
     return {}
 """
 
