@@ -145,13 +145,17 @@ def rule_tests_blind_to_their_rule(
         if discovery.rule_for(case.requirement_id) is not None:
             by_requirement.setdefault(case.requirement_id, []).append(case)
 
-    def run(requirement_id: str) -> dict[str, str]:
-        own = by_requirement[requirement_id]
+    def render(requirement_id: str) -> dict[str, str]:
+        """The service without the rule, with the rule's own tests: rendered in one thread, since the
+        templates and `ast.parse` side by side in threads trip a SystemError on Python 3.11.7."""
         without = discovery.model_copy(
             update={"rules": tuple(r for r in discovery.rules if r.requirement_id != requirement_id)}
         )
         files = {**offline_project_files(without), **acceptance_fixtures(without)}
-        files |= {case.file: suite.files[case.file] for case in own}
+        return files | {case.file: suite.files[case.file] for case in by_requirement[requirement_id]}
+
+    def run(requirement_id: str, files: dict[str, str]) -> dict[str, str]:
+        own = by_requirement[requirement_id]
         root = scratch / f"without-{requirement_id.lower()}"
         write_built_tree(root, files, suite.language)
         file = own[0].file
@@ -168,9 +172,11 @@ def rule_tests_blind_to_their_rule(
             if outcomes.get(case.test_id, ("missing",))[0] == "passed"
         }
 
+    requirements = sorted(by_requirement)
+    rendered = [render(requirement_id) for requirement_id in requirements]
     blind: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=RULE_BUILD_WORKERS, thread_name_prefix="mge-rule-trust") as pool:
-        for found in pool.map(run, sorted(by_requirement)):
+        for found in pool.map(run, requirements, rendered):
             blind.update(found)
     return blind
 

@@ -327,9 +327,10 @@ def _round_trip(discovery: object, language: str) -> dict[str, str]:
     return {"acceptance/test_round_trip.ts": TYPESCRIPT_ROUND_TRIP.format(entities=json.dumps(entities))}
 
 
-def build(label: str, text: str, language: str, root: Path, own_tests: bool) -> Project:
-    """The request's project written and compiled, its acceptance tests and the round trip of every entity
-    run in the sandbox (and its own unit tests, with `own_tests`)."""
+def render(text: str, language: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The request's project, its acceptance tests and the round trip of every entity (the Python parsed),
+    with the untestable requirements of its suite. Rendering stays in one thread: `ast.parse` side by side
+    in threads trips a SystemError on Python 3.11.7."""
     text = text.replace("language: python", f"language: {language}")
     discovery = discover(parse_request(text))
     suite = offline_suite(discovery)
@@ -337,21 +338,29 @@ def build(label: str, text: str, language: str, root: Path, own_tests: bool) -> 
     for path, code in files.items():
         if path.endswith(".py"):
             ast.parse(code, filename=path)  # a clear failure before anything runs
+    return files, tuple(f"{u.requirement_id}: {u.reason}" for u in suite.untestable)
+
+
+def build(
+    label: str, language: str, rendered: tuple[dict[str, str], tuple[str, ...]], root: Path, own_tests: bool
+) -> Project:
+    """The rendered project written and compiled, its tests run in the sandbox (with its own unit tests,
+    with `own_tests`)."""
+    files, untestable = rendered
     project = root / f"{label}-{language}"
     write_built_tree(project, files, language)
     if language == "python":
         command = [*PYTEST, *(["tests"] if own_tests else []), "acceptance"]
-        run = run_in_sandbox(command, project, timeout_s=900, collect=("junit.xml",))
-        reported = parse_junit(run.files["junit.xml"]) if "junit.xml" in run.files else {}
+        result = run_in_sandbox(command, project, timeout_s=900, collect=("junit.xml",))
+        reported = parse_junit(result.files["junit.xml"]) if "junit.xml" in result.files else {}
     else:
         folders = ("dist/tests/", "dist/acceptance/test_") if own_tests else ("dist/acceptance/test_",)
         tests = sorted(str(p.relative_to(project)) for p in (project / "dist").glob("*/*.js"))
         command = node_test_command([t for t in tests if t.startswith(folders)], 600)
-        run = run_in_sandbox(command, project, timeout_s=900, collect=("junit.xml",))
-        reported = parse_node_junit(run.files["junit.xml"]) if "junit.xml" in run.files else {}
+        result = run_in_sandbox(command, project, timeout_s=900, collect=("junit.xml",))
+        reported = parse_node_junit(result.files["junit.xml"]) if "junit.xml" in result.files else {}
     outcomes = {test: outcome for test, (outcome, _, _) in reported.items()}
-    untestable = tuple(f"{u.requirement_id}: {u.reason}" for u in suite.untestable)
-    return Project(label, language, untestable, outcomes, (run.stdout + run.stderr)[-3000:])
+    return Project(label, language, untestable, outcomes, (result.stdout + result.stderr)[-3000:])
 
 
 def _requests() -> dict[str, tuple[str, bool]]:
@@ -372,8 +381,9 @@ REQUESTS = _requests()
 def projects(tmp_path_factory) -> dict[tuple[str, str], Project]:
     root = tmp_path_factory.mktemp("names")
     jobs = [(label, text, language, own) for label, (text, own) in REQUESTS.items() for language in LANGUAGES]
+    rendered = [(label, language, render(text, language), root, own) for label, text, language, own in jobs]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        built = list(pool.map(lambda job: build(job[0], job[1], job[2], root, job[3]), jobs))
+        built = list(pool.map(lambda job: build(*job), rendered))
     return {(p.label, p.language): p for p in built}
 
 
