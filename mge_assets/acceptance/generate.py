@@ -53,24 +53,64 @@ class CrudFacts:
     non_empty: tuple[FieldView, ...]  # each one empty: 422
     invalid: tuple[tuple[FieldView, str], ...]  # each one of the wrong type: 422 (a JSON literal)
     references: tuple[FieldView, ...]  # each one to a row that does not exist: 404
-    dependents: tuple[tuple[EntityView, FieldView], ...]  # rows requiring it, deleted with it
+    unique: tuple[FieldView, ...]  # each one the same as a stored row's: 409
+    # rows referring to it: deleted with it when they require it, else their reference cleared
+    dependents: tuple[tuple[EntityView, FieldView], ...]
+
+
+# A requirement of its own for a refusal takes it out of the CRUD test, so a failure is charged to it alone.
+# (Its test of a missing field sends the field empty too.)
+STATED_REFUSALS = {
+    "reject_missing_field": ("required", "non_empty"),
+    "reject_invalid": ("invalid",),
+    "reject_missing_reference": ("references",),
+    "reject_duplicate": ("unique",),
+}
+
+
+def stated_refusals(discovery: DiscoveryDocument) -> set[tuple[str, str, str]]:
+    """(fact, entity, field) for each refusal a requirement of the request states on its own."""
+    entities = entity_views(discovery)
+    stated: set[tuple[str, str, str]] = set()
+    for requirement in discovery.requirements:
+        if discovery.rule_for(requirement.id) is not None:
+            continue
+        try:
+            match = match_requirement(requirement.text, entities)
+        except Untestable:
+            continue
+        if match.pattern in STATED_REFUSALS and match.field is not None:
+            stated |= {(fact, match.entities[0].name, match.field.name) for fact in STATED_REFUSALS[match.pattern]}
+    return stated
 
 
 def crud_facts(discovery: DiscoveryDocument, entity: EntityView) -> CrudFacts:
+    stated = stated_refusals(discovery)
+
+    def unstated(fact: str, field: FieldView) -> bool:
+        return (fact, entity.name, field.name) not in stated
+
     writable = [f for f in entity.writable if not f.derived]
     guarded = {(r.parameters.child, r.parameters.via) for r in discovery.rules if r.parameters.kind == "delete_guard"}
     dependents = [
         (child, via)
         for child in entity_views(discovery)
         for via in child.references
-        if via.reference and via.reference.name == entity.name and via.required and child.name != entity.name
+        if via.reference and via.reference.name == entity.name and child.name != entity.name
         if (child.name, via.name) not in guarded
     ]
     return CrudFacts(
-        required=tuple(f for f in writable if f.required),
-        non_empty=tuple(f for f in writable if f.non_empty),
-        invalid=tuple((f, INVALID_VALUES[f.type]) for f in writable if f.type in INVALID_VALUES and not f.reference),
-        references=tuple(f for f in writable if f.reference and f.reference.name != entity.name),
+        required=tuple(f for f in writable if f.required and unstated("required", f)),
+        non_empty=tuple(f for f in writable if f.non_empty and unstated("non_empty", f)),
+        invalid=tuple(
+            (f, INVALID_VALUES[f.type])
+            for f in writable
+            if f.type in INVALID_VALUES and not f.reference and unstated("invalid", f)
+        ),
+        references=tuple(
+            f for f in writable if f.reference and f.reference.name != entity.name and unstated("references", f)
+        ),
+        unique=tuple(f for f in writable if f.unique and unstated("unique", f)),
         dependents=tuple(dependents),
     )
 

@@ -124,14 +124,14 @@ def _resolve(name: str, found: re.Match[str], entities: list[EntityView], text: 
     return Match(pattern=name, entities=targets, field=field, status=status, verbs=verbs, value=value)
 
 
-# A value of the wrong shape for each field type, as a Python literal (sent as JSON).
+# A value each field type refuses, as a Python literal (sent as JSON).
 INVALID_VALUES = {
     "email": '"not-an-email"',
     "int": '"many"',
     "float": '"a lot"',
     "bool": '"perhaps"',
-    "date": '"31/01/2025"',
-    "datetime": '"yesterday"',
+    "date": '"2025-02-30"',  # shaped like a date, but no day of the calendar
+    "datetime": '"2025-02-30T10:00:00"',
     "enum": '"not-one-of-its-values"',
 }
 

@@ -144,6 +144,8 @@ def _project_context(document: str) -> dict[str, object]:
         "title": discovery.title,
         "summary": discovery.summary,
         "entities": entity_views(discovery),
+        # the types any field has: the checks of the others would be code no test can reach
+        "field_types": frozenset(f.type for e in entity_views(discovery) for f in e.fields),
         "requirements": discovery.requirements,
         "rules": entity_rules(discovery),
         "email_pattern": EMAIL_PATTERN,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mge_assets.acceptance.generate import offline_tests_answer
+from mge_assets.acceptance.generate import crud_facts, offline_tests_answer
 from mge_assets.acceptance.patterns import EXAMPLES, Untestable, match_requirement
 from mge_assets.acceptance.results import judge, parse_junit
 from mge_assets.acceptance.suite import AcceptanceSuite, read_tests_answer
@@ -63,3 +63,17 @@ def test_junit_outcomes_are_read_per_test() -> None:
     outcomes = parse_junit(xml)
     assert outcomes["acceptance/test_must_01.py::test_must_01__a"][0] == "passed"
     assert outcomes["acceptance/test_must_01.py::test_must_01__b"][:2] == ("failed", "assert 500 == 201")
+
+
+def test_the_crud_test_leaves_a_refusal_the_request_states_to_its_own_requirement(task_api_discovery) -> None:
+    """MUST-02 (no title) and MUST-04/08 (no project, no assignee) are Task's, MUST-03 a User's duplicate
+    email: the CRUD test refuses none of them, so a failure of one is charged to its own requirement alone."""
+    views = {view.name: view for view in entity_views(task_api_discovery)}
+    task = crud_facts(task_api_discovery, views["Task"])
+    assert "title" not in {f.name for f in (*task.required, *task.non_empty)} and not task.references
+    assert not crud_facts(task_api_discovery, views["User"]).unique
+    without_them = task_api_discovery.model_copy(update={"requirements": task_api_discovery.requirements[:1]})
+    task = crud_facts(without_them, views["Task"])
+    assert "title" in {f.name for f in task.required} and "title" in {f.name for f in task.non_empty}
+    assert {f.name for f in task.references} == {"project", "assignee"}
+    assert [f.name for f in crud_facts(without_them, views["User"]).unique] == ["email"]

@@ -61,3 +61,16 @@ def test_project_has_packaging_container_docs_and_tests(task_api_discovery) -> N
 def test_the_draft_of_a_task_writes_exactly_its_target_files(task_api_discovery, task_api_plan) -> None:
     for task in task_api_plan.tasks:
         assert set(draft_task(task_api_discovery, task)) == set(task.target_files)
+
+
+@pytest.mark.parametrize(
+    ("example", "present", "absent"), [("task_board_ts", "bool", "datetime"), ("event_tickets_ts", "datetime", "bool")]
+)
+def test_a_typescript_service_checks_only_the_field_types_it_has(example: str, present: str, absent: str) -> None:
+    """A check of a type no field has is code no test can reach (and no mutant of it can be killed);
+    `ACCEPTS[type]` of a type the fields do have stays."""
+    files = _project_files(next(p for p in EXAMPLES if p.stem == example))
+    fields, http = files["src/fields.ts"], files["src/http.ts"]
+    assert f"  {present}: (value)" in fields and f"  {absent}: (value)" not in fields
+    assert ("  bool: (raw)" in http) == (present == "bool")
+    assert ("matching.sort(" in files["src/store.ts"]) is False  # neither lists in any order but by id
