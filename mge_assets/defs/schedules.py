@@ -5,35 +5,26 @@ from pathlib import Path
 
 import dagster as dg
 
+from mge_assets.canary.gold import GoldSetError, load_gold_set
 from mge_assets.defs.jobs import request_pipeline
 from mge_assets.defs.partitions import requests_partitions
-from mge_assets.errors import RequestError
-from mge_assets.request import parse_request
-
-
-def canary_names(directory: Path) -> list[str]:
-    """The request names of the gold set: every valid `*.md` in the canary folder."""
-    names = []
-    for path in sorted(directory.glob("*.md")):
-        try:
-            names.append(parse_request(path.read_bytes(), source=str(path)).name)
-        except RequestError:
-            continue
-    return names
 
 
 @dg.schedule(cron_schedule="0 3 * * *", job=request_pipeline, default_status=dg.DefaultScheduleStatus.STOPPED)
 def canary_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
-    """Every night at 03:00, a run of each gold-set request (MGE_CANARY_DIR, default
-    examples/requests) that has been submitted, tagged `mge/canary`."""
-    directory = Path(os.environ.get("MGE_CANARY_DIR", "examples/requests"))
-    gold = canary_names(directory)
+    """Every night at 03:00, a run of each gold-set request (the manifest MGE_GOLD_SET, default
+    examples/gold_set.yaml) that has been submitted, tagged `mge/canary`."""
+    manifest = Path(os.environ.get("MGE_GOLD_SET", "examples/gold_set.yaml"))
+    try:
+        gold = [canary.name for canary in load_gold_set(manifest)]
+    except GoldSetError as error:
+        return dg.SkipReason(f"the gold set cannot be read: {error}")
     present = set(context.instance.get_dynamic_partitions(requests_partitions.name))
     runnable = [name for name in gold if name in present]
     if not runnable:
         return dg.SkipReason(
-            f"none of the {len(gold)} gold-set requests in {directory} is submitted; run "
-            f"`mge submit {directory}/*.md` once"
+            f"none of the {len(gold)} gold-set requests of {manifest} is submitted; submit their files "
+            "(`mge submit FILE ...`, the paths listed in the manifest) once"
         )
     stamp = context.scheduled_execution_time.strftime("%Y-%m-%d")
     return [

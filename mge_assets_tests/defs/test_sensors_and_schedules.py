@@ -65,12 +65,21 @@ def test_without_an_inbox_folder_the_sensor_skips_and_says_where(tmp_path) -> No
 
 
 def test_canaries_run_the_submitted_gold_set_and_skip_otherwise(monkeypatch) -> None:
-    monkeypatch.setenv("MGE_CANARY_DIR", str(ROOT / "examples" / "requests"))
+    monkeypatch.setenv("MGE_GOLD_SET", str(ROOT / "examples" / "gold_set.yaml"))
     when = dt.datetime(2026, 11, 22, 3, 0, tzinfo=dt.UTC)
     with dg.instance_for_test() as instance:
         skipped = canary_schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=when))
         assert isinstance(skipped, dg.SkipReason) and "mge submit" in skipped.skip_message
-        instance.add_dynamic_partitions("requests", ["task-api", "blog", "not-gold"])
+        instance.add_dynamic_partitions("requests", ["task-api", "blog", "gym-desk-ts", "not-gold"])
         runs = canary_schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=when))
-        assert sorted(r.partition_key for r in runs) == ["blog", "task-api"]
+        assert sorted(r.partition_key for r in runs) == ["blog", "gym-desk-ts", "task-api"]
         assert all(r.tags["mge/canary"] == "true" and r.run_key.endswith("2026-11-22") for r in runs)
+
+
+def test_a_gold_set_that_cannot_be_read_skips_the_canaries_and_says_why(monkeypatch, tmp_path) -> None:
+    (tmp_path / "gold_set.yaml").write_text("canaries:\n  - request: nowhere.md\n")
+    monkeypatch.setenv("MGE_GOLD_SET", str(tmp_path / "gold_set.yaml"))
+    when = dt.datetime(2026, 11, 22, 3, 0, tzinfo=dt.UTC)
+    with dg.instance_for_test() as instance:
+        skipped = canary_schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=when))
+        assert isinstance(skipped, dg.SkipReason) and "canary 1: cannot read" in skipped.skip_message
