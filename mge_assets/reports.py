@@ -3,7 +3,6 @@
 from dataclasses import dataclass, field
 
 import dagster as dg
-from dagster._core.event_api import PartitionKeyFilter
 
 from mge_assets.defs.metadata import stage_calls
 
@@ -41,9 +40,7 @@ def read_report(instance: dg.DagsterInstance, defs: dg.Definitions, name: str) -
     order = [k for k in graph.toposorted_asset_keys]
     report = RequestReport(name=name)
     check_keys = sorted(graph.asset_check_keys, key=lambda k: (order.index(k.asset_key), k.name))
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        check_keys, partition_filter=PartitionKeyFilter(key=name)
-    )
+    latest = _latest_evaluations(instance, name, set(check_keys))
     for key in check_keys:
         report.gates.append(_gate(key, latest.get(key)))
     for asset_key in order:
@@ -57,8 +54,34 @@ def read_report(instance: dg.DagsterInstance, defs: dg.Definitions, name: str) -
     return report
 
 
-def _gate(key: dg.AssetCheckKey, record: object) -> GateResult:
-    evaluation = getattr(getattr(record, "event", None), "asset_check_evaluation", None) if record else None
+def _latest_evaluations(
+    instance: dg.DagsterInstance, name: str, keys: set[dg.AssetCheckKey]
+) -> dict[dg.AssetCheckKey, dg.AssetCheckEvaluation | None]:
+    """Each check's evaluation in the latest run of the partition that planned it (None: planned, not
+    run, as downstream of a blocking failure), from the runs' event logs, newest run first."""
+    found: dict[dg.AssetCheckKey, dg.AssetCheckEvaluation | None] = {}
+    kinds = {dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED, dg.DagsterEventType.ASSET_CHECK_EVALUATION}
+    for run in instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": name})):
+        planned: set[dg.AssetCheckKey] = set()
+        evaluated: dict[dg.AssetCheckKey, dg.AssetCheckEvaluation] = {}
+        for entry in instance.all_logs(run.run_id, of_type=kinds):
+            event = entry.dagster_event
+            if event is None:
+                continue
+            if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED:
+                data = event.event_specific_data
+                planned.add(dg.AssetCheckKey(data.asset_key, data.check_name))
+            else:
+                evaluation = event.event_specific_data
+                evaluated[dg.AssetCheckKey(evaluation.asset_key, evaluation.check_name)] = evaluation
+        for key in (planned | set(evaluated)) & (keys - set(found)):
+            found[key] = evaluated.get(key)
+        if set(found) >= keys:
+            break
+    return found
+
+
+def _gate(key: dg.AssetCheckKey, evaluation: dg.AssetCheckEvaluation | None) -> GateResult:
     if evaluation is None:
         return GateResult(key.name, key.asset_key.to_user_string(), "not run", "")
     status = (
