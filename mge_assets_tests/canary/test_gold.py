@@ -4,10 +4,13 @@ expectations naming real gates; a broken manifest is refused with the entry and 
 import re
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from mge_assets.canary.gold import GoldSetError, load_gold_set, unmet_expectations
+from mge_assets.cli import main
 from mge_assets.definitions import defs
+from mge_assets.reports import read_report
 from mge_assets_tests.conftest import ROOT
 
 GOLD_SET = ROOT / "examples" / "gold_set.yaml"
@@ -60,3 +63,12 @@ def test_a_broken_manifest_is_refused_naming_the_entry(tmp_path: Path, manifest:
     path.write_text(manifest)
     with pytest.raises(GoldSetError, match=re.escape(message)):
         load_gold_set(path)
+
+
+def test_the_canary_expected_to_fail_gate_s_ends_exactly_as_the_gold_set_says(mge_env) -> None:
+    """help-desk, run as a user runs it, ends in the gates its entry lists (and passes all the others)."""
+    [help_desk] = [c for c in load_gold_set(GOLD_SET) if c.name == "help-desk"]
+    assert main(["run", str(help_desk.path)]) == 1  # Gate S stops it, as expected
+    with dg.DagsterInstance.get() as instance:
+        gates = {gate.check: gate.status for gate in read_report(instance, defs, help_desk.name).gates}
+    assert unmet_expectations(help_desk, gates) == []
