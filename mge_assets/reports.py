@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from mge_assets.canary import CanaryOutcome
 from mge_assets.defs.metadata import stage_calls
 
 
@@ -152,3 +153,27 @@ def failure_message(events: list[dg.DagsterEvent]) -> str:
         where = event.step_key or "resources"
         return f"{where}: {error.message.strip().splitlines()[0] if error else 'failed'}"
     return ""
+
+
+PRECISION_COMPONENTS = ("spec_conformance", "integration_pass", "validation_pass")
+
+
+def canary_outcome(report: RequestReport, repeat: int) -> CanaryOutcome:
+    """What one canary run measured, from its report: score, Gate S, costs and each stage's digest."""
+    components = {
+        c: float(v) for c in PRECISION_COMPONENTS if (v := report.metadata("precision_report", c)) is not None
+    }
+    precision = report.metadata("precision_report", "precision")
+    return CanaryOutcome(
+        name=report.name,
+        repeat=repeat,
+        precision=float(precision) if precision is not None else None,
+        components=components,
+        gate_s=report.gate_s_passed,
+        cost_usd=sum(c["cost_usd"] for c in report.calls.values()),
+        wall_s=float(report.metadata("precision_report", "run_seconds", 0.0)),
+        calls=int(sum(c["model_calls"] for c in report.calls.values())),
+        cache_hits=int(sum(c["cache_hits"] for c in report.calls.values())),
+        retries=int(report.metadata("precision_report", "retries", 0)),
+        stage_digests={a: str(v["digest"]) for a, v in report.materialized.items() if "digest" in v},
+    )

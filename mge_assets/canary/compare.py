@@ -55,7 +55,7 @@ def summarize(outcomes: Iterable[CanaryOutcome]) -> dict[str, CanarySummary]:
 
 def _summary(name: str, runs: list[CanaryOutcome]) -> CanarySummary:
     scored = [run for run in runs if run.scored]
-    precisions = [run.precision for run in scored if run.precision is not None]
+    precisions = [run.precision or 0.0 for run in scored]  # none computed (a gate stopped it): nothing delivered
     return CanarySummary(
         name=name,
         repeats=len(scored),

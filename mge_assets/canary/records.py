@@ -31,4 +31,6 @@ class CanaryOutcome(BaseModel):
 
     @property
     def scored(self) -> bool:
-        return self.harness_error is None and self.precision is not None
+        """Whether the pipeline, not the harness, decided this repeat (a precision of None, when a
+        blocking gate stopped the run before scoring, counts as 0)."""
+        return self.harness_error is None

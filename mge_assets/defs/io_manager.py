@@ -8,6 +8,8 @@ import dagster as dg
 import pandas as pd
 from pydantic import BaseModel
 
+from mge_assets.canary.digest import output_digest
+
 
 class MgeIOManager(dg.ConfigurableIOManager):
     """Writes `<base_dir>/<asset>/<partition>.parquet|.json`; reads a record back as the type its
@@ -32,7 +34,8 @@ class MgeIOManager(dg.ConfigurableIOManager):
         else:
             temporary.write_text(data)
         temporary.replace(path)
-        context.add_output_metadata({"stored_at": dg.MetadataValue.path(str(path))})
+        # the digest lets a canary name the first stage whose output changed since its baseline
+        context.add_output_metadata({"stored_at": dg.MetadataValue.path(str(path)), "digest": output_digest(obj)})
 
     def load_input(self, context: dg.InputContext) -> Any:
         parquet, record = self._path(context, ".parquet"), self._path(context, ".json")

@@ -3,8 +3,7 @@
 
 import pytest
 
-from mge_assets.canary import paired_verdict
-from mge_assets.canary.paired import smallest_sweep
+from mge_assets.canary.paired import paired_verdict, smallest_sweep
 
 
 def test_five_wins_of_five_are_not_enough_to_say_but_six_are() -> None:
