@@ -26,6 +26,10 @@ class RequestReport:
     def metadata(self, asset: str, key: str, default: object = None) -> object:
         return self.materialized.get(asset, {}).get(key, default)
 
+    def call_total(self, key: str) -> float:
+        """`key` (model_calls, cache_hits, cost_usd, input_tokens, output_tokens) summed over the stages."""
+        return sum(c[key] for c in self.calls.values())
+
     @property
     def gate_s_passed(self) -> bool:
         return any(g.check == "acceptance_results_gate_s" and g.status == "passed" for g in self.gates)
@@ -124,11 +128,11 @@ def render_report(report: RequestReport) -> str:
             f"Acceptance: {results['tests_passed']}/{results['tests']} tests passed; "
             f"MUST {results['must_share']:.0%}, SHOULD {results['should_share']:.0%}"
         )
-    calls = sum(c["model_calls"] for c in report.calls.values())
-    hits = sum(c["cache_hits"] for c in report.calls.values())
-    cost = sum(c["cost_usd"] for c in report.calls.values())
-    tokens_in = sum(c["input_tokens"] for c in report.calls.values())
-    tokens_out = sum(c["output_tokens"] for c in report.calls.values())
+    calls = report.call_total("model_calls")
+    hits = report.call_total("cache_hits")
+    cost = report.call_total("cost_usd")
+    tokens_in = report.call_total("input_tokens")
+    tokens_out = report.call_total("output_tokens")
     lines.append(
         f"Model: {int(calls)} calls, {int(hits)} cache hits, {int(tokens_in):,} tokens in, "
         f"{int(tokens_out):,} out, ${cost:.4f}"
@@ -170,10 +174,10 @@ def canary_outcome(report: RequestReport, repeat: int) -> CanaryOutcome:
         precision=float(precision) if precision is not None else None,
         components=components,
         gate_s=report.gate_s_passed,
-        cost_usd=sum(c["cost_usd"] for c in report.calls.values()),
+        cost_usd=report.call_total("cost_usd"),
         wall_s=float(report.metadata("precision_report", "run_seconds", 0.0)),
-        calls=int(sum(c["model_calls"] for c in report.calls.values())),
-        cache_hits=int(sum(c["cache_hits"] for c in report.calls.values())),
+        calls=int(report.call_total("model_calls")),
+        cache_hits=int(report.call_total("cache_hits")),
         retries=int(report.metadata("precision_report", "retries", 0)),
         stage_digests={a: str(v["digest"]) for a, v in report.materialized.items() if "digest" in v},
     )

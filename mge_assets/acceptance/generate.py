@@ -40,7 +40,7 @@ def offline_tests_answer(discovery: DiscoveryDocument, requirement: Requirement)
         prefix=test_prefix(requirement.id),
         invalid=invalid,  # a JSON string: the same literal in Python and TypeScript
         single_match=match.field is not None and (match.field.unique or _capped(discovery, match)),
-        crud={e.name: crud_facts(discovery, e) for e in match.entities},
+        crud={e.name: crud_facts(discovery, e) for e in match.entities} if match.pattern == "crud" else {},
     )
     return render_files({path: code})
 
