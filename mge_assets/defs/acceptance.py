@@ -42,7 +42,9 @@ async def acceptance_tests(
     requirement id) and written into the project's `acceptance/` folder. Only tests that collect and fail
     against a deliberately broken build are trusted; a requirement without a trusted test is recorded
     as untestable, with the reason."""
-    client = model_backend.client(Budget(project_request.settings.budget_usd, spent_usd=run_spend(context)))
+    client = model_backend.client(
+        Budget(project_request.settings.budget_usd, spent_usd=run_spend(context)), run_tags=context.run.tags
+    )
     written = await write_suite(discovery_document, client, model_backend.concurrency)
     with tempfile.TemporaryDirectory(prefix="mge-trust-") as scratch:
         suite = vet_suite(

@@ -31,7 +31,9 @@ async def task_drafts(
 ) -> dg.MaterializeResult:
     """First-pass code of every task's files, one row per file. Each answer must write exactly the
     task's files at safe paths in code that parses, or it is retried with the problem as feedback."""
-    client = model_backend.client(Budget(project_request.settings.budget_usd, spent_usd=run_spend(context)))
+    client = model_backend.client(
+        Budget(project_request.settings.budget_usd, spent_usd=run_spend(context)), run_tags=context.run.tags
+    )
     drafts = await write_drafts(discovery_document, masterplan, client, model_backend.concurrency)
     return dg.MaterializeResult(
         value=drafts,

@@ -11,7 +11,7 @@ from mge_assets.assemble import write_project
 from mge_assets.assemble.project import GeneratedProject, assemble_files, entity_paths, project_modules
 from mge_assets.defs.metadata import call_metadata, frame_table, markdown_table, run_spend
 from mge_assets.defs.partitions import requests_partitions
-from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource
+from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource, is_fresh
 from mge_assets.errors import ModelUnavailableError
 from mge_assets.execute.pipeline import StageOptions, run_atoms
 from mge_assets.execute.validate import CHECKS
@@ -61,13 +61,14 @@ async def atom_results(
             f"budget override: hard cap ${cap:.2f} instead of ${project_request.settings.budget_usd:.2f}"
         )
     budget = Budget(cap, spent_usd=run_spend(context))
-    client = model_backend.client(budget, on_record=ledger.record_call)
+    client = model_backend.client(budget, on_record=ledger.record_call, run_tags=context.run.tags)
     options = StageOptions(
         mode=config.mode,
         workers=model_backend.max_concurrency,
         type_check_dir=mge_home() / "typecheck" / partition if model_backend.type_check else None,
         mypy_cache=mypy_cache_dir(),
-        fingerprint_salt=project_request.sha256,
+        # A fresh run salts with its own id: no checkpoint of an earlier run matches.
+        fingerprint_salt=project_request.sha256 + (f":{context.run.run_id}" if is_fresh(context.run.tags) else ""),
     )
     frame, report = await run_atoms(atoms, dependency_graph, discovery_document, client, partition, options, ledger)
     frame["budget_cap_usd"] = cap

@@ -66,7 +66,9 @@ async def discovery_document(
     reason and asked again; when none fits, the document records why and its gate stops the run."""
     if model_backend.backend == "offline":
         require_entities(project_request, "offline")  # a clear refusal before any call
-    client = model_backend.client(Budget(project_request.settings.budget_usd, spent_usd=run_spend(context)))
+    client = model_backend.client(
+        Budget(project_request.settings.budget_usd, spent_usd=run_spend(context)), run_tags=context.run.tags
+    )
     try:
         answer = await ask(
             client,

@@ -1,12 +1,13 @@
 """Resources: the model backend (with cache and budget), the workspace, and the asset storage."""
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import dagster as dg
 from pydantic import PrivateAttr
 
+from mge_assets.defs.tags import FRESH_TAG
 from mge_assets.errors import SettingsError
 from mge_assets.llm import Budget, CallRecord, ModelBackend, ModelClient
 from mge_assets.llm.anthropic_backend import AnthropicBackend
@@ -19,6 +20,11 @@ from mge_assets.request.store import load_request
 from mge_assets.settings import inbox_dir, mge_home, requests_dir, workspace_root
 
 BACKENDS = ("offline", "anthropic")
+
+
+def is_fresh(run_tags: Mapping[str, str] | None) -> bool:
+    """Whether a run must ask the model anew (no response cache, no atom checkpoints)."""
+    return (run_tags or {}).get(FRESH_TAG) == "true"
 
 
 class ModelBackendResource(dg.ConfigurableResource):
@@ -78,11 +84,17 @@ class ModelBackendResource(dg.ConfigurableResource):
             ),
         )
 
-    def client(self, budget: Budget, on_record: Callable[[CallRecord], None] | None = None) -> ModelClient:
-        """A client for one stage of one run, sharing the response cache and the backend's governor."""
+    def client(
+        self,
+        budget: Budget,
+        on_record: Callable[[CallRecord], None] | None = None,
+        run_tags: Mapping[str, str] | None = None,
+    ) -> ModelClient:
+        """A client for one stage of one run, sharing the response cache and the backend's governor.
+        A fresh run (tag `mge/fresh`) has no response cache: every answer is asked anew."""
         backend = self._backend or self.build_backend()
         self._backend = backend
-        cache = open_cache(self.redis_url, Path(self.cache_dir))
+        cache = None if is_fresh(run_tags) else open_cache(self.redis_url, Path(self.cache_dir))
         return ModelClient(backend, cache=cache, budget=budget, on_record=on_record)
 
 

@@ -85,7 +85,9 @@ async def run_atoms(
     if options.mode == "mvp":
         units, unit_graph, members = task_units(list(by_id.values()), graph, tasks)
         unit_by_id = {u.id: u for u in units}
-        settings = ExecutionSettings(max_attempts=1, workers=options.workers, fingerprint_salt="mvp")
+        settings = ExecutionSettings(
+            max_attempts=1, workers=options.workers, fingerprint_salt=f"mvp:{options.fingerprint_salt}"
+        )
         report = await execute_atoms(
             units,
             unit_graph,
