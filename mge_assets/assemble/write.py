@@ -10,11 +10,16 @@ from pathlib import Path
 from mge_assets.assemble.paths import resolve_inside
 from mge_assets.errors import UnsafePathError
 from mge_assets.request import PARTITION_KEY_PATTERN
+from mge_assets.request.modes import split_partition
 
 
 def project_directory(workspace_root: Path, name: str) -> Path:
-    """`<workspace root>/<name>`, for a name that is a valid partition key."""
-    if not PARTITION_KEY_PATTERN.match(name):
+    """`<workspace root>/<name>`, for a name that is a request's partition key (`NAME` or `NAME@mvp`)."""
+    try:
+        request, _mode = split_partition(name)
+    except ValueError:
+        request = ""
+    if not PARTITION_KEY_PATTERN.match(request):
         raise UnsafePathError(f"refused project name {name!r}: it is not a valid request name")
     return workspace_root / name
 

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field
 
 from mge_assets.assemble import write_project
 from mge_assets.assemble.project import GeneratedProject, assemble_files, entity_paths, project_modules
@@ -20,24 +19,14 @@ from mge_assets.ledger import Ledger
 from mge_assets.llm import Budget
 from mge_assets.plan import DiscoveryDocument
 from mge_assets.request import ProjectRequest
+from mge_assets.request.modes import split_partition
 from mge_assets.settings import mge_home, mypy_cache_dir
 from mge_assets.validation import check_project
-
-
-class ExecutionConfig(dg.Config):
-    """How atom_results runs: `v2` (atoms validated and retried) or `mvp` (the baseline)."""
-
-    mode: str = Field(
-        default="v2",
-        description="v2: atoms, level-1 validation, up to 4 attempts; mvp: ~25-line "
-        "task units, one attempt, no unit-level validation (the dual-run's baseline)",
-    )
 
 
 @dg.asset(partitions_def=requests_partitions, group_name="execution", kinds={"python", "anthropic"}, pool="anthropic")
 async def atom_results(
     context: dg.AssetExecutionContext,
-    config: ExecutionConfig,
     project_request: ProjectRequest,
     discovery_document: DiscoveryDocument,
     atoms: pd.DataFrame,
@@ -51,8 +40,12 @@ async def atom_results(
     feedback (up to 4 attempts, temperature 0.7 → 0.5 → 0.3 → 0.3). An atom that never validates keeps
     its draft and goes to the review queue with its history; atoms that depend on it are not sent.
     Every call's cost goes to `cost_events` with the atom's trace id; the hard cap holds because each
-    call reserves its worst case first. Finished atoms are checkpointed: a re-run redoes only the rest."""
+    call reserves its worst case first. Finished atoms are checkpointed: a re-run redoes only the rest.
+
+    The partition decides the mode: `NAME` is v2; `NAME@mvp` is the dual-run's baseline (~25-line task
+    units, one attempt each, no unit-level validation)."""
     partition = context.partition_key
+    _name, mode = split_partition(partition)
     ledger = Ledger(partition, context.run.run_id, model_backend.database_url)
     cap = model_backend.budget_override_usd or project_request.settings.budget_usd
     if model_backend.budget_override_usd:
@@ -63,7 +56,7 @@ async def atom_results(
     budget = Budget(cap, spent_usd=run_spend(context))
     client = model_backend.client(budget, on_record=ledger.record_call, run_tags=context.run.tags)
     options = StageOptions(
-        mode=config.mode,
+        mode=mode,
         workers=model_backend.max_concurrency,
         type_check_dir=mge_home() / "typecheck" / partition if model_backend.type_check else None,
         mypy_cache=mypy_cache_dir(),
@@ -80,15 +73,15 @@ async def atom_results(
             f"{report.unavailable_error}\n{finished} of {len(frame)} atoms finished and are kept; "
             "re-materialize atom_results to go on: finished atoms are not redone"
         )
-    return dg.MaterializeResult(value=frame, metadata=_metadata(frame, report, budget, client, model_backend, config))
+    return dg.MaterializeResult(value=frame, metadata=_metadata(frame, report, budget, client, model_backend, mode))
 
 
-def _metadata(frame, report, budget, client, model_backend, config) -> dict:
+def _metadata(frame, report, budget, client, model_backend, mode) -> dict:
     governor = getattr(client.backend, "governor", None)
     statuses = report.by_status()
     checks = {c: int((frame[f"check_{c}"] == "fail").sum()) for c in CHECKS}
     metadata = {
-        "mode": config.mode,
+        "mode": mode,
         "atoms": len(frame),
         "valid": int((frame["status"] == "valid").sum()),
         "invalid": int((frame["status"] != "valid").sum()),

@@ -38,15 +38,20 @@ class MgeIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata({"stored_at": dg.MetadataValue.path(str(path)), "digest": output_digest(obj)})
 
     def load_input(self, context: dg.InputContext) -> Any:
-        parquet, record = self._path(context, ".parquet"), self._path(context, ".json")
+        partition = context.asset_partition_key if context.has_asset_partitions else "all"
+        return self.stored(context.asset_key, partition, context.dagster_type.typing_type)
+
+    def stored(self, asset: dg.AssetKey, partition: str, expected: Any = None) -> Any:
+        """The stored value of `asset` for `partition`, as `expected` when that is a record type (the
+        way the reports over several partitions, e.g. a dual-run's two modes, read them)."""
+        parquet = Path(self.base_dir, *asset.path, f"{partition}.parquet")
+        record = parquet.with_suffix(".json")
         if parquet.exists():
             return pd.read_parquet(parquet)
         if not record.exists():
             raise FileNotFoundError(
-                f"no stored value for {context.asset_key.to_user_string()} "
-                f"partition {context.asset_partition_key}; materialize it first"
+                f"no stored value for {asset.to_user_string()} partition {partition}; materialize it first"
             )
-        expected = context.dagster_type.typing_type
         if isinstance(expected, type) and issubclass(expected, BaseModel):
             return expected.model_validate_json(record.read_text())
         return json.loads(record.read_text())

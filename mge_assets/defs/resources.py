@@ -16,6 +16,7 @@ from mge_assets.llm.governor import RateGovernor
 from mge_assets.llm.offline import OfflineBackend
 from mge_assets.llm.pricing import price_of
 from mge_assets.request import ProjectRequest
+from mge_assets.request.modes import split_partition
 from mge_assets.request.store import load_request
 from mge_assets.settings import inbox_dir, mge_home, requests_dir, workspace_root
 
@@ -105,10 +106,13 @@ class WorkspaceResource(dg.ConfigurableResource):
     requests_dir: str = ".mge/requests"
     inbox: str = "mge_inbox"
 
-    def project_dir(self, name: str) -> Path:
-        return Path(self.root) / name
+    def project_dir(self, partition: str) -> Path:
+        """Each partition (a request in one mode) writes its own project."""
+        return Path(self.root) / partition
 
-    def load_request(self, name: str) -> ProjectRequest:
+    def load_request(self, partition: str) -> ProjectRequest:
+        """The request of a partition, whichever mode the partition runs it in."""
+        name, _mode = split_partition(partition)
         return load_request(Path(self.requests_dir), name)
 
 

@@ -11,18 +11,9 @@ from mge_assets.defs.metadata import frame_table, markdown_table, stage_calls
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.execute.engine import MAX_ATTEMPTS
 from mge_assets.graph import DependencyGraph
-from mge_assets.scoring import (
-    PrecisionReport,
-    confidence_frame,
-    integration_pass,
-    select_for_review,
-    spec_conformance,
-    validation_pass,
-)
-from mge_assets.scoring import (
-    precision_report as build_report,
-)
+from mge_assets.scoring import PrecisionReport, confidence_frame, select_for_review
 from mge_assets.scoring.integration import integration_by_atom
+from mge_assets.scoring.score import retries, score_project
 
 
 @dg.asset(partitions_def=requests_partitions, group_name="scoring", kinds={"python"})
@@ -36,13 +27,6 @@ def precision_report(
 ) -> dg.MaterializeResult:
     """precision = 0.5 × spec conformance + 0.3 × integration pass + 0.2 × validation pass, each shown
     with its inputs; plus the run's time, cost, tokens, cache hits and retries."""
-    passed = sum(r.passed for r in acceptance_results.requirements)
-    integration = integration_by_atom(atoms, dependency_graph, generated_project)
-    with_deps = integration[integration["has_dependencies"]]
-    valid_atoms = int((atom_results["status"] == "valid").sum())
-    levels = {"atom": valid_atoms / len(atom_results) if len(atom_results) else 0.0}
-    levels |= generated_project.checks.level_scores()
-    level_inputs = {"atom": f"{valid_atoms}/{len(atom_results)} atoms valid", **generated_project.checks.level_inputs()}
     calls = stage_calls(context.instance, context.partition_key)
     run = context.instance.get_run_record_by_id(context.run.run_id)
     started = run.start_time if run and run.start_time else time.time()
@@ -52,17 +36,10 @@ def precision_report(
         "input_tokens": sum(c["input_tokens"] for c in calls.values()),
         "output_tokens": sum(c["output_tokens"] for c in calls.values()),
         "cost_usd": round(sum(c["cost_usd"] for c in calls.values()), 6),
-        "retries": int((atom_results["attempts"] - 1).clip(lower=0).sum()),
+        "retries": retries(atom_results),
         "run_seconds": round(time.time() - started, 2),
     }
-    report = build_report(
-        [
-            spec_conformance(passed, len(acceptance_results.requirements)),  # untestable ones count as failed
-            integration_pass(int(with_deps["integration_ok"].sum()), len(with_deps)),
-            validation_pass(levels, level_inputs),
-        ],
-        totals,
-    )
+    report = score_project(acceptance_results, atom_results, atoms, dependency_graph, generated_project, totals)
     return dg.MaterializeResult(
         value=report,
         metadata={

@@ -27,8 +27,8 @@ from mge_assets.graph.model import DependencyGraph
 from mge_assets.llm.client import ModelClient
 from mge_assets.llm.prompts import atom_request
 from mge_assets.plan.discovery import DiscoveryDocument
+from mge_assets.request.modes import MODES
 
-MODES = ("v2", "mvp")
 RESULT_COLUMNS = [
     "atom_id",
     "unit_id",
