@@ -39,6 +39,9 @@ cost_events = sa.Table(
     sa.Column("latency_s", sa.Float, nullable=False, default=0.0),
     sa.Column("cached", sa.Boolean, nullable=False, default=False),
     sa.Column("error", sa.Text, nullable=False, default=""),
+    # Billed at the Message Batches price (half). Added later: databases made before it get the column
+    # when a Ledger opens them (`_add_missing_columns`), their earlier rows reading as standard calls.
+    sa.Column("batch", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
 )
 
 atom_checkpoints = sa.Table(
@@ -72,6 +75,7 @@ class Ledger:
             if engine.dialect.name == "sqlite":
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
             metadata.create_all(engine)
+            _add_missing_columns(engine)
             self.engine = engine
         except sa.exc.SQLAlchemyError as error:
             self._degrade(error)
@@ -170,6 +174,29 @@ class Ledger:
         log.warning(message)
         self.warnings.append(message)
         self.engine = None
+
+
+def _add_missing_columns(engine: sa.Engine) -> None:
+    """Columns of `cost_events` added after the table was first created (each with a server default),
+    added to a database that lacks them: SQLite and PostgreSQL both take `ADD COLUMN ... DEFAULT`.
+    Another process adding the same column at the same moment makes ours fail; the column is then
+    there, which is all that is needed."""
+    present = _column_names(engine)
+    for column in cost_events.columns:
+        if column.name in present:
+            continue
+        definition = sa.schema.CreateColumn(column).compile(dialect=engine.dialect)  # batch BOOLEAN DEFAULT ...
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text(f"ALTER TABLE {cost_events.name} ADD COLUMN {definition}"))
+        except sa.exc.SQLAlchemyError:
+            if column.name not in _column_names(engine):
+                raise
+        log.info("added the column %s to %s", column.name, cost_events.name)
+
+
+def _column_names(engine: sa.Engine) -> set[str]:
+    return {column["name"] for column in sa.inspect(engine).get_columns(cost_events.name)}
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -40,12 +40,21 @@ def cache_key(model: str, request: ModelRequest) -> str:
 
 
 def dump_response(response: ModelResponse) -> str:
-    return json.dumps({"text": response.text, "model": response.model, "usage": asdict(response.usage)})
+    return json.dumps(
+        {"text": response.text, "model": response.model, "usage": asdict(response.usage), "batch": response.batch}
+    )
 
 
 def load_response(value: str) -> ModelResponse:
+    """A stored answer; entries written before `batch` was stored read as standard calls."""
     data = json.loads(value)
-    return ModelResponse(text=data["text"], model=data["model"], usage=Usage(**data["usage"]), cached=True)
+    return ModelResponse(
+        text=data["text"],
+        model=data["model"],
+        usage=Usage(**data["usage"]),
+        cached=True,
+        batch=bool(data.get("batch", False)),
+    )
 
 
 class DiskCache:

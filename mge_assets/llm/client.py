@@ -14,7 +14,8 @@ from mge_assets.llm.types import ModelBackend, ModelRequest, ModelResponse
 
 @dataclass(frozen=True)
 class CallRecord:
-    """One answered request: a model call, or a cache hit (`cached`, no cost)."""
+    """One answered request: a model call, or a cache hit (`cached`, no cost); `batch` when the answer
+    came through the Message Batches API and its cost is the batch price."""
 
     trace_id: str
     kind: str
@@ -27,6 +28,7 @@ class CallRecord:
     latency_s: float
     cached: bool
     error: str = ""
+    batch: bool = False
 
     def as_row(self) -> dict:
         return asdict(self)
@@ -86,7 +88,7 @@ class ModelClient:
                 )
             )
             raise
-        cost = cost_usd(response.model, response.usage)
+        cost = cost_usd(response.model, response.usage, batch=response.batch)
         self.budget.settle(worst, cost)
         if self.cache:
             self.cache.set(key, dump_response(response))
@@ -107,6 +109,7 @@ class ModelClient:
                 cost,
                 response.latency_s,
                 response.cached,
+                batch=response.batch,
             )
         )
 

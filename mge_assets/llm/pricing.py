@@ -1,4 +1,7 @@
-"""USD per million tokens, per model: input, output, cache write (5 min), cache read."""
+"""USD per million tokens, per model: input, output, cache write (5 min), cache read.
+
+The Message Batches API bills all usage at half the standard price; the discount stacks with the
+prompt-caching multipliers (a cache read in a batch costs half a standard cache read)."""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ PRICES: dict[str, Price] = {
     "claude-sonnet-4-5": Price(3.0, 15.0, 3.75, 0.30),
     "claude-haiku-4-5": Price(1.0, 5.0, 1.25, 0.10),
 }
+BATCH_DISCOUNT = 0.5  # share of the standard price a Message Batches request pays, on every kind of token
 
 
 def price_of(model: str) -> Price:
@@ -40,14 +44,16 @@ def price_of(model: str) -> Price:
     )
 
 
-def cost_usd(model: str, usage: Usage) -> float:
+def cost_usd(model: str, usage: Usage, batch: bool = False) -> float:
+    """What a call's usage costs; `batch` for an answer of the Message Batches API (half price)."""
     price = price_of(model)
-    return (
+    standard = (
         usage.input_tokens * price.input
         + usage.output_tokens * price.output
         + usage.cache_write_tokens * price.cache_write
         + usage.cache_read_tokens * price.cache_read
     ) / 1_000_000
+    return standard * BATCH_DISCOUNT if batch else standard
 
 
 def worst_case_usd(model: str, input_tokens: int, max_tokens: int) -> float:

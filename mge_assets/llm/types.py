@@ -29,13 +29,15 @@ class Usage:
 
 @dataclass(frozen=True)
 class ModelResponse:
-    """A model's answer with its usage; `cached` means no model call was made."""
+    """A model's answer with its usage; `cached` means no model call was made, `batch` that it came
+    through the Message Batches API and is billed at the batch price (half the standard one)."""
 
     text: str
     model: str
     usage: Usage = field(default_factory=Usage)
     latency_s: float = 0.0
     cached: bool = False
+    batch: bool = False
 
 
 class ModelBackend(Protocol):
