@@ -16,6 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import anthropic
 
@@ -64,15 +65,7 @@ class AnthropicBackend:
             await self.governor.acquire(request.priority, tokens)
             started = time.perf_counter()
             try:
-                raw = await self.client.messages.with_raw_response.create(
-                    model=self.model,
-                    max_tokens=min(request.max_tokens, self.max_tokens),
-                    # No temperature: API version 2026-10-21 (the SDK's default) refuses sampling parameters.
-                    # The retry schedule still varies it in the request, so retries are distinct cache keys.
-                    # The shared context is the same for every call of a run: let the API cache it.
-                    system=[{"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}],
-                    messages=[{"role": "user", "content": request.prompt}],
-                )
+                raw = await self.client.messages.with_raw_response.create(**self.params(request))
                 message = await raw.parse()
             except anthropic.RateLimitError as error:
                 self.governor.release()
@@ -101,7 +94,20 @@ class AnthropicBackend:
             self.governor.on_success(raw.headers, latency)
             return self._response(message, latency)
 
-    def _response(self, message: anthropic.types.Message, latency_s: float) -> ModelResponse:
+    def params(self, request: ModelRequest) -> dict[str, Any]:
+        """The Messages API parameters of one call; the Message Batches path sends the same ones."""
+        return {
+            "model": self.model,
+            "max_tokens": min(request.max_tokens, self.max_tokens),
+            # No temperature: API version 2026-10-21 (the SDK's default) refuses sampling parameters.
+            # The retry schedule still varies it in the request, so retries are distinct cache keys.
+            # The shared context is the same for every call of a run: let the API cache it.
+            "system": [{"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}],
+            "messages": [{"role": "user", "content": request.prompt}],
+        }
+
+    def _response(self, message: anthropic.types.Message, latency_s: float, batch: bool = False) -> ModelResponse:
+        """The SDK's message as a ModelResponse (also for a batch's succeeded results, with `batch`)."""
         text = "".join(block.text for block in message.content if block.type == "text")
         if not text.strip():
             raise ModelOutputError(f"Claude returned an empty answer (stop reason {message.stop_reason})")
@@ -116,6 +122,7 @@ class AnthropicBackend:
                 cache_read_tokens=usage.cache_read_input_tokens or 0,
             ),
             latency_s=latency_s,
+            batch=batch,
         )
 
     def _unavailable(self, error: Exception, attempts: int) -> ModelUnavailableError:
