@@ -1,6 +1,7 @@
-"""The simulator's HTTP server: `POST /v1/messages`, `POST /v1/messages/count_tokens`, and its own
-`GET /_simulator/stats` for tests and benchmarks. Answers come from a script when one is given (a
-recorded conversation, `script.py`), else from the offline synthesizer."""
+"""The simulator's HTTP server: `POST /v1/messages`, `POST /v1/messages/count_tokens`, the Message
+Batches endpoints (`batches.py`), and its own `GET /_simulator/stats` for tests and benchmarks. Answers
+come from a script when one is given (a recorded conversation, `script.py`), else from the offline
+synthesizer."""
 
 from __future__ import annotations
 
@@ -52,6 +53,22 @@ class SimulatorSettings:
     seed: int = 0
     chars_per_token: float = 4.0
     script: str = ""  # a recorded conversation to answer from first (see simulator/script.py)
+    batch_latency_s: float = 0.2  # a Message Batch ends this long after it was created
+    batch_error_rate: float = 0.0  # share of batch requests whose result is errored (api_error, overloaded_error)
+    batch_expire_rate: float = 0.0  # share of batch requests whose result is expired
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Messages request as the simulator reads it: what decides its answer, and its size."""
+
+    model: str
+    system: str
+    prompt: str
+    max_tokens: int
+    raw_system: Any  # as sent: a string, or blocks that may carry cache_control
+    digest: str  # the same request sent again has the same digest
+    input_tokens: int
 
 
 class TokenBucket:
@@ -107,6 +124,9 @@ class SimulatorStats:
     atom_latency_s: Counter = field(default_factory=Counter)  # latency served per atom id, all its answers
     defective_atoms: dict[str, str] = field(default_factory=dict)  # atom id -> defect put in its first answer
     timeline: list[tuple[float, int]] = field(default_factory=list)  # (arrival since the first request, status)
+    batches: int = 0  # Message Batches created
+    batch_requests: int = 0  # requests in them, resubmitted ones counted again
+    batch_results: Counter = field(default_factory=Counter)  # result type (succeeded, errored, ...) -> requests
 
     def as_dict(self) -> dict[str, Any]:
         data = {k: dict(v) if isinstance(v, Counter) else v for k, v in vars(self).items()}
@@ -149,65 +169,77 @@ class Simulator:
         sent_at, ends_at = self.retry_window
         if sent_at + 0.05 < now < ends_at:
             stats.early_requests += 1
-        if not request.headers.get("x-api-key") and not request.headers.get("authorization"):
+        if not authorized(request):
             return self._error(401, "authentication_error", "x-api-key header is required")
         try:
             body = await request.json()
-            system = _text(body.get("system", ""))
-            prompt = "".join(_text(m.get("content", "")) for m in body["messages"])
-            max_tokens = int(body["max_tokens"])
-            model = str(body["model"])
+            call = self.parse(body)
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             return self._error(400, "invalid_request_error", f"malformed request body: {error}")
-        digest = hashlib.sha256(f"{model}\0{system}\0{prompt}".encode()).hexdigest()
-        self._note_retry(digest, now)
-        refused = sorted(REFUSED_FIELDS & set(body))
+        self._note_retry(call.digest, now)
+        refused = refused_field(body)
         if refused:  # like API version 2026-10-21, which removed the sampling parameters
-            return self._error(400, "invalid_request_error", f"{refused[0]}: Extra inputs are not permitted")
-        input_tokens = self._tokens(system + prompt)
-        limited = self._rate_limited(input_tokens)
+            return self._error(400, "invalid_request_error", f"{refused}: Extra inputs are not permitted")
+        limited = self._rate_limited(call.input_tokens)
         if limited is not None:
-            self.refused[digest] = ("429", now, now + float(limited.headers["retry-after"]))
+            self.refused[call.digest] = ("429", now, now + float(limited.headers["retry-after"]))
             return limited
         roll = self.random.random()
         if roll < self.settings.overload_rate + self.settings.error_rate:
             status = 529 if roll < self.settings.overload_rate else 500
-            self.refused[digest] = (str(status), now, now)
+            self.refused[call.digest] = (str(status), now, now)
             if status == 529:
                 return self._error(529, "overloaded_error", "Overloaded")
             return self._error(500, "api_error", "Internal server error")
-        latency = self._latency(digest)
+        latency = self._latency(call.digest)
         await asyncio.sleep(latency)
+        payload = self.compose(call, latency)
+        output_tokens = payload["usage"]["output_tokens"]
+        if "output-tokens" in self.buckets:
+            self.buckets["output-tokens"].level -= output_tokens
+        stats.answered += 1
+        stats.status[200] += 1
+        self._log(200, now)
+        stats.input_tokens += call.input_tokens
+        stats.output_tokens += output_tokens
+        stats.last_answer_at = time.monotonic()
+        return JSONResponse(payload, headers=self._headers())
+
+    # -- a request body and its answer (shared by /v1/messages and the Message Batches) ---------
+
+    def parse(self, body: Any) -> Call:
+        """The parts of a Messages request body the answer depends on; KeyError, TypeError, ValueError
+        or AttributeError when the body is malformed."""
+        system = _text(body.get("system", ""))
+        prompt = "".join(_text(m.get("content", "")) for m in body["messages"])
+        max_tokens = int(body["max_tokens"])
+        model = str(body["model"])
+        digest = hashlib.sha256(f"{model}\0{system}\0{prompt}".encode()).hexdigest()
+        return Call(model, system, prompt, max_tokens, body.get("system"), digest, self._tokens(system + prompt))
+
+    def compose(self, call: Call, latency: float) -> dict[str, Any]:
+        """The Message answering a call, with its usage (the prompt cache written or read)."""
         try:
-            text = self._answer(system, prompt, latency)
+            text = self._answer(call.system, call.prompt, latency)
         except MgeError as error:
             text = f"I cannot help with that: {error}"
         output_tokens = self._tokens(text)
         stop_reason = "end_turn"
-        if output_tokens > max_tokens:
-            text = text[: int(max_tokens * self.settings.chars_per_token)]
-            output_tokens, stop_reason = max_tokens, "max_tokens"
-        if "output-tokens" in self.buckets:
-            self.buckets["output-tokens"].level -= output_tokens
-        usage = self._usage(body.get("system"), system, input_tokens, output_tokens)
-        stats.answered += 1
-        stats.status[200] += 1
-        self._log(200, now)
-        stats.input_tokens += input_tokens
-        stats.output_tokens += output_tokens
-        stats.last_answer_at = time.monotonic()
+        if output_tokens > call.max_tokens:
+            text = text[: int(call.max_tokens * self.settings.chars_per_token)]
+            output_tokens, stop_reason = call.max_tokens, "max_tokens"
+        usage = self._usage(call.raw_system, call.system, call.input_tokens, output_tokens)
         content = [{"type": "text", "text": text}] if text else []
-        payload = {
+        return {
             "id": f"msg_sim_{uuid.uuid4().hex[:24]}",
             "type": "message",
             "role": "assistant",
-            "model": model,
+            "model": call.model,
             "content": content,
             "stop_reason": stop_reason,
             "stop_sequence": None,
             "usage": usage,
         }
-        return JSONResponse(payload, headers=self._headers())
 
     async def count_tokens(self, request: Request) -> JSONResponse:
         body = await request.json()
@@ -334,11 +366,7 @@ class Simulator:
     def _error(self, status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
         self.stats.status[status] += 1
         self._log(status)
-        return JSONResponse(
-            {"type": "error", "error": {"type": kind, "message": message}},
-            status_code=status,
-            headers={"request-id": f"req_sim_{uuid.uuid4().hex[:24]}", **(headers or {})},
-        )
+        return error_response(status, kind, message, headers)
 
     def _log(self, status: int, arrived: float | None = None) -> None:
         arrived = time.monotonic() if arrived is None else arrived
@@ -361,6 +389,26 @@ def lognormal_sigma(mean: float, p95: float) -> float:
     return z - math.sqrt(disc)
 
 
+def error_response(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An error in the API's shape: `{"type": "error", "error": {"type": ..., "message": ...}}`."""
+    return JSONResponse(
+        {"type": "error", "error": {"type": kind, "message": message}},
+        status_code=status,
+        headers={"request-id": f"req_sim_{uuid.uuid4().hex[:24]}", **(headers or {})},
+    )
+
+
+def authorized(request: Request) -> bool:
+    """Whether a request carries a key (any key: the simulator checks presence, like a 401 would)."""
+    return bool(request.headers.get("x-api-key") or request.headers.get("authorization"))
+
+
+def refused_field(body: dict[str, Any]) -> str | None:
+    """The first sampling parameter in a body, which API version 2026-10-21 refuses; None when none."""
+    refused = sorted(REFUSED_FIELDS & set(body))
+    return refused[0] if refused else None
+
+
 def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
@@ -370,10 +418,13 @@ def _text(content: Any) -> str:
 
 
 def create_app(simulator: Simulator) -> Starlette:
+    from mge_assets.simulator.batches import BatchEndpoints  # it builds on this module's Simulator
+
     return Starlette(
         routes=[
             Route("/v1/messages", simulator.messages, methods=["POST"]),
             Route("/v1/messages/count_tokens", simulator.count_tokens, methods=["POST"]),
+            *BatchEndpoints(simulator).routes(),
             Route("/_simulator/stats", simulator.stats_endpoint, methods=["GET"]),
         ]
     )
