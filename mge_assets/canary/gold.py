@@ -7,6 +7,7 @@ failed, not run (a check downstream of a blocking failure).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,6 +18,24 @@ from mge_assets.errors import MgeError, RequestError
 from mge_assets.request import parse_request
 
 GATE_STATES = ("passed", "warning", "failed", "not run")
+DEFAULT_REPEATS = 3
+
+
+def gold_manifest() -> Path:
+    """The gold set's manifest: MGE_GOLD_SET, default examples/gold_set.yaml."""
+    return Path(os.environ.get("MGE_GOLD_SET", "examples/gold_set.yaml"))
+
+
+def canary_repeats() -> int:
+    """How many repeats of each canary an evaluation runs: MGE_CANARY_REPEATS, default 3."""
+    value = os.environ.get("MGE_CANARY_REPEATS", "")
+    try:
+        repeats = int(value) if value else DEFAULT_REPEATS
+    except ValueError:
+        raise MgeError(f"MGE_CANARY_REPEATS must be a whole number of repeats, not {value!r}") from None
+    if repeats < 1:
+        raise MgeError(f"MGE_CANARY_REPEATS must be at least 1, not {repeats}")
+    return repeats
 
 
 class GoldSetError(MgeError):
