@@ -75,11 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 500")
     simulate.add_argument("--defect-rate", type=float, default=0.0, help="share of first atom answers with a defect")
     simulate.add_argument("--malformed-rate", type=float, default=0.0, help="share of atom answers with no code")
-    simulate.add_argument("--seed", type=int, default=0)
-    simulate.add_argument(
     simulate.add_argument("--batch-latency", type=float, default=0.2, help="seconds until a Message Batch ends")
     simulate.add_argument("--batch-error-rate", type=float, default=0.0, help="share of batch requests errored")
     simulate.add_argument("--batch-expire-rate", type=float, default=0.0, help="share of batch requests expired")
+    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument(
         "--script", default="", help="answer from this recorded conversation (JSON) first, e.g. for free-form requests"
     )
     simulate.set_defaults(command=cmd_simulate)
@@ -267,14 +267,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         malformed_rate=args.malformed_rate,
         seed=args.seed,
         script=args.script,
+        batch_latency_s=args.batch_latency,
+        batch_error_rate=args.batch_error_rate,
+        batch_expire_rate=args.batch_expire_rate,
     )
     url = f"http://{args.host}:{args.port}"
     print(f"simulated Anthropic API on {url} (stats: {url}/_simulator/stats); to use it:", flush=True)
     print(f"  export MGE_BACKEND=anthropic ANTHROPIC_BASE_URL={url} ANTHROPIC_API_KEY=simulated", flush=True)
     serve(settings, args.host, args.port)
-        batch_latency_s=args.batch_latency,
-        batch_error_rate=args.batch_error_rate,
-        batch_expire_rate=args.batch_expire_rate,
     return 0
 
 
