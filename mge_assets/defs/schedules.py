@@ -1,24 +1,37 @@
 """Canaries: the gold-set requests re-run every night; their precision over time is the regression signal."""
 
+import datetime as dt
 import os
-from pathlib import Path
 
 import dagster as dg
 
-from mge_assets.canary.gold import GoldSetError, load_gold_set
+from mge_assets.canary.gold import GoldSetError, canary_repeats, gold_manifest, load_gold_set
 from mge_assets.defs.jobs import request_pipeline
 from mge_assets.defs.partitions import requests_partitions
+from mge_assets.defs.tags import CANARY_TAG, FRESH_TAG, REPEAT_TAG
+from mge_assets.errors import MgeError
+
+# When the canaries run (UTC): MGE_CANARY_CRON, read when the code location loads.
+CANARY_CRON = os.environ.get("MGE_CANARY_CRON") or "0 3 * * *"
 
 
-@dg.schedule(cron_schedule="0 3 * * *", job=request_pipeline, default_status=dg.DefaultScheduleStatus.STOPPED)
+@dg.schedule(
+    cron_schedule=CANARY_CRON,
+    job=request_pipeline,
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
 def canary_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
-    """Every night at 03:00, a run of each gold-set request (the manifest MGE_GOLD_SET, default
-    examples/gold_set.yaml) that has been submitted, tagged `mge/canary`."""
-    manifest = Path(os.environ.get("MGE_GOLD_SET", "examples/gold_set.yaml"))
+    """One canary evaluation (MGE_CANARY_CRON, default every night at 03:00 UTC): for each gold-set
+    request that has been submitted (the manifest MGE_GOLD_SET, default examples/gold_set.yaml), its
+    repeats (MGE_CANARY_REPEATS, default 3), each a fresh run (no response cache, no checkpoints) tagged
+    `mge/canary=<date>` and `mge/repeat=<r>`. The canary_evaluation_sensor reports them once done."""
+    manifest = gold_manifest()
     try:
         gold = [canary.name for canary in load_gold_set(manifest)]
-    except GoldSetError as error:
-        return dg.SkipReason(f"the gold set cannot be read: {error}")
+        repeats = canary_repeats()
+    except (GoldSetError, MgeError) as error:
+        return dg.SkipReason(f"the canaries cannot run: {error}")
     present = set(context.instance.get_dynamic_partitions(requests_partitions.name))
     runnable = [name for name in gold if name in present]
     if not runnable:
@@ -26,7 +39,13 @@ def canary_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest
             f"none of the {len(gold)} gold-set requests of {manifest} is submitted; submit their files "
             "(`mge submit FILE ...`, the paths listed in the manifest) once"
         )
-    stamp = context.scheduled_execution_time.strftime("%Y-%m-%d")
+    evaluation = (context.scheduled_execution_time or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date().isoformat()
     return [
-        dg.RunRequest(partition_key=n, run_key=f"canary:{n}:{stamp}", tags={"mge/canary": "true"}) for n in runnable
+        dg.RunRequest(
+            partition_key=name,
+            run_key=f"canary:{name}:{evaluation}:{repeat}",
+            tags={CANARY_TAG: evaluation, REPEAT_TAG: str(repeat), FRESH_TAG: "true"},
+        )
+        for name in runnable
+        for repeat in range(repeats)
     ]
