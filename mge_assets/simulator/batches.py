@@ -142,7 +142,7 @@ class BatchEndpoints:
         now = time.time()
         if batch.ended(now):
             return JSONResponse(batch.view(_base(request), now), headers=_headers())
-        self.simulator.stats.batch_results.subtract(batch.counts)
+        self.simulator.stats.batch_results -= batch.counts  # `-=` drops the counts it brings to zero
         batch.lines = [{"custom_id": line["custom_id"], "result": {"type": "canceled"}} for line in batch.lines]
         batch.counts = Counter(canceled=len(batch.lines))
         self.simulator.stats.batch_results.update(batch.counts)
