@@ -91,6 +91,11 @@ def dual_run(name: str, v2: ModeFigures, mvp: ModeFigures) -> DualRun:
     return DualRun(name=name, v2=v2, mvp=mvp)
 
 
+def behind(run: DualRun) -> str:
+    """Why the dual-run check warns: v2 not ahead of the baseline on precision."""
+    return f"v2 {run.v2.precision:.4f} is not ahead of mvp {run.mvp.precision:.4f}"
+
+
 def _delta(name: str, better: str, v2: float, mvp: float) -> FigureDelta:
     if not better:
         winner = ""

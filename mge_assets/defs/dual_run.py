@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from mge_assets.canary.dual import DualRun, DualRunMismatchError, dual_run, render_dual_run
+from mge_assets.canary.dual import DualRun, DualRunMismatchError, behind, dual_run, render_dual_run
 from mge_assets.defs.partitions import dual_run_partitions
 from mge_assets.errors import MgeError
 from mge_assets.reports import mode_figures
@@ -48,6 +48,6 @@ def dual_run_report_v2_ahead(dual_run_report: DualRun) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=dual_run_report.v2_ahead,
         severity=dg.AssetCheckSeverity.WARN,
-        description=None if dual_run_report.v2_ahead else f"v2 {v2:.4f} is not ahead of mvp {mvp:.4f}",
+        description=None if dual_run_report.v2_ahead else behind(dual_run_report),
         metadata={"v2_precision": v2, "mvp_precision": mvp, "delta": round(v2 - mvp, 6)},
     )

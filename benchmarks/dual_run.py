@@ -1,0 +1,140 @@
+"""The dual-run over the gold set: v2 against the mvp baseline, request by request, through the real
+SDK against the simulator with defects injected (so validation and retries matter), both modes cold.
+
+It starts `mge simulate` (defects in a share of first answers, answers with no code, 529s and 500s),
+runs `mge dual-run --gold-set --json` in a fresh MGE_HOME and Dagster instance against it, and prints
+one line per request (precision and Gate S of both modes, the delta and who won) and the paired
+verdict: wins / losses / ties, the sign test on precision and McNemar's exact test on Gate S.
+
+    python benchmarks/dual_run.py                          # the shipped gold set
+    python benchmarks/dual_run.py --defect-rate 0.3 --json dual_run.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gold-set", type=Path, default=ROOT / "examples" / "gold_set.yaml")
+    parser.add_argument("--defect-rate", type=float, default=0.2, help="share of first atom answers with a defect")
+    parser.add_argument(
+        "--defect-kinds",
+        default="syntax,wrong_name",
+        help="the defects level-1 validation can see (default); add wrong_return,missing_statement for silent ones",
+    )
+    parser.add_argument("--malformed-rate", type=float, default=0.03, help="share of atom answers with no code")
+    parser.add_argument("--overload-rate", type=float, default=0.02, help="share of calls answered 529")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--model", default="claude-haiku-4-5")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="mge-dual-run-") as work, simulator(args) as url:
+        env = {
+            **os.environ,
+            "MGE_BACKEND": "anthropic",
+            "MGE_MODEL": args.model,
+            "ANTHROPIC_BASE_URL": url,
+            "ANTHROPIC_API_KEY": "simulated",
+            "MGE_GOLD_SET": str(args.gold_set.resolve()),
+            "MGE_HOME": str(Path(work) / ".mge"),
+            "MGE_WORKSPACE": str(Path(work) / "workspace"),
+            "DAGSTER_HOME": str(Path(work) / "dagster_home"),
+        }
+        command = [sys.executable, "-m", "mge_assets.cli", "dual-run", "--gold-set", "--json"]
+        done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(done.stdout[-2000:], done.stderr[-4000:], sep="\n", file=sys.stderr)
+            return done.returncode
+        figures = json.loads(done.stdout[done.stdout.index("{") :])
+        served = stats(url)
+    print_table(figures, served, args, time.perf_counter() - started)
+    if args.json:
+        args.json.write_text(json.dumps({"figures": figures, "simulator": served}, indent=1))
+    return 0
+
+
+def print_table(figures: dict, served: dict, args: argparse.Namespace, seconds: float) -> None:
+    print(
+        f"simulator: defect rate {args.defect_rate} ({args.defect_kinds}), malformed {args.malformed_rate}, "
+        f"529 {args.overload_rate}, seed {args.seed}; {served['requests']} requests, "
+        f"{served.get('defects_injected_total', 0)} defects injected"
+    )
+    header = (
+        f"| {'request':<20} | v2 precision | mvp precision | delta   | Gate S v2/mvp | v2 retries "
+        "| v2 calls | mvp calls | winner |"
+    )
+    print(header)
+    print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
+    for run in figures["requests"]:
+        v2, mvp = run["v2"], run["mvp"]
+        gate = f"{_pass(v2['gate_s'])}/{_pass(mvp['gate_s'])}"
+        winner = run["deltas"][0]["winner"]
+        print(
+            f"| {run['name']:<20} | {v2['precision']:>12.4f} | {mvp['precision']:>13.4f} | "
+            f"{v2['precision'] - mvp['precision']:>+7.4f} | {gate:>13} | {v2['retries']:>10} | "
+            f"{v2['model_calls']:>8} | {mvp['model_calls']:>9} | {winner:>6} |"
+        )
+    paired = figures["paired"]
+    gate_p = "no discordant pair" if paired["gate_s_p"] is None else f"McNemar exact p = {paired['gate_s_p']:.3g}"
+    print(
+        f"\n{paired['wins']} wins, {paired['losses']} losses, {paired['ties']} ties for v2; "
+        f"verdict: {paired['verdict']} ({paired['why']}); Gate S: {gate_p}; {seconds:.0f} s"
+    )
+
+
+def _pass(flag: bool) -> str:
+    return "pass" if flag else "fail"
+
+
+@contextlib.contextmanager
+def simulator(args: argparse.Namespace) -> Iterator[str]:
+    """A fresh `mge simulate` process on a free loopback port: yields its URL, ends the process it started."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable, "-m", "mge_assets.cli", "simulate", "--port", str(port), "--latency-mean", "0",
+        "--defect-rate", str(args.defect_rate), "--defect-kinds", args.defect_kinds,
+        "--malformed-rate", str(args.malformed_rate), "--overload-rate", str(args.overload_rate),
+        "--seed", str(args.seed),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(400):
+            try:
+                stats(url)
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise SystemExit("the simulator did not start within 20 s")
+        yield url
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def stats(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}/_simulator/stats", timeout=5) as response:
+        return json.loads(response.read())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
