@@ -7,10 +7,11 @@ from pathlib import Path
 import dagster as dg
 from pydantic import PrivateAttr
 
-from mge_assets.defs.tags import FRESH_TAG
+from mge_assets.defs.tags import CANARY_TAG, FRESH_TAG
 from mge_assets.errors import SettingsError
 from mge_assets.llm import Budget, CallRecord, ModelBackend, ModelClient
 from mge_assets.llm.anthropic_backend import AnthropicBackend
+from mge_assets.llm.batches import BatchingBackend
 from mge_assets.llm.cache import open_cache
 from mge_assets.llm.governor import RateGovernor
 from mge_assets.llm.offline import OfflineBackend
@@ -51,6 +52,9 @@ class ModelBackendResource(dg.ConfigurableResource):
     type_check: bool = True  # mypy in level-1 validation
     budget_override_usd: float | None = None  # explicit, recorded: replaces the request's hard cap for the run
     database_url: str | None = None  # cost_events and checkpoints; default MGE_DATABASE_URL, else SQLite
+    batch_canaries: bool = True  # canary runs (tag mge/canary) through the Message Batches API, at half price
+    batch_window_s: float = 2.0  # calls gathered this long into one batch
+    batch_poll_s: float = 5.0  # first wait between polls of a batch (it grows to a minute)
 
     _backend: ModelBackend | None = PrivateAttr(default=None)
 
@@ -92,9 +96,18 @@ class ModelBackendResource(dg.ConfigurableResource):
         run_tags: Mapping[str, str] | None = None,
     ) -> ModelClient:
         """A client for one stage of one run, sharing the response cache and the backend's governor.
-        A fresh run (tag `mge/fresh`) has no response cache: every answer is asked anew."""
-        backend = self._backend or self.build_backend()
+        A fresh run (tag `mge/fresh`) has no response cache: every answer is asked anew. A canary run
+        can wait: with Claude its calls go through the Message Batches API (one batcher per stage, on
+        the stage's event loop)."""
+        backend: ModelBackend = self._backend or self.build_backend()
         self._backend = backend
+        if isinstance(backend, AnthropicBackend) and self.batch_canaries and CANARY_TAG in (run_tags or {}):
+            backend = BatchingBackend(
+                backend,
+                window_s=self.batch_window_s,
+                poll_s=self.batch_poll_s,
+                max_poll_s=max(60.0, self.batch_poll_s),
+            )
         cache = None if is_fresh(run_tags) else open_cache(self.redis_url, Path(self.cache_dir))
         return ModelClient(backend, cache=cache, budget=budget, on_record=on_record)
 
