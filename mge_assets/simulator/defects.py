@@ -16,9 +16,9 @@ from collections.abc import Callable
 DEFECT_KINDS = ("syntax", "wrong_name", "wrong_return", "missing_statement")
 
 
-def inject(code: str, rng: random.Random) -> tuple[str, str] | None:
-    """A defective version of `code` and the defect's kind, or None if no defect applies."""
-    kinds = list(DEFECT_KINDS)
+def inject(code: str, rng: random.Random, kinds: tuple[str, ...] = DEFECT_KINDS) -> tuple[str, str] | None:
+    """A defective version of `code` and the defect's kind (one of `kinds`), or None if none applies."""
+    kinds = list(kinds)
     rng.shuffle(kinds)
     for kind in kinds:
         broken = INJECTORS[kind](code, rng)

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from mge_assets.errors import MgeError
 from mge_assets.llm.envelope import extract
-from mge_assets.simulator.defects import inject
+from mge_assets.simulator.defects import DEFECT_KINDS, inject
 from mge_assets.simulator.script import Script
 
 CACHE_MIN_TOKENS = 1024  # shorter prefixes are not cached by the API
@@ -48,6 +48,9 @@ class SimulatorSettings:
     overload_rate: float = 0.0  # 529
     error_rate: float = 0.0  # 500
     defect_rate: float = 0.0  # share of first write_atom answers that carry a defect
+    # which defects: syntax and wrong_name are what level-1 validation sees; wrong_return and
+    # missing_statement pass it and show only in the project's tests
+    defect_kinds: tuple[str, ...] = DEFECT_KINDS
     malformed_rate: float = 0.0  # share of write_atom answers with no usable code block
     empty_rate: float = 0.0  # share of write_atom answers with no text at all
     seed: int = 0
@@ -313,7 +316,7 @@ class Simulator:
         rng = random.Random(f"{self.settings.seed}:{atom_id}")
         if rng.random() >= self.settings.defect_rate:
             return answer(payload)
-        broken = inject(payload["draft"], rng)
+        broken = inject(payload["draft"], rng, self.settings.defect_kinds)
         if broken is None:
             return answer(payload)
         code, kind = broken

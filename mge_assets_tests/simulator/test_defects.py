@@ -8,7 +8,7 @@ import pytest
 from mge_assets.atomize import atomize_file
 from mge_assets.execute import AtomValidator
 from mge_assets.execute.typecheck import TypeChecker
-from mge_assets.simulator.defects import DEFECT_KINDS, INJECTORS
+from mge_assets.simulator.defects import DEFECT_KINDS, INJECTORS, inject
 
 MODULE = '''"""A module."""
 
@@ -37,3 +37,12 @@ def test_each_defect_is_caught(kind, tmp_path):
     verdict = asyncio.run(validator(target, broken))
     assert not verdict.ok, (kind, broken)
     assert asyncio.run(validator(target, target.code)).ok
+
+
+def test_only_the_chosen_kinds_are_injected():
+    kinds = set()
+    for seed in range(40):
+        broken = inject(MODULE, random.Random(seed), ("syntax", "wrong_name"))
+        assert broken is not None
+        kinds.add(broken[1])
+    assert kinds == {"syntax", "wrong_name"}
