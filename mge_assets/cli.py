@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mge_assets.canary_commands import add_canary_commands
+from mge_assets.dual_run_commands import add_dual_run_command
 from mge_assets.errors import MgeError
 from mge_assets.settings import default_dagster_home, requests_dir
 
@@ -74,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--overload-rate", type=float, default=0.0, help="share of requests answered 529")
     simulate.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 500")
     simulate.add_argument("--defect-rate", type=float, default=0.0, help="share of first atom answers with a defect")
+    simulate.add_argument(
+        "--defect-kinds",
+        default="",
+        help="comma-separated defects to inject (default all: syntax,wrong_name,wrong_return,missing_statement)",
+    )
     simulate.add_argument("--malformed-rate", type=float, default=0.0, help="share of atom answers with no code")
     simulate.add_argument("--batch-latency", type=float, default=0.2, help="seconds until a Message Batch ends")
     simulate.add_argument("--batch-error-rate", type=float, default=0.0, help="share of batch requests errored")
@@ -92,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     atomize.add_argument("--line-budget", type=int, default=10, help="lines per atom before a split (default 10)")
     atomize.add_argument("--graph", type=Path, help="also write the atom graph here (.dot or .mmd for Mermaid)")
     atomize.set_defaults(command=cmd_atomize)
+
+    add_dual_run_command(sub)
+    add_canary_commands(sub)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this project's instance")
     ui.add_argument("dagster_args", nargs=argparse.REMAINDER)
@@ -264,6 +274,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         overload_rate=args.overload_rate,
         error_rate=args.error_rate,
         defect_rate=args.defect_rate,
+        defect_kinds=_defect_kinds(args.defect_kinds),
         malformed_rate=args.malformed_rate,
         seed=args.seed,
         script=args.script,
@@ -276,6 +287,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print(f"  export MGE_BACKEND=anthropic ANTHROPIC_BASE_URL={url} ANTHROPIC_API_KEY=simulated", flush=True)
     serve(settings, args.host, args.port)
     return 0
+
+
+def _defect_kinds(text: str) -> tuple[str, ...]:
+    from mge_assets.simulator.defects import DEFECT_KINDS
+
+    if not text:
+        return DEFECT_KINDS
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = sorted(set(kinds) - set(DEFECT_KINDS))
+    if unknown or not kinds:
+        raise MgeError(f"--defect-kinds {text!r}: choose from {', '.join(DEFECT_KINDS)}")
+    return kinds
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -331,6 +354,8 @@ def _ensure_dagster_home() -> Path:
         config.write_text(
             "# The embedded default: runs, events and schedules in SQLite files under this folder.\n"
             f"storage:\n  sqlite:\n    base_dir: {home.resolve()}\n"
+            # Canary runs share their requests' partitions and workspaces: one at a time.
+            'run_queue:\n  tag_concurrency_limits:\n    - key: "mge/canary"\n      limit: 1\n'
         )
     return home
 

@@ -13,3 +13,16 @@ request_pipeline = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="Materialize every stage of one request, from project_request to review_queue, with its gates.",
 )
+
+dual_run_job = dg.define_asset_job(
+    "dual_run",
+    selection=dg.AssetSelection.groups("dual_run"),
+    description="Put a request's v2 and mvp runs side by side (dual_run_report), once both have run.",
+)
+
+canary_evaluation = dg.define_asset_job(
+    "canary_evaluation",
+    selection=dg.AssetSelection.groups("canaries"),
+    executor_def=dg.in_process_executor,
+    description="Report one canary evaluation (a UTC date) from its runs, held to the blessed baseline.",
+)

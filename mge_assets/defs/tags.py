@@ -7,3 +7,7 @@ REPEAT_TAG = "mge/repeat"
 # "true": ask the model anew, no response cache and no atom checkpoints (a canary repeat must not
 # replay the one before it, or repeats through a sampling model could never differ).
 FRESH_TAG = "mge/fresh"
+# "true" on an mvp run the dual_run sensor asked for (its partition names the request).
+DUAL_RUN_TAG = "mge/dual-run"
+# Which attempt of a canary repeat this run is ("2": the re-run of a repeat a harness error ended).
+ATTEMPT_TAG = "mge/attempt"
