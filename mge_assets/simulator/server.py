@@ -158,6 +158,7 @@ class Simulator:
         }
         self.prompt_cache: dict[str, float] = {}
         self.defective: dict[str, str] = {}  # atom id -> defect kind of its last first answer
+        self.first_asks: Counter = Counter()  # atom id -> first answers given (each later one is drawn anew)
         self.retry_window = (0.0, 0.0)  # (429 sent at, retry-after ends at)
         self.refused: dict[str, tuple[str, float, float]] = {}  # request digest -> (status, refused at, retry at)
         self.script = Script.load(self.settings.script) if self.settings.script else None
@@ -312,8 +313,13 @@ class Simulator:
         return self._first_answer(payload, answer)
 
     def _first_answer(self, payload: dict[str, Any], answer: Any) -> str:
+        """The answer to an atom's first ask, a defect drawn from the seed and the atom. An atom asked
+        anew (a later run with nothing cached, e.g. a canary's next repeat) is drawn again, as from a
+        model that samples: repeats differ, while every first run against a fresh simulator is alike."""
         atom_id = payload["atom"]["id"]
-        rng = random.Random(f"{self.settings.seed}:{atom_id}")
+        asked = self.first_asks[atom_id]
+        self.first_asks[atom_id] += 1
+        rng = random.Random(f"{self.settings.seed}:{atom_id}" + (f":{asked}" if asked else ""))
         if rng.random() >= self.settings.defect_rate:
             return answer(payload)
         broken = inject(payload["draft"], rng, self.settings.defect_kinds)

@@ -141,3 +141,29 @@ def test_hard_cap_holds_with_many_calls_in_flight(in_flight):
     # so spend got within `in_flight` worst cases of it (without reservations it ends about 7% over)
     assert budget.cap_usd - in_flight * worst < spent <= budget.cap_usd
     assert budget.spent_usd == pytest.approx(spent) and budget.reserved_usd == pytest.approx(0.0, abs=1e-12)
+
+
+def test_an_atom_asked_anew_is_drawn_again_while_a_fresh_simulator_repeats_its_first_draws():
+    settings = SimulatorSettings(defect_rate=0.5, seed=3)
+    atoms = [f"a{i}" for i in range(16)]
+
+    def first_run(simulator_settings: SimulatorSettings, runs: int) -> list[dict[str, str]]:
+        with running_simulator(simulator_settings) as (url, simulator):
+            client = backend(url)
+            drawn = []
+            for _ in range(runs):  # each run asks every atom once, as a repeat with nothing cached does
+                before = dict(simulator.stats.defective_atoms)
+                simulator.stats.defective_atoms.clear()
+
+                async def ask_all() -> None:
+                    await asyncio.gather(*(client.complete(atom_request(atom)) for atom in atoms))
+
+                asyncio.run(ask_all())
+                drawn.append(dict(simulator.stats.defective_atoms))
+                simulator.stats.defective_atoms.update(before)
+            return drawn
+
+    first, second = first_run(settings, runs=2)
+    assert first and second and first != second  # the second repeat is a new draw
+    [again] = first_run(settings, runs=1)
+    assert again == first  # a fresh simulator with the same seed starts from the same draws
