@@ -8,6 +8,8 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from mge_assets.acceptance.results import AcceptanceResults
+from mge_assets.assemble.project import GeneratedProject
 from mge_assets.canary import CanaryOutcome
 from mge_assets.canary.dual import ModeFigures
 from mge_assets.canary.report import CanaryRun
@@ -15,6 +17,8 @@ from mge_assets.defs.jobs import REPORT_GROUPS
 from mge_assets.defs.metadata import CALL_FIELDS, MODEL_STAGES, stage_calls
 from mge_assets.defs.tags import ATTEMPT_TAG, CANARY_TAG, REPEAT_TAG
 from mge_assets.errors import MgeError
+from mge_assets.graph import DependencyGraph
+from mge_assets.scoring.score import retries, score_project, units
 
 
 @dataclass(frozen=True)
@@ -195,7 +199,13 @@ def canary_outcome(report: RequestReport, repeat: int) -> CanaryOutcome:
 
 
 # The stored values a precision is computed from, with their types.
-SCORED_INPUTS = ("acceptance_results", "atom_results", "atoms", "dependency_graph", "generated_project")
+SCORED_INPUTS: dict[str, type] = {
+    "acceptance_results": AcceptanceResults,
+    "atom_results": pd.DataFrame,
+    "atoms": pd.DataFrame,
+    "dependency_graph": DependencyGraph,
+    "generated_project": GeneratedProject,
+}
 
 
 def request_sha256(instance: dg.DagsterInstance, partition: str) -> str | None:
@@ -209,11 +219,6 @@ def mode_figures(instance: dg.DagsterInstance, partition: str, stored: Callable[
     """What the partition's latest run on its request produced: precision scored from the stored values
     (0 where a gate stopped the run before them), Gate S, wall time, cost, tokens, calls, retries, units.
     `stored(asset, type)` loads a stored value of this partition."""
-    from mge_assets.acceptance.results import AcceptanceResults
-    from mge_assets.assemble.project import GeneratedProject
-    from mge_assets.graph import DependencyGraph
-    from mge_assets.scoring.score import retries, score_project, units
-
     start = _latest_record(instance, "project_request", partition)
     if start is None:
         raise MgeError(f"partition '{partition}' has never run; run it first")
@@ -223,16 +228,14 @@ def mode_figures(instance: dg.DagsterInstance, partition: str, stored: Callable[
         for asset in SCORED_INPUTS
         if (record := _latest_record(instance, asset, partition)) is not None and record.storage_id > start.storage_id
     }
-    kinds = {"acceptance_results": AcceptanceResults, "dependency_graph": DependencyGraph}
-    kinds |= {"generated_project": GeneratedProject, "atom_results": pd.DataFrame, "atoms": pd.DataFrame}
     atom_results = stored("atom_results", pd.DataFrame) if "atom_results" in current else None
     components = dict.fromkeys(PRECISION_COMPONENTS, 0.0)
     precision = 0.0
     if current == set(SCORED_INPUTS):
-        values = {asset: stored(asset, kinds[asset]) for asset in SCORED_INPUTS}
+        values = {asset: stored(asset, kind) for asset, kind in SCORED_INPUTS.items()}
         report = score_project(**values, totals={})
         precision, components = report.score, {c.name: c.value for c in report.components}
-    calls = stage_calls(instance, partition)
+    calls = RequestReport(partition, calls=stage_calls(instance, partition))
     gate = dg.AssetCheckKey(dg.AssetKey("acceptance_results"), "acceptance_results_gate_s")
     evaluation = _latest_evaluations(instance, partition, {gate}).get(gate)
     return ModeFigures(
@@ -242,10 +245,10 @@ def mode_figures(instance: dg.DagsterInstance, partition: str, stored: Callable[
         **components,
         gate_s=bool(evaluation and evaluation.passed),
         wall_s=_run_seconds(instance, start.run_id),
-        cost_usd=round(sum(c["cost_usd"] for c in calls.values()), 6),
-        input_tokens=int(sum(c["input_tokens"] for c in calls.values())),
-        output_tokens=int(sum(c["output_tokens"] for c in calls.values())),
-        model_calls=int(sum(c["model_calls"] for c in calls.values())),
+        cost_usd=round(calls.call_total("cost_usd"), 6),
+        input_tokens=int(calls.call_total("input_tokens")),
+        output_tokens=int(calls.call_total("output_tokens")),
+        model_calls=int(calls.call_total("model_calls")),
         retries=retries(atom_results) if atom_results is not None else 0,
         units=units(atom_results) if atom_results is not None else 0,
     )
