@@ -1,7 +1,7 @@
 """The dual-run over the gold set: v2 against the mvp baseline, request by request, through the real
 SDK against the simulator with defects injected (so validation and retries matter), both modes cold.
 
-It starts `mge simulate` (defects in a share of first answers, answers with no code, 529s and 500s),
+It serves the simulator (defects in a share of first answers, answers with no code, 529s),
 runs `mge dual-run --gold-set --json` in a fresh MGE_HOME and Dagster instance against it, and prints
 one line per request (precision and Gate S of both modes, the delta and who won) and the paired
 verdict: wins / losses / ties, the sign test on precision and McNemar's exact test on Gate S.
@@ -13,17 +13,15 @@ verdict: wins / losses / ties, the sign test on precision and McNemar's exact te
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
+
+from mge_assets.simulator import SimulatorSettings, running_simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +42,14 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="mge-dual-run-") as work, simulator(args) as url:
+    settings = SimulatorSettings(
+        defect_rate=args.defect_rate,
+        defect_kinds=tuple(args.defect_kinds.split(",")),
+        malformed_rate=args.malformed_rate,
+        overload_rate=args.overload_rate,
+        seed=args.seed,
+    )
+    with tempfile.TemporaryDirectory(prefix="mge-dual-run-") as work, running_simulator(settings) as (url, simulated):
         env = {
             **os.environ,
             "MGE_BACKEND": "anthropic",
@@ -62,7 +67,7 @@ def main() -> int:
             print(done.stdout[-2000:], done.stderr[-4000:], sep="\n", file=sys.stderr)
             return done.returncode
         figures = json.loads(done.stdout[done.stdout.index("{") :])
-        served = stats(url)
+        served = simulated.stats.as_dict()
     print_table(figures, served, args, time.perf_counter() - started)
     if args.json:
         args.json.write_text(json.dumps({"figures": figures, "simulator": served}, indent=1))
@@ -100,40 +105,6 @@ def print_table(figures: dict, served: dict, args: argparse.Namespace, seconds: 
 
 def _pass(flag: bool) -> str:
     return "pass" if flag else "fail"
-
-
-@contextlib.contextmanager
-def simulator(args: argparse.Namespace) -> Iterator[str]:
-    """A fresh `mge simulate` process on a free loopback port: yields its URL, ends the process it started."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        sys.executable, "-m", "mge_assets.cli", "simulate", "--port", str(port), "--latency-mean", "0",
-        "--defect-rate", str(args.defect_rate), "--defect-kinds", args.defect_kinds,
-        "--malformed-rate", str(args.malformed_rate), "--overload-rate", str(args.overload_rate),
-        "--seed", str(args.seed),
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(400):
-            try:
-                stats(url)
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise SystemExit("the simulator did not start within 20 s")
-        yield url
-    finally:
-        process.terminate()
-        process.wait()
-
-
-def stats(url: str) -> dict:
-    with urllib.request.urlopen(f"{url}/_simulator/stats", timeout=5) as response:
-        return json.loads(response.read())
 
 
 if __name__ == "__main__":
