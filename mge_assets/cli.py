@@ -302,7 +302,9 @@ def _defect_kinds(text: str) -> tuple[str, ...]:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    _ensure_dagster_home()
+    # Create the instance's databases before the webserver, the daemon and the code server all try
+    # at once (two processes migrating a new SQLite store can leave it with two schema heads).
+    _instance().dispose()
     command = ["dagster", "dev", "-w", "workspace.yaml", *args.dagster_args]
     print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']} {' '.join(command)}", flush=True)
     os.execvp(command[0], command)

@@ -40,6 +40,10 @@ def canary_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest
             "(`mge submit FILE ...`, the paths listed in the manifest) once"
         )
     evaluation = (context.scheduled_execution_time or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date().isoformat()
+    # A schedule's run keys are unique within a tick only: a second tick the same day must not start
+    # the evaluation again (its report waits for every run of the date to finish).
+    if context.instance.get_run_records(filters=dg.RunsFilter(tags={CANARY_TAG: evaluation}), limit=1):
+        return dg.SkipReason(f"the evaluation of {evaluation} has started already; the next one is another day's")
     return [
         dg.RunRequest(
             partition_key=name,

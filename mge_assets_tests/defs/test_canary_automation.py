@@ -113,6 +113,24 @@ def test_the_schedule_runs_each_submitted_gold_request_once_per_repeat(monkeypat
     assert blog.tags == {CANARY_TAG: "2026-12-03", REPEAT_TAG: "1", FRESH_TAG: "true"}
 
 
+def test_a_second_tick_the_same_day_does_not_start_the_evaluation_again(monkeypatch) -> None:
+    monkeypatch.setenv("MGE_GOLD_SET", str(ROOT / "examples" / "gold_set.yaml"))
+
+    @dg.asset
+    def started() -> None:
+        """Stands for the first canary run of the day."""
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("requests", ["task-api"])
+        dg.materialize([started], instance=instance, tags={CANARY_TAG: "2026-12-03"})
+        later = dt.datetime(2026, 12, 3, 15, 0, tzinfo=dt.UTC)
+        skipped = canary_schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=later))
+        assert "the evaluation of 2026-12-03 has started already" in skipped.skip_message
+        tomorrow = later + dt.timedelta(days=1)
+        [run] = canary_schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=tomorrow))
+        assert run.tags[CANARY_TAG] == "2026-12-04"
+
+
 def test_the_schedule_ticks_on_mge_canary_cron() -> None:
     def cron(**env: str) -> str:
         code = "from mge_assets.defs.schedules import canary_schedule; print(canary_schedule.cron_schedule)"
