@@ -115,6 +115,7 @@ def test_the_schedule_runs_each_submitted_gold_request_once_per_repeat(monkeypat
 
 def test_a_second_tick_the_same_day_does_not_start_the_evaluation_again(monkeypatch) -> None:
     monkeypatch.setenv("MGE_GOLD_SET", str(ROOT / "examples" / "gold_set.yaml"))
+    monkeypatch.setenv("MGE_CANARY_REPEATS", "1")
 
     @dg.asset
     def started() -> None:
