@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mge_assets.canary_commands import add_canary_commands
-from mge_assets.dual_run_commands import add_dual_run_command
+from mge_assets.commands.canary import add_canary_commands
+from mge_assets.commands.dual_run import add_dual_run_command
+from mge_assets.commands.instance import open_instance, request_name, submit_file
 from mge_assets.errors import MgeError
-from mge_assets.settings import default_dagster_home, requests_dir
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance
@@ -167,10 +167,10 @@ def _print_atomize_summary(figures: dict, analysis) -> None:
 
 def cmd_submit(args: argparse.Namespace) -> int:
     failures = 0
-    instance = _instance()
+    instance = open_instance()
     for path in args.files:
         try:
-            print(_submit(path, instance))
+            print(submit_file(path, instance))
         except MgeError as error:
             print(f"mge: {error}", file=sys.stderr)
             failures += 1
@@ -181,9 +181,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mge_assets.defs.resources import default_resources
 
     default_resources()["model_backend"].build_backend()  # a missing key or unknown backend stops here
-    instance = _instance()
-    print(_submit(args.file, instance))
-    name = _request_name(args.file)
+    instance = open_instance()
+    print(submit_file(args.file, instance))
+    name = request_name(args.file)
     from mge_assets.definitions import defs
     from mge_assets.reports import failure_message, read_report, render_report
 
@@ -212,7 +212,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from mge_assets.definitions import defs
     from mge_assets.reports import read_report, render_report
 
-    instance = _instance()
+    instance = open_instance()
     if args.name not in instance.get_dynamic_partitions("requests"):
         raise MgeError(f"no request named '{args.name}' has been submitted to {os.environ['DAGSTER_HOME']}")
     print(render_report(read_report(instance, defs, args.name)))
@@ -255,7 +255,7 @@ def cmd_tests(args: argparse.Namespace) -> int:
 
 
 def _submitted(name: str) -> DagsterInstance:
-    instance = _instance()
+    instance = open_instance()
     if name not in instance.get_dynamic_partitions("requests"):
         raise MgeError(f"no request named '{name}' has been submitted to {os.environ['DAGSTER_HOME']}")
     return instance
@@ -304,69 +304,10 @@ def _defect_kinds(text: str) -> tuple[str, ...]:
 def cmd_ui(args: argparse.Namespace) -> int:
     # Create the instance's databases before the webserver, the daemon and the code server all try
     # at once (two processes migrating a new SQLite store can leave it with two schema heads).
-    _instance().dispose()
+    open_instance().dispose()
     command = ["dagster", "dev", "-w", "workspace.yaml", *args.dagster_args]
     print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']} {' '.join(command)}", flush=True)
     os.execvp(command[0], command)
-
-
-def _submit(path: Path, instance: DagsterInstance) -> str:
-    from mge_assets.defs.resources import default_resources
-    from mge_assets.request.submit import submit_request
-
-    backend = default_resources()["model_backend"].backend
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise MgeError(f"cannot read {path}: {error.strerror}") from None
-    submission = submit_request(data, str(path), requests_dir(), backend)
-    name = submission.request.name
-    if backend == "offline":
-        _note_rules_not_understood(submission.request)
-    if not instance.has_dynamic_partition("requests", name):
-        instance.add_dynamic_partitions("requests", [name])
-        return f"{submission.describe()}; partition '{name}' added"
-    return f"{submission.describe()}; partition '{name}' already exists"
-
-
-def _note_rules_not_understood(request: object) -> None:
-    """Warn at submit about rule sentences the offline backend will report untestable (they count as failed)."""
-    from mge_assets.plan import discover
-
-    for problem in discover(request).rule_problems:  # type: ignore[arg-type]
-        print(
-            f"mge: note: line {problem.line}: {problem.requirement_id} reads like a business rule but is not "
-            f"understood ({problem.reason}); it will be untestable and count as failed",
-            file=sys.stderr,
-        )
-
-
-def _request_name(path: Path) -> str:
-    from mge_assets.request import parse_request
-
-    return parse_request(path.read_bytes(), source=str(path)).name
-
-
-def _ensure_dagster_home() -> Path:
-    """Use $DAGSTER_HOME, or the project's own `.mge/dagster_home` (SQLite storage, no server)."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(default_dagster_home().resolve())))
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(
-            "# The embedded default: runs, events and schedules in SQLite files under this folder.\n"
-            f"storage:\n  sqlite:\n    base_dir: {home.resolve()}\n"
-            # Canary runs share their requests' partitions and workspaces: one at a time.
-            'run_queue:\n  tag_concurrency_limits:\n    - key: "mge/canary"\n      limit: 1\n'
-        )
-    return home
-
-
-def _instance() -> DagsterInstance:
-    import dagster as dg
-
-    _ensure_dagster_home()
-    return dg.DagsterInstance.get()
 
 
 def _quiet_dagster() -> None:

@@ -34,7 +34,7 @@ from typing import TypeVar
 import dagster as dg
 import pytest
 
-from mge_assets.cli import _ensure_dagster_home
+from mge_assets.commands.instance import ensure_dagster_home
 from mge_assets.defs.tags import CANARY_TAG, DUAL_RUN_TAG, FRESH_TAG, REPEAT_TAG
 from mge_assets_tests.conftest import ROOT, example_path
 
@@ -92,7 +92,7 @@ def daemon(mge_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
     monkeypatch.setenv("MGE_GOLD_SET", str(manifest))
     monkeypatch.setenv("MGE_CANARY_CRON", "* * * * *")
     monkeypatch.setenv("MGE_CANARY_REPEATS", "1")
-    _ensure_dagster_home()  # the instance's dagster.yaml exactly as `mge` writes it
+    ensure_dagster_home()  # the instance's dagster.yaml exactly as `mge` writes it
     # Open it once first, as `mge submit` would: a brand-new SQLite instance whose databases the daemon
     # and its code server create at the same moment can end with two alembic heads in schedules.db,
     # and the code location then fails to load.

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mge_assets.commands.instance import open_instance, submit_file
 from mge_assets.errors import MgeError
 
 if TYPE_CHECKING:
@@ -33,9 +34,8 @@ def add_dual_run_command(sub: Any) -> None:
 
 def cmd_dual_run(args: argparse.Namespace) -> int:
     from mge_assets.canary.dual import behind, render_dual_run, render_paired
-    from mge_assets.cli import _instance
 
-    instance = _instance()
+    instance = open_instance()
     names = _gold_names(instance) if args.gold_set else list(args.names)
     if not names:
         raise MgeError("name the requests to dual-run (`mge dual-run NAME ...`), or pass --gold-set")
@@ -105,7 +105,6 @@ def _ran_on(instance: DagsterInstance, partition: str, sha: str) -> bool:
 
 def _gold_names(instance: DagsterInstance) -> list[str]:
     from mge_assets.canary.gold import GoldSetError, load_gold_set
-    from mge_assets.cli import _submit
 
     manifest = Path(os.environ.get("MGE_GOLD_SET", "examples/gold_set.yaml"))
     try:
@@ -113,7 +112,7 @@ def _gold_names(instance: DagsterInstance) -> list[str]:
     except GoldSetError as error:
         raise MgeError(str(error)) from error
     for canary in canaries:
-        _submit(canary.path, instance)
+        submit_file(canary.path, instance)
     return [canary.name for canary in canaries]
 
 

@@ -9,6 +9,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from mge_assets.commands.instance import open_instance, submit_file
 from mge_assets.errors import MgeError
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ def add_canary_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_canary_run(args: argparse.Namespace) -> int:
-    from mge_assets import cli
     from mge_assets.canary.gold import canary_repeats, gold_manifest, load_gold_set
     from mge_assets.defs.resources import default_resources
 
@@ -50,10 +50,10 @@ def cmd_canary_run(args: argparse.Namespace) -> int:
         raise MgeError(f"--repeats must be at least 1, not {repeats}")
     default_resources()["model_backend"].build_backend()  # a missing key or unknown backend stops here
     gold = load_gold_set(gold_manifest())
-    instance = cli._instance()
+    instance = open_instance()
     progress = sys.stderr if args.json else sys.stdout
     for canary in gold:
-        print(cli._submit(canary.path, instance), file=progress)
+        print(submit_file(canary.path, instance), file=progress)
     evaluation = dt.datetime.now(dt.UTC).date().isoformat()
     print(f"canary evaluation {evaluation}: {len(gold)} canaries x {repeats} repeats", file=progress, flush=True)
     for canary in gold:
@@ -101,10 +101,9 @@ def materialize_report(instance: DagsterInstance, evaluation: str) -> tuple[Cana
 
 
 def cmd_canary_bless(args: argparse.Namespace) -> int:
-    from mge_assets import cli
     from mge_assets.canary.baseline import BaselineStore
 
-    instance = cli._instance()
+    instance = open_instance()
     evaluation = args.evaluation or _latest_evaluation(instance)
     known = _reported_evaluations(instance)
     if evaluation not in known:
@@ -126,11 +125,10 @@ def cmd_canary_bless(args: argparse.Namespace) -> int:
 
 
 def cmd_canary_report(args: argparse.Namespace) -> int:
-    from mge_assets import cli
     from mge_assets.canary.report import gate_s_share_verdict, no_regression_verdict
     from mge_assets.definitions import defs
 
-    instance = cli._instance()
+    instance = open_instance()
     report = _load_report(defs, instance, _latest_evaluation(instance))
     checks = {
         "canary_report_gate_s_share": gate_s_share_verdict(report).passed,
