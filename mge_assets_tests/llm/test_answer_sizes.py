@@ -7,9 +7,9 @@ import pytest
 
 from mge_assets.canary.gold import load_gold_set
 from mge_assets.defs.resources import ModelBackendResource
+from mge_assets.llm import prompts
 from mge_assets.llm.envelope import extract
 from mge_assets.llm.pricing import estimate_tokens
-from mge_assets.llm import prompts
 from mge_assets.plan import discover
 from mge_assets.request import parse_request
 from mge_assets.synth.offline import answer
