@@ -90,3 +90,20 @@ def test_a_run_launched_like_the_ui_and_an_inbox_request_both_succeed(mge_env, d
         report = read_report(instance, defs, name)
         assert report.gate_s_passed and report.metadata("precision_report", "precision") == 1.0, name
         assert (mge_env / "mge_workspace" / name / "Dockerfile").is_file()
+
+
+def test_dagsters_own_commands_work_in_the_repository_root_with_nothing_set() -> None:
+    """A new user's habit: `dagster definitions validate -w workspace.yaml` where they cloned it, with no
+    DAGSTER_HOME and no Postgres settings (the Postgres instance lives in deploy/postgres/)."""
+    assert not (ROOT / "dagster.yaml").exists()
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME" and not k.startswith("MGE_PG_")}
+    done = subprocess.run(
+        [str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Validation successful" in done.stdout + done.stderr

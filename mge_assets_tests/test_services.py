@@ -1,4 +1,4 @@
-"""The real services: the pipeline on a PostgreSQL-backed Dagster instance (the project's dagster.yaml)."""
+"""The real services: the pipeline on a PostgreSQL-backed Dagster instance (deploy/postgres/dagster.yaml)."""
 
 import shutil
 import subprocess
@@ -18,7 +18,7 @@ BIN = Path(sys.executable).parent
 def test_the_main_job_runs_on_postgres_through_the_projects_dagster_yaml(mge_env, postgres_env, monkeypatch) -> None:
     home = mge_env / "pg_home"
     home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(ROOT / "deploy" / "postgres" / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     name = f"pg-{uuid.uuid4().hex[:8]}"
     request = mge_env / "request.md"
