@@ -18,6 +18,7 @@ from mge_assets.defs.metadata import CALL_FIELDS, MODEL_STAGES, stage_calls
 from mge_assets.defs.tags import ATTEMPT_TAG, CANARY_TAG, REPEAT_TAG
 from mge_assets.errors import MgeError
 from mge_assets.graph import DependencyGraph
+from mge_assets.scoring.precision import COMPONENTS
 from mge_assets.scoring.score import retries, score_project, units
 
 
@@ -174,14 +175,9 @@ def failure_message(events: list[dg.DagsterEvent]) -> str:
     return ""
 
 
-PRECISION_COMPONENTS = ("spec_conformance", "integration_pass", "validation_pass")
-
-
 def canary_outcome(report: RequestReport, repeat: int) -> CanaryOutcome:
     """What one canary run measured, from its report: score, Gate S, costs and each stage's digest."""
-    components = {
-        c: float(v) for c in PRECISION_COMPONENTS if (v := report.metadata("precision_report", c)) is not None
-    }
+    components = {c: float(v) for c in COMPONENTS if (v := report.metadata("precision_report", c)) is not None}
     precision = report.metadata("precision_report", "precision")
     return CanaryOutcome(
         name=report.name,
@@ -229,7 +225,7 @@ def mode_figures(instance: dg.DagsterInstance, partition: str, stored: Callable[
         if (record := _latest_record(instance, asset, partition)) is not None and record.storage_id > start.storage_id
     }
     atom_results = stored("atom_results", pd.DataFrame) if "atom_results" in current else None
-    components = dict.fromkeys(PRECISION_COMPONENTS, 0.0)
+    components = dict.fromkeys(COMPONENTS, 0.0)
     precision = 0.0
     if current == set(SCORED_INPUTS):
         values = {asset: stored(asset, kind) for asset, kind in SCORED_INPUTS.items()}

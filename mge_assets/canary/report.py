@@ -14,12 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from mge_assets.canary.compare import CanarySummary, regressions, summarize
 from mge_assets.canary.gold import GoldCanary, unmet_expectations
 from mge_assets.canary.records import CanaryOutcome
+from mge_assets.scoring.precision import COMPONENTS
 
 # The share of canaries that must pass Gate S in every one of their repeats.
 GATE_S_SHARE = 0.8
 # The fewest scored repeats of each canary an evaluation needs before it can be blessed.
 MIN_BASELINE_REPEATS = 3
-COMPONENTS = ("spec_conformance", "integration_pass", "validation_pass")
 BLESS_HINT = "bless an evaluation of at least 3 repeats with `mge canary bless [EVALUATION]`"
 
 

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from mge_assets.canary.dual import DualRun, DualRunMismatchError, behind, dual_run, render_dual_run
+from mge_assets.canary.dual import DualRun, DualRunMismatchError, ModeFigures, behind, dual_run, render_dual_run
 from mge_assets.defs.partitions import dual_run_partitions
 from mge_assets.errors import MgeError
 from mge_assets.reports import mode_figures
@@ -24,7 +24,7 @@ def dual_run_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     name = context.partition_key
     store = context.resources.io_manager
 
-    def figures(mode: str):
+    def figures(mode: str) -> ModeFigures:
         partition = mode_partition(name, mode)
         return mode_figures(
             context.instance, partition, lambda asset, kind: store.stored(dg.AssetKey(asset), partition, kind)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 WEIGHTS = {"spec_conformance": 0.5, "integration_pass": 0.3, "validation_pass": 0.2}
+COMPONENTS = tuple(WEIGHTS)  # the score's three components, in the order reports show them
 GATE_A = 0.95
 GATE_S = 0.98
 
