@@ -185,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(submit_file(args.file, instance))
     name = request_name(args.file)
     from mge_assets.definitions import defs
-    from mge_assets.reports import failure_message, read_report, render_report
+    from mge_assets.readback.report import failure_message, read_report, render_report
 
     job = defs.resolve_job_def("request_pipeline")
     print(f"running every asset of '{name}' (DAGSTER_HOME={os.environ['DAGSTER_HOME']}) ...", flush=True)
@@ -210,7 +210,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from mge_assets.definitions import defs
-    from mge_assets.reports import read_report, render_report
+    from mge_assets.readback.report import read_report, render_report
 
     instance = open_instance()
     if args.name not in instance.get_dynamic_partitions("requests"):
@@ -222,7 +222,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_results(args: argparse.Namespace) -> int:
     from mge_assets.acceptance.results import AcceptanceResults
     from mge_assets.definitions import defs
-    from mge_assets.reads import load_value, render_results
+    from mge_assets.readback.values import load_value, render_results
 
     instance = _submitted(args.name)
     print(render_results(load_value(defs, instance, "acceptance_results", args.name, AcceptanceResults)))
@@ -231,7 +231,7 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 def cmd_gate(args: argparse.Namespace) -> int:
     from mge_assets.definitions import defs
-    from mge_assets.reads import request_gate
+    from mge_assets.readback.values import request_gate
 
     verdict = request_gate(defs, _submitted(args.name), args.name)
     print(verdict.text)
@@ -242,7 +242,7 @@ def cmd_tests(args: argparse.Namespace) -> int:
     from mge_assets.acceptance.results import AcceptanceResults
     from mge_assets.acceptance.suite import AcceptanceSuite
     from mge_assets.definitions import defs
-    from mge_assets.reads import load_value, render_tests
+    from mge_assets.readback.values import load_value, render_tests
 
     instance = _submitted(args.name)
     suite = load_value(defs, instance, "acceptance_tests", args.name, AcceptanceSuite)

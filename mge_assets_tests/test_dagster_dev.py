@@ -16,7 +16,7 @@ import pytest
 from dagster_graphql import DagsterGraphQLClient
 
 from mge_assets.definitions import defs
-from mge_assets.reports import read_report
+from mge_assets.readback.report import read_report
 from mge_assets_tests.conftest import ROOT, example_path
 
 pytestmark = pytest.mark.slow

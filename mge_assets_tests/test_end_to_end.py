@@ -15,7 +15,7 @@ from mge_assets.cli import main
 from mge_assets.definitions import defs
 from mge_assets.llm.answers import render_files
 from mge_assets.node import node_test_command, parse_node_junit
-from mge_assets.reports import read_report, render_report
+from mge_assets.readback.report import read_report, render_report
 from mge_assets.sandbox import run_in_sandbox
 from mge_assets.validation import PYTEST
 from mge_assets_tests.conftest import EXAMPLES, ROOT, example_path

@@ -69,7 +69,7 @@ def run_repeat(instance: DagsterInstance, name: str, evaluation: str, repeat: in
     while a harness error ends it."""
     from mge_assets.definitions import defs
     from mge_assets.defs.tags import ATTEMPT_TAG, CANARY_TAG, FRESH_TAG, REPEAT_TAG
-    from mge_assets.reports import read_canary_run
+    from mge_assets.readback.canary_runs import read_canary_run
 
     job = defs.resolve_job_def("request_pipeline")
     for attempt in range(1, HARNESS_RERUNS + 2):
@@ -90,7 +90,7 @@ def run_repeat(instance: DagsterInstance, name: str, evaluation: str, repeat: in
 def materialize_report(instance: DagsterInstance, evaluation: str) -> tuple[CanaryReport, dict[str, bool]]:
     """Materialize canary_report for `evaluation` on `instance`: the report and each check's verdict."""
     from mge_assets.definitions import defs
-    from mge_assets.reports import failure_message
+    from mge_assets.readback.report import failure_message
 
     job = defs.resolve_job_def("canary_evaluation")
     result = job.execute_in_process(partition_key=evaluation, instance=instance, raise_on_error=False, run_config=QUIET)
@@ -102,10 +102,11 @@ def materialize_report(instance: DagsterInstance, evaluation: str) -> tuple[Cana
 
 def cmd_canary_bless(args: argparse.Namespace) -> int:
     from mge_assets.canary.baseline import BaselineStore
+    from mge_assets.readback.canary_runs import latest_reported_evaluation, reported_evaluations
 
     instance = open_instance()
-    evaluation = args.evaluation or _latest_evaluation(instance)
-    known = _reported_evaluations(instance)
+    evaluation = args.evaluation or latest_reported_evaluation(instance)
+    known = reported_evaluations(instance)
     if evaluation not in known:
         listed = ", ".join(sorted(known)) or "none yet"
         raise MgeError(
@@ -127,9 +128,10 @@ def cmd_canary_bless(args: argparse.Namespace) -> int:
 def cmd_canary_report(args: argparse.Namespace) -> int:
     from mge_assets.canary.report import gate_s_share_verdict, no_regression_verdict
     from mge_assets.definitions import defs
+    from mge_assets.readback.canary_runs import latest_reported_evaluation
 
     instance = open_instance()
-    report = _load_report(defs, instance, _latest_evaluation(instance))
+    report = _load_report(defs, instance, latest_reported_evaluation(instance))
     checks = {
         "canary_report_gate_s_share": gate_s_share_verdict(report).passed,
         "canary_report_no_regression": no_regression_verdict(report).passed,
@@ -151,22 +153,6 @@ def _print(report: CanaryReport, as_json: bool, checks: dict[str, bool]) -> None
         ("canary_report_no_regression", no_regression_verdict(report)),
     ):
         print(f"{'PASS' if checks.get(name, verdict.passed) else 'FAIL'}  {name}: {verdict.description}")
-
-
-def _latest_evaluation(instance: DagsterInstance) -> str:
-    """The evaluation whose canary_report was materialized last."""
-    import dagster as dg
-
-    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=dg.AssetKey("canary_report")), limit=1)
-    if not records.records or records.records[0].partition_key is None:
-        raise MgeError("no canary evaluation has been reported on this instance yet; run `mge canary run` first")
-    return records.records[0].partition_key
-
-
-def _reported_evaluations(instance: DagsterInstance) -> set[str]:
-    import dagster as dg
-
-    return set(instance.get_materialized_partitions(dg.AssetKey("canary_report")))
 
 
 def _load_report(defs: Definitions, instance: DagsterInstance, evaluation: str) -> CanaryReport:

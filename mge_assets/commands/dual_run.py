@@ -57,7 +57,7 @@ def dual_run_request(instance: DagsterInstance, name: str, rerun: bool = False) 
     from mge_assets.definitions import defs
     from mge_assets.defs.partitions import dual_run_partitions, requests_partitions
     from mge_assets.defs.tags import FRESH_TAG
-    from mge_assets.reads import load_value
+    from mge_assets.readback.values import load_value
     from mge_assets.request.modes import MVP, V2, mode_partition
     from mge_assets.request.store import load_request
     from mge_assets.settings import requests_dir
@@ -85,7 +85,7 @@ def dual_run_request(instance: DagsterInstance, name: str, rerun: bool = False) 
         partition_key=name, instance=instance, raise_on_error=False, run_config=quiet
     )
     if not result.success:
-        from mge_assets.reports import failure_message
+        from mge_assets.readback.report import failure_message
 
         raise MgeError(f"the dual-run report of '{name}' failed: {failure_message(result.all_events)}")
     return load_value(defs, instance, "dual_run_report", name, DualRun)  # type: ignore[return-value]
@@ -95,7 +95,7 @@ def _ran_on(instance: DagsterInstance, partition: str, sha: str) -> bool:
     """Whether the partition's latest run read this request text and has finished."""
     import dagster as dg
 
-    from mge_assets.reports import request_sha256
+    from mge_assets.readback.modes import request_sha256
 
     if request_sha256(instance, partition) != sha:
         return False

@@ -12,11 +12,12 @@ from mge_assets.acceptance.trust import vet_suite
 from mge_assets.acceptance.writing import write_suite
 from mge_assets.assemble import add_files
 from mge_assets.assemble.project import GeneratedProject
-from mge_assets.defs.metadata import call_metadata, markdown_table, run_spend
+from mge_assets.defs.metadata import call_metadata, markdown_table
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource
 from mge_assets.llm import Budget
 from mge_assets.plan import DiscoveryDocument
+from mge_assets.readback.calls import run_spend
 from mge_assets.request import ProjectRequest
 
 SHOULD_THRESHOLD = 0.95

@@ -17,7 +17,7 @@ from mge_assets.canary.report import (
 from mge_assets.defs.partitions import canary_partitions
 from mge_assets.defs.tags import CANARY_TAG
 from mge_assets.errors import MgeError
-from mge_assets.reports import read_evaluation
+from mge_assets.readback.canary_runs import read_evaluation
 
 
 @dg.asset(partitions_def=canary_partitions, group_name="canaries", kinds={"python"})

@@ -6,7 +6,7 @@ import pandas as pd
 
 from mge_assets.atomize import Atom, atomize_file, reassemble
 from mge_assets.atomize.atomicity import CRITERIA, atomicity
-from mge_assets.defs.metadata import call_metadata, frame_table, markdown_table, run_spend
+from mge_assets.defs.metadata import call_metadata, frame_table, markdown_table
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource
 from mge_assets.graph import DependencyGraph, build_graph
@@ -14,6 +14,7 @@ from mge_assets.graph.analyze import to_dot, to_mermaid
 from mge_assets.graph.context import atom_contexts
 from mge_assets.llm import Budget
 from mge_assets.plan import DiscoveryDocument, Masterplan
+from mge_assets.readback.calls import run_spend
 from mge_assets.request import ProjectRequest
 from mge_assets.settings import mge_home
 from mge_assets.synth.drafting import write_drafts

@@ -5,7 +5,7 @@ import dagster as dg
 from mge_assets.canary.dual import DualRun, DualRunMismatchError, ModeFigures, behind, dual_run, render_dual_run
 from mge_assets.defs.partitions import dual_run_partitions
 from mge_assets.errors import MgeError
-from mge_assets.reports import mode_figures
+from mge_assets.readback.modes import mode_figures
 from mge_assets.request.modes import MVP, V2, mode_partition
 
 

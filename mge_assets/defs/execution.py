@@ -8,7 +8,7 @@ import pandas as pd
 
 from mge_assets.assemble import write_project
 from mge_assets.assemble.project import GeneratedProject, assemble_files, entity_paths, project_modules
-from mge_assets.defs.metadata import call_metadata, frame_table, markdown_table, run_spend
+from mge_assets.defs.metadata import call_metadata, frame_table, markdown_table
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource, is_fresh
 from mge_assets.errors import ModelUnavailableError
@@ -18,6 +18,7 @@ from mge_assets.graph import DependencyGraph
 from mge_assets.ledger import Ledger
 from mge_assets.llm import Budget
 from mge_assets.plan import DiscoveryDocument
+from mge_assets.readback.calls import run_spend
 from mge_assets.request import ProjectRequest
 from mge_assets.request.modes import split_partition
 from mge_assets.settings import mge_home, mypy_cache_dir

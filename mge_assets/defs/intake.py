@@ -3,7 +3,7 @@
 import dagster as dg
 import networkx as nx
 
-from mge_assets.defs.metadata import call_metadata, markdown_table, run_spend
+from mge_assets.defs.metadata import call_metadata, markdown_table
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource
 from mge_assets.llm import Budget
@@ -13,6 +13,7 @@ from mge_assets.llm.prompts import discovery_request
 from mge_assets.plan import DiscoveryDocument, Masterplan, plan_project, render_markdown
 from mge_assets.plan.discovery import discovery_from_answer, domain_model, request_requirements
 from mge_assets.plan.masterplan import task_graph
+from mge_assets.readback.calls import run_spend
 from mge_assets.request import ProjectRequest, require_entities
 from mge_assets.request.issues import RequirementIssue, requirement_issues
 from mge_assets.rules.describe import describe_rule

@@ -1,4 +1,4 @@
-"""Helpers that turn stage results into Dagster metadata (Markdown, tables, numbers) and read it back."""
+"""Helpers that turn stage results into Dagster metadata (Markdown, tables, numbers)."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -30,36 +30,6 @@ def frame_table(frame: pd.DataFrame, columns: Sequence[str], limit: int = 200) -
 
 def call_metadata(summary: dict[str, float | int]) -> dict[str, Any]:
     return {name: summary.get(name, 0) for name in CALL_FIELDS}
-
-
-def run_spend(context: dg.AssetExecutionContext) -> float:
-    """What the model stages of this run have spent so far (their `cost_usd` metadata)."""
-    records = context.instance.get_records_for_run(
-        run_id=context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-    ).records
-    total = 0.0
-    for record in records:
-        materialization = record.event_log_entry.asset_materialization
-        if materialization is not None and materialization.partition == _partition(context):
-            value = materialization.metadata.get("cost_usd")
-            total += float(value.value) if value is not None else 0.0
-    return total
-
-
-def stage_calls(instance: dg.DagsterInstance, partition: str) -> dict[str, dict[str, float]]:
-    """Per model stage, the call numbers of its latest materialization for this partition."""
-    result: dict[str, dict[str, float]] = {}
-    for stage in MODEL_STAGES:
-        records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey(stage), asset_partitions=[partition]), limit=1
-        ).records
-        metadata = records[0].asset_materialization.metadata if records else {}
-        result[stage] = {f: float(metadata[f].value) if f in metadata else 0.0 for f in CALL_FIELDS}
-    return result
-
-
-def _partition(context: dg.AssetExecutionContext) -> str | None:
-    return context.partition_key if context.has_partition_key else None
 
 
 def _column_type(series: pd.Series) -> str:

@@ -7,10 +7,11 @@ import pandas as pd
 
 from mge_assets.acceptance.results import AcceptanceResults
 from mge_assets.assemble.project import GeneratedProject
-from mge_assets.defs.metadata import frame_table, markdown_table, stage_calls
+from mge_assets.defs.metadata import frame_table, markdown_table
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.execute.engine import MAX_ATTEMPTS
 from mge_assets.graph import DependencyGraph
+from mge_assets.readback.calls import stage_calls
 from mge_assets.scoring import PrecisionReport, confidence_frame, select_for_review
 from mge_assets.scoring.integration import integration_by_atom
 from mge_assets.scoring.score import retries, score_project

@@ -8,7 +8,7 @@ from mge_assets.canary import regressions, summarize
 from mge_assets.canary.digest import output_digest
 from mge_assets.definitions import defs
 from mge_assets.defs.resources import ModelBackendResource
-from mge_assets.reports import canary_outcome, read_report
+from mge_assets.readback.report import canary_outcome, read_report
 from mge_assets_tests.conftest import example_path
 from mge_assets_tests.helpers import ledger_url, materialize_everything, submit
 

@@ -10,7 +10,7 @@ import pytest
 from mge_assets.canary.gold import GoldSetError, load_gold_set, unmet_expectations
 from mge_assets.cli import main
 from mge_assets.definitions import defs
-from mge_assets.reports import read_report
+from mge_assets.readback.report import read_report
 from mge_assets_tests.conftest import ROOT
 
 GOLD_SET = ROOT / "examples" / "gold_set.yaml"

@@ -15,7 +15,7 @@ from mge_assets.defs.io_manager import MgeIOManager
 from mge_assets.defs.resources import ModelBackendResource
 from mge_assets.defs.tags import CANARY_TAG, FRESH_TAG, REPEAT_TAG
 from mge_assets.llm.answers import render_files
-from mge_assets.reports import read_evaluation
+from mge_assets.readback.canary_runs import read_evaluation
 from mge_assets_tests.conftest import example_path
 from mge_assets_tests.helpers import ASSETS, CHECKS, RewritingModel, backend_serving, ledger_url, submit, test_resources
 

@@ -16,7 +16,7 @@ from mge_assets.defs.schedules import canary_schedule
 from mge_assets.defs.sensors import canary_evaluation_sensor
 from mge_assets.defs.tags import ATTEMPT_TAG, CANARY_TAG, FRESH_TAG, REPEAT_TAG
 from mge_assets.errors import ModelUnavailableError
-from mge_assets.reports import read_evaluation
+from mge_assets.readback.canary_runs import read_evaluation
 from mge_assets_tests.conftest import ROOT, example_path
 from mge_assets_tests.helpers import ASSETS, CHECKS, submit, test_resources
 

@@ -8,7 +8,7 @@ import pytest
 from mge_assets.defs.intake import discovery_document, masterplan, project_request
 from mge_assets.defs.resources import ModelBackendResource
 from mge_assets.plan import Masterplan, discover, plan_project
-from mge_assets.reports import failure_message
+from mge_assets.readback.report import failure_message
 from mge_assets.request import parse_request
 from mge_assets_tests.conftest import example_path
 from mge_assets_tests.helpers import CHECKS, RewritingModel, backend_serving, submit, test_resources

@@ -20,7 +20,7 @@ def test_rematerializing_an_unchanged_partition_makes_no_model_call(mge_env):
     import dagster as dg
 
     from mge_assets.cli import main
-    from mge_assets.defs.metadata import stage_calls
+    from mge_assets.readback.calls import stage_calls
 
     assert main(["run", str(example_path("task_api"))]) == 0
     assert main(["run", str(example_path("task_api"))]) == 0

@@ -2,8 +2,8 @@
 
 from mge_assets.acceptance.results import AcceptanceResults, RequirementResult, TestResult
 from mge_assets.acceptance.suite import AcceptanceSuite, TestCase, UntestableRequirement
-from mge_assets.reads import gate_verdict, render_results, render_tests
-from mge_assets.reports import GateResult, RequestReport
+from mge_assets.readback.report import GateResult, RequestReport
+from mge_assets.readback.values import gate_verdict, render_results, render_tests
 from mge_assets.request import Requirement
 
 

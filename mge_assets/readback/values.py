@@ -10,7 +10,7 @@ import dagster as dg
 from mge_assets.acceptance.results import AcceptanceResults
 from mge_assets.acceptance.suite import AcceptanceSuite
 from mge_assets.errors import MgeError
-from mge_assets.reports import RequestReport, read_report
+from mge_assets.readback.report import RequestReport, read_report
 from mge_assets.scoring import GATE_S
 from mge_assets.scoring.precision import PrecisionReport
 
