@@ -15,7 +15,17 @@ $(BIN)/mge: pyproject.toml
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-setup: $(BIN)/mge node_modules/.package-lock.json
+# The real tools the tests start, from Debian's packages: chromium (the UI test, through Playwright),
+# prometheus and promtool (the alert rules and a live scrape), docker-compose (the compose file's check).
+SYSTEM_TOOLS := /usr/bin/chromium /usr/bin/promtool /usr/bin/prometheus /usr/bin/docker-compose
+DEBIAN_PACKAGES := chromium prometheus docker-compose
+APT := $(if $(filter 0,$(shell id -u)),,sudo) apt-get
+
+$(SYSTEM_TOOLS):
+	@command -v apt-get >/dev/null || { echo "install chromium, prometheus and docker-compose with your package manager"; exit 1; }
+	$(APT) install -y --no-install-recommends $(DEBIAN_PACKAGES) || { $(APT) update && $(APT) install -y --no-install-recommends $(DEBIAN_PACKAGES); }
+
+setup: $(BIN)/mge node_modules/.package-lock.json | $(SYSTEM_TOOLS)
 
 # Submit the example request and materialize every asset of it on the embedded default.
 demo: setup
