@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import shutil
 import socket
 import sys
 from pathlib import Path
@@ -84,6 +85,18 @@ def require_service(name: str, host: str, port: int) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{message}, and MGE_REQUIRE_SERVICES=1 makes it required; start it (see README)")
     pytest.skip(f"{message}; start it to run this test (see README, 'Services')")
+
+
+def require_tool(command: str) -> str:
+    """The path of a real tool a test starts (chromium, promtool, prometheus, docker-compose: `make setup`
+    installs them from Debian's packages); skip without it, or fail in CI (MGE_REQUIRE_SERVICES=1)."""
+    path = shutil.which(command)
+    if path:
+        return path
+    message = f"{command} is not installed"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message}, and MGE_REQUIRE_SERVICES=1 makes it required; run `make setup`")
+    pytest.skip(f"{message}; `make setup` installs it from Debian's packages")
 
 
 @pytest.fixture
