@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from mge_assets.commands.canary import add_canary_commands
 from mge_assets.commands.dual_run import add_dual_run_command
 from mge_assets.commands.instance import open_instance, request_name, submit_file
+from mge_assets.commands.metrics import add_metrics_commands
 from mge_assets.errors import MgeError
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_dual_run_command(sub)
     add_canary_commands(sub)
+    add_metrics_commands(sub)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this project's instance")
     ui.add_argument("dagster_args", nargs=argparse.REMAINDER)
