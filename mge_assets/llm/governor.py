@@ -79,6 +79,14 @@ class GovernorStats:
     busy_seconds: float = 0.0  # integral of calls in flight over time
     paused_seconds: float = 0.0
     limit_history: list[tuple[float, float]] = field(default_factory=list)
+    limit_changes: int = 0  # every change, though the history keeps the last 1000
+    # The backlog of calls waiting for a slot: its peak size, the calls that waited and for how long,
+    # and those dropped after waiting wait_timeout_s.
+    peak_backlog: int = 0
+    waited: int = 0
+    wait_seconds: float = 0.0
+    max_wait_s: float = 0.0
+    dropped: int = 0
 
 
 class RateGovernor:
@@ -117,19 +125,24 @@ class RateGovernor:
 
     async def acquire(self, priority: float = 0.0, input_tokens: int = 0) -> None:
         """Wait for a slot (highest priority first) and for the server's buckets; then count the call."""
-        deadline = self.clock() + self.wait_timeout_s
+        started = self.clock()
+        deadline = started + self.wait_timeout_s
+        queued = False
         while True:
             if not self._waiters and self._free() and self._ready_in() <= 0:
                 break
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             entry = (-priority, next(self._order), future)
             heapq.heappush(self._waiters, entry)
+            queued = True
+            self.stats.peak_backlog = max(self.stats.peak_backlog, len(self._waiters))
             self._schedule_wakeup()
             remaining = deadline - self.clock()
             try:
                 await asyncio.wait_for(future, timeout=max(0.0, remaining))
             except TimeoutError:
                 self._discard(entry)
+                self.stats.dropped += 1
                 raise ModelUnavailableError(
                     f"a model call waited {self.wait_timeout_s:.0f} s for a free slot (limit {self.limit:.0f}, "
                     f"{len(self._waiters)} waiting); the API is throttling hard: lower the concurrency or retry later"
@@ -139,6 +152,8 @@ class RateGovernor:
                 raise
             if self._free() and self._ready_in() <= 0:
                 break
+        if queued:
+            self._record_wait(self.clock() - started)
         self._account(+1)
         self.stats.calls += 1
         self._sends.append((self.clock(), float(input_tokens)))
@@ -231,9 +246,16 @@ class RateGovernor:
         return math.ceil(bucket.limit / 60.0 * self.latency_s)
 
     def _set_limit(self, value: float) -> None:
-        self.limit = max(float(self.minimum), min(float(self.maximum), value))
+        limit = max(float(self.minimum), min(float(self.maximum), value))
+        self.stats.limit_changes += int(limit) != int(self.limit)  # the slots, not the fractional growth
+        self.limit = limit
         self.stats.limit_history.append((self.clock(), self.limit))
         del self.stats.limit_history[:-1000]
+
+    def _record_wait(self, waited_s: float) -> None:
+        self.stats.waited += 1
+        self.stats.wait_seconds += waited_s
+        self.stats.max_wait_s = max(self.stats.max_wait_s, waited_s)
 
     def _free(self) -> bool:
         return self.in_flight < int(self.limit)

@@ -147,3 +147,34 @@ def test_an_overload_halves_the_limit_whatever_the_rate():
     governor.on_success(_bucket_headers(10, 0.5), 1.5)
     governor.on_overload()
     assert governor.limit == 20
+
+
+def test_the_backlog_is_measured_waits_peaks_and_drops() -> None:
+    import pytest
+
+    from mge_assets.errors import ModelUnavailableError
+
+    async def scenario() -> RateGovernor:
+        governor = RateGovernor(initial=1, maximum=1, wait_timeout_s=0.05)
+        await governor.acquire()  # the one slot, held: every other call waits in the backlog
+        first, second = (asyncio.create_task(governor.acquire()) for _ in range(2))
+        await asyncio.sleep(0.01)
+        governor.release()  # the first waiter gets the slot after a measurable wait
+        await first
+        with pytest.raises(ModelUnavailableError):
+            await second  # still waiting when its timeout passes: dropped
+        return governor
+
+    stats = asyncio.run(scenario()).stats
+    assert stats.peak_backlog == 2
+    assert stats.waited == 1 and 0 < stats.max_wait_s <= stats.wait_seconds
+    assert stats.dropped == 1
+
+
+def test_limit_changes_count_real_changes_only() -> None:
+    governor = RateGovernor(initial=2, maximum=4)
+    for _ in range(6):
+        governor.on_success()  # 2 → 3 → 4, then held at the maximum
+    governor.on_overload()  # 4 → 2
+    assert governor.limit == 2
+    assert governor.stats.limit_changes == 3
