@@ -13,6 +13,7 @@ killed half-way redoes only what had not finished.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import heapq
 import inspect
@@ -24,6 +25,7 @@ from typing import Any, Protocol
 
 from mge_assets.atomize.model import Atom
 from mge_assets.errors import BudgetExceededError, ModelOutputError, ModelUnavailableError
+from mge_assets.execute.progress import Progress, caps
 from mge_assets.graph.model import DependencyGraph
 from mge_assets.llm.answers import code_block
 from mge_assets.llm.client import ModelClient
@@ -91,6 +93,10 @@ class ExecutionSettings:
     workers: int = 64  # atoms in progress at once: the bound of the backlog handed to the backend
     barrier: bool = False  # strict wave barrier (the baseline the benchmark compares against)
     fingerprint_salt: str = ""  # e.g. model and mode: what else decides an answer
+    # Told of every change of the counts (an atom taken, retried or finished) and once at the end;
+    # rate-limit it (execute.progress.RateLimited) when what it does costs.
+    on_progress: Callable[[Progress], None] | None = None
+    progress_tick_s: float = 1.0  # and also this often while nothing changes
 
 
 @dataclass
@@ -206,6 +212,13 @@ class _Run:
         self.clock = time.perf_counter()
         self.unavailable = ""
         self.resumed = 0
+        # progress accounting: atoms with a worker, attempts after a first, finished by verdict, and
+        # atoms still waiting on a dependency (neither ready, nor taken, nor finished)
+        self.in_flight = 0
+        self.retries = 0
+        self.done = 0
+        self.failed = 0
+        self.not_ready = sum(1 for n in self.waiting_on.values() if n > 0)
 
     async def run(self) -> ExecutionReport:
         for atom_id in self.order:
@@ -215,7 +228,16 @@ class _Run:
             if self.waiting_on[atom_id] == 0:
                 self._make_ready(atom_id)
         workers = max(1, min(self.settings.workers, len(self.atoms)))
-        await asyncio.gather(*(self._worker() for _ in range(workers)))
+        self._report()
+        ticker = asyncio.create_task(self._tick()) if self.settings.on_progress is not None else None
+        try:
+            await asyncio.gather(*(self._worker() for _ in range(workers)))
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
+        self._report(final=True)
         makespan = time.perf_counter() - self.clock
         return ExecutionReport([self.outcomes[a] for a in self.order], makespan, self.resumed, self.unavailable)
 
@@ -236,10 +258,43 @@ class _Run:
                 if not self.ready:
                     return
                 _, _, atom_id = heapq.heappop(self.ready)
+                self.in_flight += 1
+                self._report()
             outcome = await self._execute(self.atoms[atom_id])
             async with self.condition:
+                self.in_flight -= 1
                 self._finish(outcome)
                 self.condition.notify_all()
+                self._report()
+
+    async def _tick(self) -> None:
+        """Report while nothing changes too: a rate-limited observer that dropped the last change (atoms
+        taken just after the snapshot it passed, then a long wait for answers) is not left showing it."""
+        while True:
+            await asyncio.sleep(self.settings.progress_tick_s)
+            self._report()
+
+    def _report(self, final: bool = False) -> None:
+        if self.settings.on_progress is None:
+            return
+        budget = self.client.budget
+        soft, hard = caps(budget.cap_usd, budget.soft_ratio)
+        held = sum(len(atoms) for atoms in self.held.values())
+        self.settings.on_progress(
+            Progress(
+                total=len(self.atoms),
+                done=self.done,
+                in_flight=self.in_flight,
+                waiting=len(self.ready) + held + self.not_ready,
+                failed=self.failed,
+                retries=self.retries,
+                spent_usd=round(budget.spent_usd, 6),
+                soft_cap_usd=soft,
+                hard_cap_usd=hard,
+                elapsed_s=round(time.perf_counter() - self.clock, 3),
+                final=final,
+            )
+        )
 
     def _finish(self, outcome: AtomOutcome) -> None:
         """Record an outcome; release dependents, or block them when this atom did not validate."""
@@ -247,12 +302,16 @@ class _Run:
         while pending:
             current = pending.pop()
             self.outcomes[current.atom_id] = current
+            if current.status == "valid":
+                self.done += 1
+            else:
+                self.failed += 1
             if self.on_finish is not None:
                 self.on_finish(current)
             wave = self.wave.get(current.atom_id, 0)
             self.waves_left[wave] -= 1
             for dependent in self.dependents[current.atom_id]:
-                if dependent in self.outcomes:
+                if dependent in self.outcomes or self.waiting_on[dependent] < 0:  # finished, or already blocked
                     continue
                 if current.status != "valid":
                     pending.append(
@@ -260,10 +319,13 @@ class _Run:
                             self.atoms[dependent], "blocked", f"depends on {current.atom_id}, which is {current.status}"
                         )
                     )
+                    if self.waiting_on[dependent] > 0:
+                        self.not_ready -= 1
                     self.waiting_on[dependent] = -1  # never made ready
                     continue
                 self.waiting_on[dependent] -= 1
                 if self.waiting_on[dependent] == 0:
+                    self.not_ready -= 1
                     self._make_ready(dependent)
         if self.settings.barrier:
             while self.open_wave in self.waves_left and self.waves_left[self.open_wave] == 0:
@@ -309,6 +371,9 @@ class _Run:
         validation_s = 0.0
         records_before = len(self.client.records_for(trace))
         for attempt in range(1, self.settings.max_attempts + 1):
+            if attempt > 1:  # one event loop: the counts need no lock
+                self.retries += 1
+                self._report()
             request = first if attempt == 1 else build(attempt, errors, rejected)
             try:
                 response = await self.client.complete(request)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +22,7 @@ from mge_assets.execute.engine import (
     execute_atoms,
 )
 from mge_assets.execute.mvp import task_units
+from mge_assets.execute.progress import Progress, RateLimited
 from mge_assets.execute.typecheck import TypeChecker
 from mge_assets.execute.validate import CHECKS, AtomValidator
 from mge_assets.graph.model import DependencyGraph
@@ -64,6 +66,16 @@ class StageOptions:
     type_check_dir: Path | None = None  # where the drafts are written for mypy; None: no type check
     mypy_cache: Path | None = None
     fingerprint_salt: str = ""
+    # Snapshots of the atoms' progress: the first, then at most one per `progress_every_s` seconds of
+    # `clock`, and always the final one (so an observer's cost does not grow with the atoms).
+    on_progress: Callable[[Progress], None] | None = None
+    progress_every_s: float = 2.0
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+
+    def progress_callback(self) -> Callable[[Progress], None] | None:
+        if self.on_progress is None:
+            return None
+        return RateLimited(self.on_progress, self.progress_every_s, self.clock)
 
 
 async def run_atoms(
@@ -86,7 +98,10 @@ async def run_atoms(
         units, unit_graph, members = task_units(list(by_id.values()), graph, tasks)
         unit_by_id = {u.id: u for u in units}
         settings = ExecutionSettings(
-            max_attempts=1, workers=options.workers, fingerprint_salt=f"mvp:{options.fingerprint_salt}"
+            max_attempts=1,
+            workers=options.workers,
+            fingerprint_salt=f"mvp:{options.fingerprint_salt}",
+            on_progress=options.progress_callback(),
         )
         report = await execute_atoms(
             units,
@@ -108,7 +123,10 @@ async def run_atoms(
             options.type_check_dir / "mypy_cache",
         )
     settings = ExecutionSettings(
-        max_attempts=MAX_ATTEMPTS, workers=options.workers, fingerprint_salt=f"v2:{options.fingerprint_salt}"
+        max_attempts=MAX_ATTEMPTS,
+        workers=options.workers,
+        fingerprint_salt=f"v2:{options.fingerprint_salt}",
+        on_progress=options.progress_callback(),
     )
     report = await execute_atoms(
         list(by_id.values()),
