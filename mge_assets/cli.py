@@ -15,6 +15,7 @@ from mge_assets.commands.canary import add_canary_commands
 from mge_assets.commands.dual_run import add_dual_run_command
 from mge_assets.commands.instance import open_instance, request_name, submit_file
 from mge_assets.commands.metrics import add_metrics_commands
+from mge_assets.commands.status import add_status_command
 from mge_assets.errors import MgeError
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_dual_run_command(sub)
     add_canary_commands(sub)
+    add_status_command(sub)
     add_metrics_commands(sub)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this project's instance")
@@ -180,6 +182,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import uuid
+
+    from mge_assets.commands.status import RunProgress
     from mge_assets.defs.resources import default_resources
 
     default_resources()["model_backend"].build_backend()  # a missing key or unknown backend stops here
@@ -192,12 +197,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     job = defs.resolve_job_def("request_pipeline")
     print(f"running every asset of '{name}' (DAGSTER_HOME={os.environ['DAGSTER_HOME']}) ...", flush=True)
     started = time.perf_counter()
-    result = job.execute_in_process(
-        partition_key=name,
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": args.log_level.upper()}}}},
-    )
+    run_id = str(uuid.uuid4())  # known before the run starts, so its progress can be followed
+    with RunProgress(name, run_id):
+        result = job.execute_in_process(
+            partition_key=name,
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": args.log_level.upper()}}}},
+            run_id=run_id,
+        )
     elapsed = time.perf_counter() - started
     report = read_report(instance, defs, name)
     print()

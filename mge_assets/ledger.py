@@ -107,6 +107,20 @@ class Ledger:
             self._degrade(error)
             return []
 
+    def run_cost_usd(self) -> float:
+        """What the calls recorded for this partition and run have cost so far (0 without a database)."""
+        if self.engine is None:
+            return 0.0
+        query = sa.select(sa.func.coalesce(sa.func.sum(cost_events.c.cost_usd), 0.0)).where(
+            cost_events.c.partition == self.partition, cost_events.c.run_id == self.run_id
+        )
+        try:
+            with self.engine.connect() as connection:
+                return float(connection.execute(query).scalar() or 0.0)
+        except sa.exc.SQLAlchemyError as error:
+            self._degrade(error)
+            return 0.0
+
     # -- checkpoints (the engine's Checkpoints protocol) ----------------------------------------
 
     def load(self, fingerprint: str) -> dict[str, Any] | None:

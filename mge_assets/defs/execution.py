@@ -13,6 +13,7 @@ from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource, is_fresh
 from mge_assets.errors import ModelUnavailableError
 from mge_assets.execute.pipeline import StageOptions, run_atoms
+from mge_assets.execute.progress import Progress
 from mge_assets.execute.validate import CHECKS
 from mge_assets.graph import DependencyGraph
 from mge_assets.ledger import Ledger
@@ -42,6 +43,9 @@ async def atom_results(
     its draft and goes to the review queue with its history; atoms that depend on it are not sent.
     Every call's cost goes to `cost_events` with the atom's trace id; the hard cap holds because each
     call reserves its worst case first. Finished atoms are checkpointed: a re-run redoes only the rest.
+    While it runs, an observation of atom_results for the partition every 2 s at most (and one at the
+    end) carries the atoms done, in flight, waiting and failed, the retries and the spend against the
+    caps, as numbers: `mge status` reads them, and the UI plots them.
 
     The partition decides the mode: `NAME` is v2; `NAME@mvp` is the dual-run's baseline (~25-line task
     units, one attempt each, no unit-level validation)."""
@@ -63,6 +67,7 @@ async def atom_results(
         mypy_cache=mypy_cache_dir(),
         # A fresh run salts with its own id: no checkpoint of an earlier run matches.
         fingerprint_salt=project_request.sha256 + (f":{context.run.run_id}" if is_fresh(context.run.tags) else ""),
+        on_progress=lambda progress: _observe(context, progress),
     )
     frame, report = await run_atoms(atoms, dependency_graph, discovery_document, client, partition, options, ledger)
     frame["budget_cap_usd"] = cap
@@ -75,6 +80,14 @@ async def atom_results(
             "re-materialize atom_results to go on: finished atoms are not redone"
         )
     return dg.MaterializeResult(value=frame, metadata=_metadata(frame, report, budget, client, model_backend, mode))
+
+
+def _observe(context: dg.AssetExecutionContext, progress: Progress) -> None:
+    context.log_event(
+        dg.AssetObservation(
+            asset_key=context.asset_key, partition=context.partition_key, metadata=progress.as_metadata()
+        )
+    )
 
 
 def _metadata(frame, report, budget, client, model_backend, mode) -> dict:
