@@ -13,6 +13,14 @@ from mge_assets.settings import default_dagster_home, requests_dir
 if TYPE_CHECKING:
     from dagster import DagsterInstance
 
+# Request runs (tag mge/model-calls) share the model's rate limit and budget: two at once, the rest
+# wait in the run queue. Canary runs (mge/canary) share their requests' partitions and project
+# folders: one at a time. The model stages (pool "anthropic", the only pool) hold two slots across
+# all runs, so a third request run could only wait for a slot.
+MODEL_CALL_RUNS = 2
+CANARY_RUNS = 1
+MODEL_POOL_SLOTS = 2
+
 
 def submit_file(path: Path, instance: DagsterInstance) -> str:
     """Validate and store the request at `path`, add its partition if new; what happened, in one line."""
@@ -61,10 +69,20 @@ def ensure_dagster_home() -> Path:
         config.write_text(
             "# The embedded default: runs, events and schedules in SQLite files under this folder.\n"
             f"storage:\n  sqlite:\n    base_dir: {home.resolve()}\n"
-            # Canary runs share their requests' partitions and workspaces: one at a time.
-            'run_queue:\n  tag_concurrency_limits:\n    - key: "mge/canary"\n      limit: 1\n'
+            "# The run queue's limits, the same as deploy/postgres/dagster.yaml's.\n"
+            f"{concurrency_yaml()}"
         )
     return home
+
+
+def concurrency_yaml() -> str:
+    """The `concurrency:` block of an instance's dagster.yaml: the run queue's tag limits and the model's pool."""
+    from mge_assets.defs.tags import CANARY_TAG, MODEL_CALLS_TAG
+
+    runs = {MODEL_CALLS_TAG: MODEL_CALL_RUNS, CANARY_TAG: CANARY_RUNS}
+    limits = "".join(f'      - key: "{key}"\n        limit: {limit}\n' for key, limit in runs.items())
+    pools = f"  pools:\n    default_limit: {MODEL_POOL_SLOTS}\n"
+    return f"concurrency:\n  runs:\n    tag_concurrency_limits:\n{limits}{pools}"
 
 
 def open_instance() -> DagsterInstance:

@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from mge_assets.defs.tags import MODEL_CALLS_TAG
+
 REPORT_GROUPS = ("canaries", "dual_run")
 
 # In-process: a step costs ~50 ms here instead of 0.5-1.5 s for a new process; parallelism lives
@@ -11,6 +13,10 @@ request_pipeline = dg.define_asset_job(
     # The reports over many requests (canaries, dual-runs) have partitions of their own and jobs of their own.
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups(*REPORT_GROUPS),
     executor_def=dg.in_process_executor,
+    # Every run of it calls the model: the run queue limits how many run at once by this tag. Job
+    # tags (not run_tags): runs launched from the UI and GraphQL get the job's tags, and sensors' and
+    # schedules' runs get them too when run_tags is unset.
+    tags={MODEL_CALLS_TAG: "true"},
     description="Materialize every stage of one request, from project_request to review_queue, with its gates.",
 )
 

@@ -11,3 +11,7 @@ FRESH_TAG = "mge/fresh"
 DUAL_RUN_TAG = "mge/dual-run"
 # Which attempt of a canary repeat this run is ("2": the re-run of a repeat a harness error ended).
 ATTEMPT_TAG = "mge/attempt"
+# "true" on every request_pipeline run (a tag of that job): the run queue lets only so many of them
+# run at once (`concurrency: runs: tag_concurrency_limits` in dagster.yaml), since they share the
+# model's rate limit and budget.
+MODEL_CALLS_TAG = "mge/model-calls"
