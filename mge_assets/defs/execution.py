@@ -119,6 +119,13 @@ def _metadata(frame, report, budget, client, model_backend, mode) -> dict:
             "mean_concurrency": round(governor.mean_in_flight(report.makespan_s), 2),
             "throttled_429": governor.stats.throttled,
             "overloaded": governor.stats.overloaded,
+            "concurrency_limit": int(governor.limit),
+            "limit_changes": governor.stats.limit_changes,
+            "peak_backlog": governor.stats.peak_backlog,
+            "backlog_waited": governor.stats.waited,
+            "backlog_wait_s": round(governor.stats.wait_seconds, 3),
+            "backlog_max_wait_s": round(governor.stats.max_wait_s, 3),
+            "backlog_dropped": governor.stats.dropped,
         }
     return metadata
 

@@ -55,6 +55,13 @@ STORED_GAUGES = (
     ("mge_concurrency_mean_in_flight", "atom_results", "mean_concurrency", "Mean model calls in flight."),
     ("mge_concurrency_throttled", "atom_results", "throttled_429", "429 answers that cut the concurrency limit."),
     ("mge_concurrency_overloaded", "atom_results", "overloaded", "529 answers that cut the concurrency limit."),
+    ("mge_concurrency_limit", "atom_results", "concurrency_limit", "The adaptive concurrency limit at the end."),
+    ("mge_concurrency_limit_changes", "atom_results", "limit_changes", "Changes of the concurrency limit, in slots."),
+    ("mge_concurrency_backlog_peak", "atom_results", "peak_backlog", "Most calls waiting for a slot at once."),
+    ("mge_concurrency_backlog_waited", "atom_results", "backlog_waited", "Calls that waited for a slot."),
+    ("mge_concurrency_backlog_wait_seconds", "atom_results", "backlog_wait_s", "Seconds calls waited for slots."),
+    ("mge_concurrency_backlog_max_wait_seconds", "atom_results", "backlog_max_wait_s", "Longest wait for a slot."),
+    ("mge_concurrency_dropped", "atom_results", "backlog_dropped", "Calls dropped after the slot wait timeout."),
     ("mge_review_queue_size", "review_queue", "queued", "Atoms queued for a person's review."),
 )
 

@@ -121,7 +121,18 @@ def test_the_collector_reads_a_real_instance_and_ledger(tmp_path: Path) -> None:
         _materialize(instance, "project_request", partition, budget_usd=5.0)
         _materialize(instance, "acceptance_results", partition, tests=10, tests_passed=passed, must_share=1.0)
     _materialize(instance, "atom_results", "blog", budget_usd=2.0, statuses=statuses, budget_warnings="soft cap")
-    _materialize(instance, "atom_results", "blog", budget_usd=2.0, statuses=statuses, budget_warnings="none")
+    _materialize(
+        instance,
+        "atom_results",
+        "blog",
+        budget_usd=2.0,
+        statuses=statuses,
+        budget_warnings="none",
+        concurrency_limit=6,
+        limit_changes=3,
+        peak_backlog=12,
+        backlog_dropped=1,
+    )
     url = f"sqlite:///{tmp_path / 'mge.db'}"
     ledger = Ledger("blog", "r1", url)
     for latency, cached in ((0.3, False), (3.0, False), (0.0, True)):
@@ -134,6 +145,8 @@ def test_the_collector_reads_a_real_instance_and_ledger(tmp_path: Path) -> None:
     assert values[("mge_acceptance_pass_rate", mvp)] == 0.4
     assert values[("mge_acceptance_must_pass_rate", v2)] == 1.0
     assert values[("mge_cost_atoms_stopped_at_cap", v2)] == 2
+    assert values[("mge_concurrency_limit", v2)] == 6 and values[("mge_concurrency_limit_changes", v2)] == 3
+    assert values[("mge_concurrency_backlog_peak", v2)] == 12 and values[("mge_concurrency_dropped", v2)] == 1
     assert values[("mge_cost_runs_paused_at_cap_total", v2)] == 2
     assert values[("mge_cost_guardrail_triggers_total", (("guardrail", "soft_cap"), *v2))] == 1
     assert values[("mge_cost_guardrail_triggers_total", (("guardrail", "override"), *v2))] == 1
