@@ -18,11 +18,9 @@ and a dual-run report reading v2's figures while that partition is being re-run 
 half-finished run.
 """
 
-import contextlib
 import datetime as dt
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -37,6 +35,7 @@ import pytest
 from mge_assets.commands.instance import ensure_dagster_home
 from mge_assets.defs.tags import CANARY_TAG, DUAL_RUN_TAG, FRESH_TAG, REPEAT_TAG
 from mge_assets_tests.conftest import ROOT, example_path
+from mge_assets_tests.processes import stop
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -110,19 +109,8 @@ def daemon(mge_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
         try:
             yield Daemon(process, log, instance)
         finally:
-            _stop(process)
+            stop(process, grace_s=30)
             instance.dispose()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the daemon this test started and its process group (its code server, its run workers)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=30)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # whatever of its group is left
-    process.wait()
 
 
 def _schedule(verb: str) -> None:

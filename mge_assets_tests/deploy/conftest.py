@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from dagster_graphql import DagsterGraphQLClient
 from mge_assets.commands.instance import request_name
 from mge_assets.ledger import Ledger
 from mge_assets_tests.conftest import ROOT, example_path, require_service
+from mge_assets_tests.processes import free_port, stop
 
 BIN = Path(sys.executable).parent
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
@@ -43,12 +43,6 @@ STARTUP_S = 240  # only to fail instead of hanging; the topology is up in well u
 SCRUBBED = ("DAGSTER_HOME", "MGE_BACKEND", "MGE_MODEL", "MGE_REDIS_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
 
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -115,18 +109,6 @@ class Topology:
     def run(self, argv: list[str]) -> None:
         done = subprocess.run(argv, cwd=self.root, env=self.env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"{' '.join(argv)}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop one process this fixture started, with its process group."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=20)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # whatever of its group is left
-    process.wait()
 
 
 @contextlib.contextmanager
@@ -247,7 +229,7 @@ def start_topology(root: Path) -> Iterator[Topology]:
         finally:
             for name in ("daemon", "webserver", "code-server"):
                 if name in topology.processes:
-                    _stop(topology.processes[name])
+                    stop(topology.processes[name])
             instance.dispose()
 
 

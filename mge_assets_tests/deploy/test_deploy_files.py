@@ -36,6 +36,7 @@ import yaml
 
 from mge_assets.defs.tags import CANARY_TAG
 from mge_assets_tests.conftest import ROOT, require_tool
+from mge_assets_tests.processes import free_port
 
 DEPLOY = ROOT / "deploy"
 COMPOSE_FILE = DEPLOY / "docker-compose.yaml"
@@ -353,12 +354,6 @@ def test_what_the_dockerfile_copies_exists_and_is_in_the_build_context() -> None
     for source in sources:
         assert (ROOT / source).exists(), f"COPY {source}: no such file in the repository"
         assert not any(fnmatch.fnmatch(source, pattern) for pattern in ignored), f"COPY {source} is in .dockerignore"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_the_images_command_serves_mge_as_a_healthy_code_location(mge_env: Path) -> None:

@@ -2,9 +2,13 @@
 PostgreSQL): submitted together through the webserver's GraphQL API, they wait in the run queue and
 the daemon starts them within deploy/postgres/dagster.yaml's limits. Read back from the run records:
 never more model-calling runs started at once than the `mge/model-calls` limit, the queue held one
-back until a slot freed, two requests ran side by side, and every run succeeded."""
+back until a slot freed, two requests ran side by side, and every run succeeded; the CLI reads them
+back from the same Postgres instance and ledger."""
 
 from __future__ import annotations
+
+import json
+import subprocess
 
 import dagster as dg
 import pytest
@@ -14,6 +18,7 @@ from mge_assets.definitions import defs
 from mge_assets.defs.tags import CANARY_TAG, MODEL_CALLS_TAG
 from mge_assets.readback.report import read_report
 from mge_assets_tests.deploy.conftest import REQUESTS, Topology
+from mge_assets_tests.processes import BIN
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
@@ -119,6 +124,16 @@ def test_requests_submitted_at_once_queue_within_the_tag_limit_and_run_side_by_s
         assert (topology.root / "mge_workspace" / name / "Dockerfile").is_file(), name
         report = read_report(instance, defs, name)
         assert report.gate_s_passed and report.metadata("precision_report", "precision") == 1.0, name
+    # ... and as a user reads it with the CLI on the same Postgres instance (its cost events in the
+    # Postgres ledger): `mge report` and `mge status`.
+    cli = [str(BIN / "mge"), "report", names[0]]
+    shown = subprocess.run(cli, cwd=topology.root, env=topology.env, capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0 and "PASS  acceptance_results_gate_s" in shown.stdout, shown.stdout + shown.stderr
+    cli = [str(BIN / "mge"), "status", names[0], "--json"]
+    shown = subprocess.run(cli, cwd=topology.root, env=topology.env, capture_output=True, text=True, timeout=300)
+    status = json.loads(shown.stdout)
+    assert (status["status"], status["stage"]) == ("success", "precision_report"), status
+    assert status["atoms"]["done"] == status["atoms"]["total"] > 0, status
 
     origin = min(start for start, _ in ours)
     spans = {r.dagster_run.tags["dagster/partition"]: (r.start_time - origin, r.end_time - origin) for r in records}
