@@ -8,7 +8,15 @@ import pandas as pd
 
 # Stages that call the model; each reports these numbers in its metadata.
 MODEL_STAGES = ("discovery_document", "task_drafts", "atom_results", "acceptance_tests")
-CALL_FIELDS = ("model_calls", "cache_hits", "input_tokens", "output_tokens", "cost_usd", "failed_calls")
+CALL_FIELDS = (
+    "model_calls",
+    "cache_hits",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "failed_calls",
+    "cache_errors",
+)
 
 
 def markdown_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:

@@ -113,8 +113,10 @@ class FallbackCache:
         self.fallback = fallback
         self.describe = describe
         self.warnings: list[str] = []
+        self.errors = 0  # failures of the primary: the first one also switches to the fallback
 
     def _degrade(self, error: Exception) -> None:
+        self.errors += 1
         message = f"response cache {self.describe} is unavailable ({error}); going on with the disk cache"
         log.warning(message)
         self.warnings.append(message)

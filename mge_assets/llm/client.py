@@ -120,7 +120,7 @@ class ModelClient:
             self.on_record(record)
 
     def summary(self) -> dict[str, float | int]:
-        """Totals for metadata: calls (cache hits excluded), hits, tokens, cost, errors."""
+        """Totals for metadata: calls (cache hits excluded), hits, tokens, cost, errors of calls and of the cache."""
         calls = [r for r in self.records if not r.cached]
         return {
             "model_calls": len(calls),
@@ -129,4 +129,5 @@ class ModelClient:
             "output_tokens": sum(r.output_tokens for r in calls),
             "cost_usd": round(sum(r.cost_usd for r in calls), 6),
             "failed_calls": sum(bool(r.error) for r in calls),
+            "cache_errors": int(getattr(self.cache, "errors", 0)),
         }

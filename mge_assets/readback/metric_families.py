@@ -183,9 +183,10 @@ def projected_remaining_usd(atoms_total: int | None, calls: Sequence[CallRow], f
     return spent / len(written) * max(0, atoms_total - len(written))
 
 
-def cache_figures(reading: PartitionReading, runs: Mapping[str, RunInfo]) -> dict[str, tuple[int, int, int]]:
-    """Per model stage of a cache-enabled latest materialization: (hits, misses, writes). A call the
-    cache missed went to the model, and every answer the model gave (not failed) was written to it."""
+def cache_figures(reading: PartitionReading, runs: Mapping[str, RunInfo]) -> dict[str, tuple[int, int, int, int]]:
+    """Per model stage of a cache-enabled latest materialization: (hits, misses, writes, errors). A call
+    the cache missed went to the model, and every answer the model gave (not failed) was written to it;
+    an error is the cache failing (Redis down), after which the stage went on with the disk cache."""
     figures: dict[str, tuple[int, int, int]] = {}
     for stage in MODEL_STAGES:
         stored = reading.latest.get(stage)
@@ -193,7 +194,7 @@ def cache_figures(reading: PartitionReading, runs: Mapping[str, RunInfo]) -> dic
             continue
         value = stored.metadata.get
         calls, failed = int(value("model_calls", 0)), int(value("failed_calls", 0))
-        figures[stage] = (int(value("cache_hits", 0)), calls, calls - failed)
+        figures[stage] = (int(value("cache_hits", 0)), calls, calls - failed, int(value("cache_errors", 0)))
     return figures
 
 
@@ -316,11 +317,12 @@ def _cost_families(reading: Reading, calls: Mapping[str, list[CallRow]]) -> list
 
 
 def _cache_families(reading: Reading) -> list[Metric]:
-    names = ("mge_cache_hits", "mge_cache_misses", "mge_cache_writes")
+    names = ("mge_cache_hits", "mge_cache_misses", "mge_cache_writes", "mge_cache_errors")
     docs = (
         "Answers served from the response cache by the latest materialization of a model stage.",
         "Calls the response cache could not answer (sent to the model).",
         "Model answers written to the response cache.",
+        "Failures of the response cache (Redis down); the stage went on with the disk cache.",
     )
     gauges = [_gauge(name, doc, ["stage"]) for name, doc in zip(names, docs, strict=True)]
     for part in reading.partitions:

@@ -66,6 +66,7 @@ def test_a_redis_that_is_down_costs_a_warning_and_the_disk_takes_over(tmp_path: 
     asyncio.run(client.complete(_request()))
     assert backend.calls == 1
     assert len(cache.warnings) == 1 and "going on with the disk cache" in cache.warnings[0]
+    assert client.summary()["cache_errors"] == 1  # what the stage's metadata and mge_cache_errors report
     assert "redis://127.0.0.1:1/0" in cache.warnings[0]
 
 

@@ -74,12 +74,14 @@ def test_cache_figures_leave_out_fresh_runs() -> None:
     reading = PartitionReading(
         "blog",
         latest={
-            "task_drafts": Stored({"model_calls": 4, "cache_hits": 6, "failed_calls": 1}, "cached", 0.0),
+            "task_drafts": Stored(
+                {"model_calls": 4, "cache_hits": 6, "failed_calls": 1, "cache_errors": 1}, "cached", 0.0
+            ),
             "atom_results": Stored({"model_calls": 9, "cache_hits": 0}, "fresh", 0.0),
         },
     )
     runs = {"cached": RunInfo(fresh=False, finished=True), "fresh": RunInfo(fresh=True, finished=True)}
-    assert cache_figures(reading, runs) == {"task_drafts": (6, 4, 3)}
+    assert cache_figures(reading, runs) == {"task_drafts": (6, 4, 3, 1)}
 
 
 def test_savings_are_what_a_cached_answer_would_have_cost() -> None:
