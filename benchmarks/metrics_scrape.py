@@ -1,7 +1,8 @@
 """What one scrape of `mge metrics serve` costs as the ledger grows: the exporter reads the instance
-and every `cost_events` row on each scrape (one source of truth, nothing kept between scrapes), so its
-time grows with the ledger. Prints, per ledger size, the median wall time of a scrape and the bytes
-it serves, with the instance held at a fixed number of requests.
+and sums `cost_events` in the ledger's database on each scrape (one source of truth, nothing kept
+between scrapes), so it reads a few rows per request however long the history, and only the
+database's scan of the table grows with it. Prints, per ledger size, the median wall time of a scrape
+and the bytes it serves, with the instance held at a fixed number of requests.
 
     python benchmarks/metrics_scrape.py [--rows 1000 10000 100000] [--requests 20] [--json FILE]
 """

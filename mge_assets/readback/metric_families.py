@@ -1,16 +1,18 @@
 """What one scrape read, turned into MGE's Prometheus families: plain functions over stored values and
-ledger rows, with no Dagster, so each figure is tested on its own.
+the ledger's aggregates, with no Dagster, so each figure is tested on its own.
 
 Every figure is one MGE already stores: materialization metadata (the latest of each asset per
-partition, and the history of atom_results), check evaluations, run tags and the `cost_events` rows.
+partition, and the history of atom_results), check evaluations, run tags and the `cost_events` rows,
+which the reading sums in the ledger's database (per partition, and per latest run) so that what a
+scrape reads does not grow with the ledger's history.
 Per request they carry the labels `request` and `mode` (`NAME@mvp` is mode mvp, `NAME` is v2)."""
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,36 +93,6 @@ class PartitionReading:
     atom_history: list[Mapping[str, Any]] = field(default_factory=list)  # every atom_results materialization
 
 
-@dataclass(frozen=True)
-class CallRow:
-    """One `cost_events` row."""
-
-    partition: str
-    run_id: str
-    trace_id: str
-    kind: str
-    model: str
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_read_tokens: int = 0
-    cost_usd: float = 0.0
-    latency_s: float = 0.0
-    cached: bool = False
-    error: str = ""
-    batch: bool = False
-
-
-@dataclass
-class Reading:
-    """Everything one scrape read; a source that failed leaves its part empty."""
-
-    partitions: list[PartitionReading] = field(default_factory=list)
-    calls: list[CallRow] = field(default_factory=list)
-    runs: dict[str, RunInfo] = field(default_factory=dict)
-    canary: tuple[str, bool] | None = None  # (evaluation, no_regression passed) of the latest canary_report
-
-
 class LatencyHistogram:
     """Cumulative bucket counts and a sum, as Prometheus histograms are exposed."""
 
@@ -128,6 +100,15 @@ class LatencyHistogram:
         self.bounds = tuple(bounds)
         self.counts = [0] * (len(self.bounds) + 1)  # the last one is +Inf
         self.sum = 0.0
+
+    @classmethod
+    def of(cls, bounds: Sequence[float], at_most: Sequence[int], count: int, total: float) -> LatencyHistogram:
+        """A histogram from counts already taken: `at_most[i]` values <= bounds[i], `count` in all."""
+        histogram = cls(bounds)
+        cumulative = [*at_most, count]
+        histogram.counts = [n - (cumulative[i - 1] if i else 0) for i, n in enumerate(cumulative)]
+        histogram.sum = total
+        return histogram
 
     def observe(self, value: float) -> None:
         self.counts[bisect.bisect_left(self.bounds, value)] += 1
@@ -139,6 +120,49 @@ class LatencyHistogram:
             total += count
             result.append((bound, total))
         return result
+
+
+@dataclass(frozen=True)
+class CachedTokens:
+    """The summed usage of one partition's cached `cost_events` rows of one model and billing."""
+
+    model: str
+    usage: Usage
+    batch: bool = False
+
+
+@dataclass
+class PartitionCalls:
+    """One partition's `cost_events` rows, summed in the ledger's database."""
+
+    partition: str
+    rows: int = 0
+    traced: int = 0  # rows carrying a trace id
+    cost_usd: float = 0.0
+    overrides: int = 0  # budget_override rows
+    errors: dict[str, int] = field(default_factory=dict)  # an error's text up to its first ':' → rows
+    cached: list[CachedTokens] = field(default_factory=list)
+    latency: LatencyHistogram = field(default_factory=lambda: LatencyHistogram(MODEL_LATENCY_BUCKETS))
+
+
+@dataclass(frozen=True)
+class RunCalls:
+    """A partition's latest run's `cost_events` rows, summed in the ledger's database."""
+
+    spent_usd: float = 0.0  # every row but budget overrides
+    atoms_written: int = 0  # distinct trace ids of its write_atom rows
+    atoms_usd: float = 0.0  # what its write_atom rows cost
+
+
+@dataclass
+class Reading:
+    """Everything one scrape read; a source that failed leaves its part empty."""
+
+    partitions: list[PartitionReading] = field(default_factory=list)
+    calls: dict[str, PartitionCalls] = field(default_factory=dict)  # by partition
+    run_calls: dict[tuple[str, str], RunCalls] = field(default_factory=dict)  # by (partition, latest run)
+    runs: dict[str, RunInfo] = field(default_factory=dict)
+    canary: tuple[str, bool] | None = None  # (evaluation, no_regression passed) of the latest canary_report
 
 
 def labels_of(partition: str) -> tuple[str, str]:
@@ -158,7 +182,7 @@ def stopped_at_cap(statuses: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def run_spend(reading: PartitionReading, calls: Iterable[CallRow], run_id: str) -> float:
+def run_spend(reading: PartitionReading, calls: RunCalls, run_id: str) -> float:
     """What run `run_id` spent: each model stage it materialized (its `cost_usd`), and for atom_results,
     which records each call as it is made, the run's cost_events (so a run in progress counts too)."""
     total = sum(
@@ -166,21 +190,19 @@ def run_spend(reading: PartitionReading, calls: Iterable[CallRow], run_id: str) 
         for stage, stored in reading.latest.items()
         if stage in MODEL_STAGES and stage != "atom_results" and stored.run_id == run_id
     )
-    return total + sum(c.cost_usd for c in calls if c.run_id == run_id and c.kind != "budget_override")
+    return total + calls.spent_usd
 
 
-def projected_remaining_usd(atoms_total: int | None, calls: Sequence[CallRow], finished: bool) -> float | None:
+def projected_remaining_usd(atoms_total: int | None, calls: RunCalls, finished: bool) -> float | None:
     """The atoms of a run not yet written, at the mean cost of those it wrote: 0 once the run has finished,
     None when the number of units is not known (the mvp baseline's task units)."""
     if finished:
         return 0.0
     if atoms_total is None:
         return None
-    written = {c.trace_id for c in calls if c.kind == "write_atom"}
-    if not written:
+    if not calls.atoms_written:
         return None
-    spent = sum(c.cost_usd for c in calls if c.kind == "write_atom")
-    return spent / len(written) * max(0, atoms_total - len(written))
+    return calls.atoms_usd / calls.atoms_written * max(0, atoms_total - calls.atoms_written)
 
 
 def cache_figures(reading: PartitionReading, runs: Mapping[str, RunInfo]) -> dict[str, tuple[int, int, int, int]]:
@@ -198,16 +220,14 @@ def cache_figures(reading: PartitionReading, runs: Mapping[str, RunInfo]) -> dic
     return figures
 
 
-def saved_usd(call: CallRow) -> float:
-    """What a cached answer would have cost from the model (0 for a model with no known price)."""
-    if not call.cached:
-        return 0.0
+def saved_usd(cached: CachedTokens) -> float:
+    """What cached answers would have cost from the model (0 for a model with no known price). The price
+    is linear in the tokens, so pricing their sum prices each answer."""
     try:
-        price_of(call.model)
+        price_of(cached.model)
     except SettingsError:  # a model priced no more (renamed): its savings are unknown, not invented
         return 0.0
-    usage = Usage(call.input_tokens, call.output_tokens, call.cache_write_tokens, call.cache_read_tokens)
-    return cost_usd(call.model, usage, batch=call.batch)
+    return cost_usd(cached.model, cached.usage, batch=cached.batch)
 
 
 def error_class(error: str) -> str:
@@ -216,9 +236,18 @@ def error_class(error: str) -> str:
     return head if head.isidentifier() else "other"
 
 
-def trace_share(calls: Sequence[CallRow]) -> float | None:
+def error_classes(errors: Mapping[str, int]) -> Counter[str]:
+    """Failed calls by exception class, from counts by error text (or its part before the first ':')."""
+    classes = Counter[str]()
+    for error, count in errors.items():
+        if error:
+            classes[error_class(error)] += count
+    return classes
+
+
+def trace_share(traced: int, rows: int) -> float | None:
     """Share of cost_events rows that carry a trace id."""
-    return sum(bool(c.trace_id) for c in calls) / len(calls) if calls else None
+    return traced / rows if rows else None
 
 
 def families(
@@ -229,11 +258,8 @@ def families(
     now: float,
 ) -> list[Metric]:
     """Every MGE family of one scrape."""
-    by_partition: dict[str, list[CallRow]] = defaultdict(list)
-    for call in reading.calls:
-        by_partition[call.partition].append(call)
-    result = [*_stored_families(reading, now), *_cost_families(reading, by_partition), *_cache_families(reading)]
-    result += _call_families(by_partition, reading)
+    result = [*_stored_families(reading, now), *_cost_families(reading), *_cache_families(reading)]
+    result += _call_families(reading)
     result += _health_families(reading, db_latency, errors, up)
     return result
 
@@ -275,7 +301,7 @@ def _review_age(reading: Reading, now: float) -> GaugeMetricFamily:
     return family
 
 
-def _cost_families(reading: Reading, calls: Mapping[str, list[CallRow]]) -> list[Metric]:
+def _cost_families(reading: Reading) -> list[Metric]:
     budget = _gauge("mge_cost_budget_usd", "Hard budget cap of the latest run (USD; the override when set).")
     spent = _gauge("mge_cost_spent_usd", "What the latest run has spent so far (USD).")
     remaining = _gauge("mge_cost_projected_remaining_usd", "The latest run's atoms not yet written, at its mean cost.")
@@ -289,7 +315,7 @@ def _cost_families(reading: Reading, calls: Mapping[str, list[CallRow]]) -> list
     for part in reading.partitions:
         labels = list(labels_of(part.partition))
         run_id = latest_run(part)
-        mine = calls.get(part.partition, [])
+        mine = reading.calls.get(part.partition, PartitionCalls(part.partition))
         results = part.latest.get("atom_results")
         request = part.latest.get("project_request")
         cap = results.metadata.get("budget_usd") if results is not None and results.run_id == run_id else None
@@ -298,8 +324,8 @@ def _cost_families(reading: Reading, calls: Mapping[str, list[CallRow]]) -> list
         if cap is not None:
             budget.add_metric(labels, float(cap))
         if run_id is not None:
-            run_calls = [c for c in mine if c.run_id == run_id]
-            spent.add_metric(labels, run_spend(part, mine, run_id))
+            run_calls = reading.run_calls.get((part.partition, run_id), RunCalls())
+            spent.add_metric(labels, run_spend(part, run_calls, run_id))
             atoms = part.latest.get("atoms")
             total = int(atoms.metadata["atoms"]) if atoms and labels[1] == "v2" and "atoms" in atoms.metadata else None
             info = reading.runs.get(run_id)
@@ -311,7 +337,7 @@ def _cost_families(reading: Reading, calls: Mapping[str, list[CallRow]]) -> list
         history = part.atom_history
         soft = sum(str(m.get("budget_warnings", "none")) != "none" for m in history)
         triggers.add_metric([*labels, "soft_cap"], soft)
-        triggers.add_metric([*labels, "override"], sum(c.kind == "budget_override" for c in mine))
+        triggers.add_metric([*labels, "override"], mine.overrides)
         paused.add_metric(labels, sum(stopped_at_cap(str(m.get("statuses", ""))) > 0 for m in history))
     return [budget, spent, remaining, stopped, triggers, paused]
 
@@ -333,7 +359,7 @@ def _cache_families(reading: Reading) -> list[Metric]:
     return list[Metric](gauges)
 
 
-def _call_families(calls: Mapping[str, list[CallRow]], reading: Reading) -> list[Metric]:
+def _call_families(reading: Reading) -> list[Metric]:
     cost = CounterMetricFamily("mge_model_cost_usd", "Cost of the model calls in cost_events (USD).", labels=LABELS)
     savings = CounterMetricFamily(
         "mge_cache_savings_usd", "What the cached answers in cost_events would have cost (USD).", labels=LABELS
@@ -346,21 +372,17 @@ def _call_families(calls: Mapping[str, list[CallRow]], reading: Reading) -> list
     latency = HistogramMetricFamily(
         "mge_model_call_latency_seconds", "Latency of model calls (cache hits excluded).", labels=LABELS
     )
-    for partition, rows in sorted(calls.items()):
+    for partition, calls in sorted(reading.calls.items()):
         labels = list(labels_of(partition))
-        cost.add_metric(labels, sum(c.cost_usd for c in rows))
-        savings.add_metric(labels, sum(saved_usd(c) for c in rows))
-        classes = Counter(error_class(c.error) for c in rows if c.error)
+        cost.add_metric(labels, calls.cost_usd)
+        savings.add_metric(labels, sum(saved_usd(c) for c in calls.cached))
+        classes = error_classes(calls.errors)
         for name, count in sorted(classes.items()):
             failures.add_metric([*labels, name], count)
         timeouts.add_metric(labels, sum(n for name, n in classes.items() if "Timeout" in name))
-        if (value := trace_share(rows)) is not None:
+        if (value := trace_share(calls.traced, calls.rows)) is not None:
             share.add_metric(labels, value)
-        histogram = LatencyHistogram(MODEL_LATENCY_BUCKETS)
-        for call in rows:
-            if not call.cached and call.kind != "budget_override":
-                histogram.observe(call.latency_s)
-        latency.add_metric(labels, histogram.buckets(), histogram.sum)
+        latency.add_metric(labels, calls.latency.buckets(), calls.latency.sum)
     return [cost, savings, failures, timeouts, share, latency]
 
 

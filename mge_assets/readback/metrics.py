@@ -4,7 +4,9 @@ The exporter is a process of its own (`mge metrics serve`) with a custom Collect
 pulls: it needs an HTTP endpoint that answers when it asks, which a sensor (a tick every 30 s, inside
 the daemon) cannot serve. Reading the instance and `cost_events` on each scrape, rather than keeping
 counters updated by the runs, keeps one source of truth: what the families say is what the runs
-stored, whichever process ran them, and a restarted exporter loses nothing.
+stored, whichever process ran them, and a restarted exporter loses nothing. The ledger is summed in
+its database (per partition, and per latest run), so a scrape reads a few rows per request, however
+many calls the ledger holds.
 
 Each read is timed (`mge_db_query_duration_seconds`, by database). A source that cannot be read costs
 that scrape its families and counts in `mge_exporter_errors_total`; the exporter goes on serving."""
@@ -15,9 +17,8 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import fields
 from pathlib import Path
 
 import dagster as dg
@@ -29,13 +30,17 @@ from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import is_fresh
 from mge_assets.errors import MgeError
 from mge_assets.ledger import cost_events
+from mge_assets.llm.types import Usage
 from mge_assets.readback.canary_runs import latest_reported_evaluation
 from mge_assets.readback.metric_families import (
     DB_LATENCY_BUCKETS,
-    CallRow,
+    MODEL_LATENCY_BUCKETS,
+    CachedTokens,
     LatencyHistogram,
+    PartitionCalls,
     PartitionReading,
     Reading,
+    RunCalls,
     RunInfo,
     Stored,
     families,
@@ -66,7 +71,7 @@ GATE_S_CHECKS = frozenset(
 NO_REGRESSION = dg.AssetCheckKey(dg.AssetKey("canary_report"), "canary_report_no_regression")
 HISTORY_LIMIT = 1000  # atom_results materializations per partition the guardrail counters read
 SOURCES = {"dagster": "Dagster instance", "ledger": "ledger database"}
-_CALL_FIELDS = {f.name for f in fields(CallRow)}
+OVERRIDE = "budget_override"
 
 
 class QueryTimer:
@@ -84,14 +89,114 @@ class QueryTimer:
             self.histograms[database].observe(time.perf_counter() - started)
 
 
-def read_calls(engine: sa.Engine, timer: QueryTimer) -> list[CallRow]:
-    """Every `cost_events` row (none when the table has not been made yet: nothing has run)."""
+def read_calls(
+    engine: sa.Engine, latest_runs: Mapping[str, str], timer: QueryTimer
+) -> tuple[dict[str, PartitionCalls], dict[tuple[str, str], RunCalls]]:
+    """`cost_events` summed per partition, and per latest run (`latest_runs`: partition → run id); nothing
+    when the table has not been made yet (nothing has run)."""
     with timer.measure("ledger"), engine.connect() as connection:
-        if not sa.inspect(connection).has_table(cost_events.name):
-            return []
-        # SELECT *: a database made before a column was added lacks it; the row's default stands in
-        rows = connection.execute(sa.text(f"SELECT * FROM {cost_events.name}")).mappings().all()
-    return [CallRow(**{k: v for k, v in row.items() if k in _CALL_FIELDS and v is not None}) for row in rows]
+        inspector = sa.inspect(connection)
+        if not inspector.has_table(cost_events.name):
+            return {}, {}
+        # a database made before `batch` was added lacks it until a Ledger opens it: its rows are standard
+        has_batch = "batch" in {column["name"] for column in inspector.get_columns(cost_events.name)}
+        calls = {
+            row.partition: PartitionCalls(
+                row.partition,
+                rows=int(row.rows),
+                traced=int(row.traced or 0),
+                cost_usd=float(row.cost_usd or 0.0),
+                overrides=int(row.overrides or 0),
+                latency=LatencyHistogram.of(
+                    MODEL_LATENCY_BUCKETS,
+                    [int(row._mapping[f"le_{i}"] or 0) for i in range(len(MODEL_LATENCY_BUCKETS))],
+                    int(row.timed or 0),
+                    float(row.latency_s or 0.0),
+                ),
+            )
+            for row in connection.execute(_partition_totals())
+        }
+        for row in connection.execute(_error_counts(connection.dialect.name)):
+            if row.partition in calls:
+                calls[row.partition].errors[row.error] = int(row.rows)
+        for row in connection.execute(_cached_usage(has_batch)):
+            if row.partition in calls:
+                usage = Usage(*(int(row._mapping[name] or 0) for name in _TOKENS))
+                batch = bool(row.batch) if has_batch else False
+                calls[row.partition].cached.append(CachedTokens(row.model, usage, batch))
+        runs = _run_calls(connection, latest_runs) if latest_runs else {}
+    return calls, runs
+
+
+_TOKENS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
+
+
+def _count_where(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def _partition_totals() -> sa.Select[tuple[object, ...]]:
+    """Per partition: rows, traced rows, cost, overrides, and the latency histogram of the model calls
+    (cache hits and overrides left out) as counts at or under each bound (Prometheus's `le`)."""
+    c = cost_events.c
+    timed = sa.and_(sa.not_(c.cached), c.kind != OVERRIDE)
+    at_most = [
+        _count_where(sa.and_(timed, c.latency_s <= sa.literal(bound, sa.Float))).label(f"le_{i}")
+        for i, bound in enumerate(MODEL_LATENCY_BUCKETS)
+    ]
+    return sa.select(
+        c.partition,
+        sa.func.count().label("rows"),
+        _count_where(c.trace_id != "").label("traced"),
+        sa.func.sum(c.cost_usd).label("cost_usd"),
+        _count_where(c.kind == OVERRIDE).label("overrides"),
+        _count_where(timed).label("timed"),
+        sa.func.sum(sa.case((timed, c.latency_s), else_=0.0)).label("latency_s"),
+        *at_most,
+    ).group_by(c.partition)
+
+
+def _error_counts(dialect: str) -> sa.Select[tuple[object, ...]]:
+    """Failed rows per partition and error text up to its first ':' (what the class is read from), so
+    texts that differ only in their message (ids, amounts) make one group."""
+    error = cost_events.c.error
+    position = (sa.func.strpos if dialect == "postgresql" else sa.func.instr)(error, ":")
+    head = sa.case((position > 0, sa.func.substr(error, 1, position - 1)), else_=error).label("error")
+    return (
+        sa.select(cost_events.c.partition, head, sa.func.count().label("rows"))
+        .where(error != "")
+        .group_by(cost_events.c.partition, head)
+    )
+
+
+def _cached_usage(has_batch: bool) -> sa.Select[tuple[object, ...]]:
+    """The tokens of the cached rows per partition, model and billing, for pricing what they saved."""
+    c = cost_events.c
+    keys = [c.partition, c.model, *([c.batch] if has_batch else [])]
+    tokens = [sa.func.sum(c[name]).label(name) for name in _TOKENS]
+    return sa.select(*keys, *tokens).where(c.cached).group_by(*keys)
+
+
+def _run_calls(connection: sa.Connection, latest_runs: Mapping[str, str]) -> dict[tuple[str, str], RunCalls]:
+    """Spend and written atoms of each partition's latest run."""
+    c = cost_events.c
+    atom = c.kind == "write_atom"
+    query = (
+        sa.select(
+            c.partition,
+            c.run_id,
+            sa.func.sum(sa.case((c.kind != OVERRIDE, c.cost_usd), else_=0.0)).label("spent"),
+            sa.func.count(sa.distinct(sa.case((atom, c.trace_id)))).label("written"),
+            sa.func.sum(sa.case((atom, c.cost_usd), else_=0.0)).label("atoms_usd"),
+        )
+        .where(c.run_id.in_(sorted(set(latest_runs.values()))))
+        .group_by(c.partition, c.run_id)
+    )
+    return {
+        (row.partition, row.run_id): RunCalls(float(row.spent or 0), int(row.written or 0), float(row.atoms_usd or 0))
+        for row in connection.execute(query)
+        if latest_runs.get(row.partition) == row.run_id  # the latest run's rows of its own partition only
+    }
 
 
 def read_partition(instance: dg.DagsterInstance, partition: str, timer: QueryTimer) -> PartitionReading:
@@ -199,7 +304,9 @@ class MgeCollector(Collector):
         try:
             if self.engine is None:
                 self.engine = ledger_engine(self.ledger_url)
-            reading.calls = read_calls(self.engine, self.timer) if self.engine is not None else []
+            if self.engine is not None:
+                latest_runs = {p.partition: run for p in reading.partitions if (run := latest_run(p)) is not None}
+                reading.calls, reading.run_calls = read_calls(self.engine, latest_runs, self.timer)
         except sa.exc.SQLAlchemyError as error:
             up["ledger"] = self._failed("ledger", error)
         return reading, up

@@ -1,38 +1,42 @@
-"""The exporter's figures: the pure ones over rows and values, then the collector on a real instance
-and a real ledger, and what it does when a source cannot be read."""
+"""The exporter's figures: the pure ones over aggregates and values, then the collector on a real
+instance and a real ledger (what its queries sum, an older ledger too), and what it does when a source
+cannot be read."""
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mge_assets.defs.metadata import markdown_table
-from mge_assets.ledger import Ledger
+from mge_assets.ledger import Ledger, cost_events
 from mge_assets.llm.client import CallRecord
 from mge_assets.llm.pricing import cost_usd
 from mge_assets.llm.types import Usage
 from mge_assets.readback.metric_families import (
-    CallRow,
+    CachedTokens,
     LatencyHistogram,
     PartitionReading,
+    RunCalls,
     RunInfo,
     Stored,
     cache_figures,
     error_class,
+    error_classes,
     projected_remaining_usd,
     run_spend,
     saved_usd,
     stopped_at_cap,
     trace_share,
 )
-from mge_assets.readback.metrics import MgeCollector
+from mge_assets.readback.metrics import MgeCollector, QueryTimer, read_calls
+from mge_assets_tests.conftest import require_service
 
-
-def _call(run_id: str = "r1", **values: object) -> CallRow:
-    fields = {"partition": "blog", "run_id": run_id, "trace_id": "t", "kind": "write_atom", "model": "offline"}
-    return CallRow(**{**fields, **values})  # type: ignore[arg-type]
+PG_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
 
 
 def test_a_histogram_counts_each_value_in_the_first_bucket_that_holds_it() -> None:
@@ -41,6 +45,8 @@ def test_a_histogram_counts_each_value_in_the_first_bucket_that_holds_it() -> No
         histogram.observe(value)
     assert histogram.buckets() == [("0.5", 2), ("2.0", 4), ("+Inf", 5)]
     assert histogram.sum == pytest.approx(6.6)
+    counted = LatencyHistogram.of((0.5, 2.0), [2, 4], 5, 6.6)  # as the ledger's query counts them
+    assert counted.buckets() == histogram.buckets() and counted.sum == 6.6
 
 
 def test_the_atoms_the_hard_cap_stopped_are_read_from_the_statuses_table() -> None:
@@ -50,11 +56,11 @@ def test_the_atoms_the_hard_cap_stopped_are_read_from_the_statuses_table() -> No
 
 
 def test_the_projection_prices_the_atoms_left_at_the_mean_of_those_written() -> None:
-    calls = [_call(trace_id="a", cost_usd=0.1), _call(trace_id="a", cost_usd=0.1), _call(trace_id="b", cost_usd=0.2)]
+    calls = RunCalls(atoms_written=2, atoms_usd=0.4)  # atoms a (0.1 twice) and b (0.2)
     assert projected_remaining_usd(5, calls, finished=False) == pytest.approx(0.4 / 2 * 3)
     assert projected_remaining_usd(5, calls, finished=True) == 0.0
     assert projected_remaining_usd(None, calls, finished=False) is None  # units not known
-    assert projected_remaining_usd(5, [], finished=False) is None  # nothing to project from
+    assert projected_remaining_usd(5, RunCalls(), finished=False) is None  # nothing to project from
 
 
 def test_a_runs_spend_is_its_stages_and_its_own_ledger_rows() -> None:
@@ -66,8 +72,7 @@ def test_a_runs_spend_is_its_stages_and_its_own_ledger_rows() -> None:
             "atom_results": Stored({"cost_usd": 9.0}, "r1", 0.0),  # counted from the ledger instead
         },
     )
-    calls = [_call(cost_usd=0.5), _call(cost_usd=0.25), _call("r0", cost_usd=4.0), _call(kind="budget_override")]
-    assert run_spend(reading, calls, "r1") == pytest.approx(1.0)
+    assert run_spend(reading, RunCalls(spent_usd=0.75), "r1") == pytest.approx(1.0)
 
 
 def test_cache_figures_leave_out_fresh_runs() -> None:
@@ -85,19 +90,20 @@ def test_cache_figures_leave_out_fresh_runs() -> None:
 
 
 def test_savings_are_what_a_cached_answer_would_have_cost() -> None:
-    tokens = {"input_tokens": 1000, "output_tokens": 500, "cache_read_tokens": 200}
-    expected = cost_usd("claude-haiku-4-5", Usage(1000, 500, 0, 200))
+    usage = Usage(1000, 500, 0, 200)
+    expected = cost_usd("claude-haiku-4-5", usage)
     assert expected > 0
-    assert saved_usd(_call(model="claude-haiku-4-5", cached=True, **tokens)) == pytest.approx(expected)
-    assert saved_usd(_call(model="claude-haiku-4-5", cached=False, **tokens)) == 0.0
-    assert saved_usd(_call(model="no-such-model", cached=True, **tokens)) == 0.0
+    assert saved_usd(CachedTokens("claude-haiku-4-5", usage)) == pytest.approx(expected)
+    assert saved_usd(CachedTokens("claude-haiku-4-5", usage, batch=True)) == pytest.approx(expected / 2)
+    assert saved_usd(CachedTokens("no-such-model", usage)) == 0.0
 
 
 def test_error_classes_and_trace_share() -> None:
     assert error_class("TimeoutError: took too long") == "TimeoutError"
     assert error_class("something odd happened") == "other"
-    assert trace_share([_call(trace_id="a"), _call(trace_id="")]) == 0.5
-    assert trace_share([]) is None
+    assert error_classes({"TimeoutError": 2, "an odd one": 1, "": 3, "?": 1}) == {"TimeoutError": 2, "other": 2}
+    assert trace_share(1, 2) == 0.5
+    assert trace_share(0, 0) is None
 
 
 def _scrape(collector: MgeCollector) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -186,3 +192,88 @@ def test_an_unreachable_instance_is_counted_not_raised(tmp_path: Path) -> None:
     assert values[("mge_exporter_source_up", (("source", "dagster"),))] == 0
     assert values[("mge_exporter_source_up", (("source", "ledger"),))] == 1
     assert not (tmp_path / "none.db").exists()  # the exporter never creates the ledger
+
+
+def _row(partition: str, run_id: str, trace_id: str, **values: object) -> dict[str, object]:
+    fields = {"created_at": 0.0, "kind": "write_atom", "model": "claude-haiku-4-5", "error": "", "cached": False}
+    fields |= {"cost_usd": 0.0, "latency_s": 0.0, "batch": False, "input_tokens": 0, "output_tokens": 0}
+    fields |= {"cache_write_tokens": 0, "cache_read_tokens": 0}  # every row names every column (one insert)
+    return {**fields, "partition": partition, "run_id": run_id, "trace_id": trace_id, **values}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty ledger database on each dialect the ledger supports (PostgreSQL: one made and dropped
+    here, as the shared `test` database may hold other tests' rows)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'mge.db'}"
+        return
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    name = f"mge_metrics_{uuid.uuid4().hex[:12]}"
+    server = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(sa.text(f"CREATE DATABASE {name}"))
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        with server.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        server.dispose()
+
+
+def test_the_ledger_is_summed_per_partition_and_per_latest_run(ledger_url: str) -> None:
+    engine = Ledger("setup", url=ledger_url).engine
+    assert engine is not None
+    tokens = {"input_tokens": 1000, "output_tokens": 500, "cache_read_tokens": 200}
+    rows = [
+        _row("blog", "r1", "blog:a", cost_usd=0.1, latency_s=0.3),
+        _row("blog", "r1", "blog:a", cost_usd=0.1, latency_s=3.0, error="TimeoutError: took 30 s"),
+        _row("blog", "r1", "blog:b", cost_usd=0.2, latency_s=0.5, error="TimeoutError: took 31 s"),
+        _row("blog", "r1", "", cached=True, latency_s=0.0, **tokens),
+        _row("blog", "r1", "blog:c", cached=True, batch=True, **tokens),
+        _row("blog", "r1", "blog:d", kind="other_kind", cost_usd=0.05, error="an odd one: x"),
+        _row("blog", "r1", "blog:budget", kind="budget_override", model="", error="hard cap raised"),
+        _row("blog", "r0", "blog:z", cost_usd=4.0),  # an earlier run
+        _row("shop", "s1", "shop:a", cost_usd=1.0, latency_s=70.0),
+    ]
+    with engine.begin() as connection:
+        connection.execute(sa.insert(cost_events), rows)
+    timer = QueryTimer()
+    calls, runs = read_calls(engine, {"blog": "r1", "shop": "s1", "none": "n1"}, timer)
+    blog = calls["blog"]
+    assert (blog.rows, blog.traced, blog.overrides) == (8, 7, 1)
+    assert blog.cost_usd == pytest.approx(4.45)
+    assert error_classes(blog.errors) == {"TimeoutError": 2, "other": 2}  # the override's text too
+    assert blog.errors["TimeoutError"] == 2  # one group for the two messages
+    haiku = cost_usd("claude-haiku-4-5", Usage(1000, 500, 0, 200))
+    assert sum(saved_usd(c) for c in blog.cached) == pytest.approx(haiku * 1.5)  # the batch one at half
+    # the model calls only (no cache hit, no override): 0.3, 3.0, 0.5 (on a bound: counted under it), 0 twice
+    buckets = dict(blog.latency.buckets())
+    assert (buckets["0.25"], buckets["0.5"], buckets["2.0"], buckets["4.0"], buckets["+Inf"]) == (2, 4, 4, 5, 5)
+    assert blog.latency.sum == pytest.approx(3.8)
+    assert calls["shop"].latency.buckets()[-2:] == [("64.0", 0), ("+Inf", 1)]
+    assert runs[("blog", "r1")] == RunCalls(pytest.approx(0.45), 4, pytest.approx(0.4))  # type: ignore[arg-type]  # a, b, c and ""
+    assert set(runs) == {("blog", "r1"), ("shop", "s1")}
+    assert sum(timer.histograms["ledger"].counts) == 1  # the ledger's queries timed as one read
+    engine.dispose()
+
+
+def test_a_ledger_made_before_the_batch_column_is_still_read(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'mge.db'}")
+    old = sa.MetaData()
+    sa.Table("cost_events", old, *(sa.Column(c.name, c.type) for c in cost_events.columns if c.name != "batch"))
+    old.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(old.tables["cost_events"]),
+            [
+                {
+                    k: v
+                    for k, v in _row("blog", "r1", "a", cost_usd=0.25, cached=True, input_tokens=1000).items()
+                    if k != "batch"
+                }
+            ],
+        )
+    calls, runs = read_calls(engine, {"blog": "r1"}, QueryTimer())
+    assert calls["blog"].cached == [CachedTokens("claude-haiku-4-5", Usage(1000, 0, 0, 0))]
+    assert runs[("blog", "r1")].spent_usd == 0.25
