@@ -27,7 +27,9 @@ cost_events = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("partition", sa.String(64), nullable=False, index=True),
-    sa.Column("run_id", sa.String(64), nullable=False),
+    # Indexed for the reads by run (a run's spend, the exporter's latest runs); older databases get
+    # the index when a Ledger opens them (`_add_missing_columns`).
+    sa.Column("run_id", sa.String(64), nullable=False, index=True),
     sa.Column("trace_id", sa.String(128), nullable=False, index=True),
     sa.Column("kind", sa.String(32), nullable=False),  # the prompt's kind, or budget_override
     sa.Column("model", sa.String(64), nullable=False),
@@ -191,8 +193,9 @@ class Ledger:
 
 
 def _add_missing_columns(engine: sa.Engine) -> None:
-    """Columns of `cost_events` added after the table was first created (each with a server default),
-    added to a database that lacks them: SQLite and PostgreSQL both take `ADD COLUMN ... DEFAULT`.
+    """Columns and indexes of `cost_events` added after the table was first created (each column with a
+    server default), added to a database that lacks them: SQLite and PostgreSQL both take `ADD COLUMN
+    ... DEFAULT`.
     Another process adding the same column at the same moment makes ours fail; the column is then
     there, which is all that is needed."""
     present = _column_names(engine)
@@ -207,6 +210,12 @@ def _add_missing_columns(engine: sa.Engine) -> None:
             if column.name not in _column_names(engine):
                 raise
         log.info("added the column %s to %s", column.name, cost_events.name)
+    for index in cost_events.indexes:  # indexes added later: `create_all` leaves an existing table alone
+        try:
+            index.create(engine, checkfirst=True)
+        except sa.exc.SQLAlchemyError:
+            if index.name not in {i["name"] for i in sa.inspect(engine).get_indexes(cost_events.name)}:
+                raise
 
 
 def _column_names(engine: sa.Engine) -> set[str]:

@@ -288,3 +288,5 @@ def test_cost_events_made_before_the_batch_column_get_it(tmp_path):
     assert ledger.warnings == []
     assert [(e["trace_id"], e["batch"]) for e in ledger.costs()] == [("old", False), ("new", True)]
     assert Ledger("p", "r", url).warnings == []  # opening it again finds the column there
+    indexed = {tuple(i["column_names"]) for i in sa.inspect(engine).get_indexes("cost_events")}
+    assert ("run_id",) in indexed  # the reads by run (a run's spend, the exporter's latest runs) use it
