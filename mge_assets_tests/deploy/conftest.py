@@ -233,7 +233,7 @@ def start_topology(root: Path) -> Iterator[Topology]:
             instance.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped once the deploy tests are done, not at the end of the session
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     require_service("PostgreSQL", PG_HOST, PG_PORT)
     with start_topology(tmp_path_factory.mktemp("topology")) as running:
