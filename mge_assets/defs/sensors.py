@@ -12,8 +12,9 @@ from mge_assets.defs.partitions import dual_run_partitions, requests_partitions
 from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource
 from mge_assets.defs.tags import ATTEMPT_TAG, CANARY_TAG, DUAL_RUN_TAG, FRESH_TAG, REPEAT_TAG
 from mge_assets.errors import RequestError
-from mge_assets.readback.canary_runs import FINISHED, canary_run_records, newest_per_repeat, read_canary_run
+from mge_assets.readback.canary_runs import canary_run_records, newest_per_repeat, read_canary_run
 from mge_assets.readback.modes import request_sha256
+from mge_assets.readback.report import FINISHED
 from mge_assets.request.modes import MVP, V2, mode_partition, split_partition
 from mge_assets.request.submit import submit_request
 

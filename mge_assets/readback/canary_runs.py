@@ -10,7 +10,7 @@ from mge_assets.canary.report import CanaryRun
 from mge_assets.defs.metadata import CALL_FIELDS, MODEL_STAGES
 from mge_assets.defs.tags import ATTEMPT_TAG, CANARY_TAG, REPEAT_TAG
 from mge_assets.errors import MgeError
-from mge_assets.readback.report import RequestReport, canary_outcome, gate_result
+from mge_assets.readback.report import FINISHED, RequestReport, canary_outcome, gate_result
 
 # Errors of the harness, not of the pipeline: such a repeat is re-run, never scored or counted as a
 # regression (the model API down, a timeout, the machine or a sandbox failing under the run).
@@ -32,7 +32,6 @@ HARNESS_ERRORS = frozenset(
         "DagsterExecutionInterruptedError",
     }
 )
-FINISHED = frozenset({dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED})
 _RUN_EVENTS = {
     dg.DagsterEventType.ASSET_MATERIALIZATION,
     dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED,

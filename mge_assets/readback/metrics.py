@@ -46,7 +46,7 @@ from mge_assets.readback.metric_families import (
     families,
     latest_run,
 )
-from mge_assets.readback.report import latest_evaluations
+from mge_assets.readback.report import GATE_S_CHECKS, latest_evaluations
 
 log = logging.getLogger(__name__)
 # The assets whose latest materialization a family reads.
@@ -61,12 +61,6 @@ READ_ASSETS = (
     "acceptance_results",
     "precision_report",
     "review_queue",
-)
-GATE_S_CHECKS = frozenset(
-    {
-        dg.AssetCheckKey(dg.AssetKey("acceptance_results"), "acceptance_results_gate_s"),
-        dg.AssetCheckKey(dg.AssetKey("precision_report"), "precision_report_gate_s"),
-    }
 )
 NO_REGRESSION = dg.AssetCheckKey(dg.AssetKey("canary_report"), "canary_report_no_regression")
 HISTORY_LIMIT = 1000  # atom_results materializations per partition the guardrail counters read

@@ -9,6 +9,13 @@ from mge_assets.defs.jobs import REPORT_GROUPS
 from mge_assets.readback.calls import stage_calls
 from mge_assets.scoring.precision import COMPONENTS
 
+FINISHED = frozenset({dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED})
+# Gate S: both checks passed (acceptance: 100% MUST, ≥95% SHOULD; precision ≥ 0.98).
+GATE_S_CHECKS = (
+    dg.AssetCheckKey(dg.AssetKey("acceptance_results"), "acceptance_results_gate_s"),
+    dg.AssetCheckKey(dg.AssetKey("precision_report"), "precision_report_gate_s"),
+)
+
 
 @dataclass(frozen=True)
 class GateResult:

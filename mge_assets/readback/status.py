@@ -15,11 +15,11 @@ from mge_assets.errors import MgeError
 from mge_assets.execute.progress import Progress, caps
 from mge_assets.ledger import Ledger
 from mge_assets.llm.budget import Budget
+from mge_assets.readback.report import FINISHED
 from mge_assets.request.modes import split_partition
 from mge_assets.request.store import load_request
 from mge_assets.settings import requests_dir
 
-FINISHED = frozenset({dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED})
 # Runs tagged with a request's partition that are not its pipeline: the reports over many requests.
 REPORT_JOBS = frozenset({dual_run_job.name, canary_evaluation.name})
 OBSERVED = dg.AssetKey("atom_results")

@@ -10,11 +10,9 @@ import dagster as dg
 from mge_assets.acceptance.results import AcceptanceResults
 from mge_assets.acceptance.suite import AcceptanceSuite
 from mge_assets.errors import MgeError
-from mge_assets.readback.report import RequestReport, read_report
+from mge_assets.readback.report import GATE_S_CHECKS, RequestReport, read_report
 from mge_assets.scoring import GATE_S
 from mge_assets.scoring.precision import PrecisionReport
-
-GATE_S_CHECKS = ("acceptance_results_gate_s", "precision_report_gate_s")
 
 
 def load_value(defs: dg.Definitions, instance: dg.DagsterInstance, asset: str, name: str, kind: type) -> object:
@@ -77,9 +75,9 @@ def gate_verdict(
     """Gate S holds when both of its checks passed on the latest run: acceptance (100% MUST, ≥95%
     SHOULD) and precision (≥0.98)."""
     status = {g.check: g.status for g in report.gates}
-    passed = all(status.get(check) == "passed" for check in GATE_S_CHECKS)
+    passed = all(status.get(check.name) == "passed" for check in GATE_S_CHECKS)
     lines = [f"Gate S for '{report.name}': {'PASSED' if passed else 'BLOCKED'}"]
-    for check in GATE_S_CHECKS:
+    for check in (key.name for key in GATE_S_CHECKS):
         lines.append(f"  {status.get(check, 'not run'):<8} {check}")
     if results is not None:
         lines.append(
