@@ -15,6 +15,7 @@ from mge_assets.commands.canary import add_canary_commands
 from mge_assets.commands.dual_run import add_dual_run_command
 from mge_assets.commands.instance import open_instance, request_name, submit_file
 from mge_assets.commands.metrics import add_metrics_commands
+from mge_assets.commands.review import add_review_commands
 from mge_assets.commands.status import add_status_command
 from mge_assets.errors import MgeError
 
@@ -83,6 +84,13 @@ def _parser() -> argparse.ArgumentParser:
         default="",
         help="comma-separated defects to inject (default all: syntax,wrong_name,wrong_return,missing_statement)",
     )
+    simulate.add_argument(
+        "--silent-defect-rate",
+        type=float,
+        default=0.0,
+        help="chance of a defect level-1 validation cannot see (a bound off by one, a wrong status, a dropped "
+        "filter) at each place of an atom's answer it could go; higher on long units and on retries",
+    )
     simulate.add_argument("--malformed-rate", type=float, default=0.0, help="share of atom answers with no code")
     simulate.add_argument("--batch-latency", type=float, default=0.2, help="seconds until a Message Batch ends")
     simulate.add_argument("--batch-error-rate", type=float, default=0.0, help="share of batch requests errored")
@@ -106,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     add_canary_commands(sub)
     add_status_command(sub)
     add_metrics_commands(sub)
+    add_review_commands(sub)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this project's instance")
     ui.add_argument("dagster_args", nargs=argparse.REMAINDER)
@@ -285,6 +294,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         error_rate=args.error_rate,
         defect_rate=args.defect_rate,
         defect_kinds=_defect_kinds(args.defect_kinds),
+        silent_defect_rate=args.silent_defect_rate,
         malformed_rate=args.malformed_rate,
         seed=args.seed,
         script=args.script,

@@ -61,6 +61,16 @@ def database_url() -> str:
     return os.environ.get("MGE_DATABASE_URL") or f"sqlite:///{(mge_home() / 'mge.db').resolve()}"
 
 
+def open_engine(url: str) -> sa.Engine:
+    """An engine on `url` (SQLite: its folder made, WAL so readers do not block the writer)."""
+    if url.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(url.removeprefix("sqlite:///")) or ".", exist_ok=True)
+    engine = sa.create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
 class Ledger:
     """The two tables for one partition and run. Every method degrades to a no-op on database errors."""
 
@@ -71,11 +81,7 @@ class Ledger:
         self.warnings: list[str] = []
         self.engine: sa.Engine | None = None
         try:
-            if self.url.startswith("sqlite:///"):
-                os.makedirs(os.path.dirname(self.url.removeprefix("sqlite:///")) or ".", exist_ok=True)
-            engine = sa.create_engine(self.url, pool_pre_ping=True)
-            if engine.dialect.name == "sqlite":
-                sa.event.listen(engine, "connect", _sqlite_pragmas)
+            engine = open_engine(self.url)
             metadata.create_all(engine)
             _add_missing_columns(engine)
             self.engine = engine

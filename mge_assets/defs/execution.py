@@ -11,7 +11,7 @@ from mge_assets.assemble.project import GeneratedProject, assemble_files, entity
 from mge_assets.defs.metadata import call_metadata, frame_table, markdown_table
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource, is_fresh
-from mge_assets.errors import ModelUnavailableError
+from mge_assets.errors import MgeError, ModelUnavailableError
 from mge_assets.execute.pipeline import StageOptions, run_atoms
 from mge_assets.execute.progress import Progress
 from mge_assets.execute.validate import CHECKS
@@ -22,6 +22,8 @@ from mge_assets.plan import DiscoveryDocument
 from mge_assets.readback.calls import run_spend
 from mge_assets.request import ProjectRequest
 from mge_assets.request.modes import split_partition
+from mge_assets.review.apply import ReviewContext, apply_review
+from mge_assets.review.store import ReviewStore
 from mge_assets.settings import mge_home, mypy_cache_dir
 from mge_assets.validation import check_project
 
@@ -70,6 +72,16 @@ async def atom_results(
         on_progress=lambda progress: _observe(context, progress),
     )
     frame, report = await run_atoms(atoms, dependency_graph, discovery_document, client, partition, options, ledger)
+    review = ReviewContext(
+        atoms,
+        dependency_graph,
+        discovery_document,
+        client,
+        partition,
+        ledger,
+        fingerprint_salt=options.fingerprint_salt,
+    )
+    frame, reviewed = await _apply_decisions(context, frame, review, model_backend.database_url)
     frame["budget_cap_usd"] = cap
     for warning in [*budget.warnings, *ledger.warnings]:
         context.log.warning(warning)
@@ -79,7 +91,44 @@ async def atom_results(
             f"{report.unavailable_error}\n{finished} of {len(frame)} atoms finished and are kept; "
             "re-materialize atom_results to go on: finished atoms are not redone"
         )
-    return dg.MaterializeResult(value=frame, metadata=_metadata(frame, report, budget, client, model_backend, mode))
+    metadata = _metadata(frame, report, budget, client, model_backend, mode) | reviewed
+    return dg.MaterializeResult(value=frame, metadata=metadata)
+
+
+async def _apply_decisions(
+    context: dg.AssetExecutionContext, frame: pd.DataFrame, review: ReviewContext, database_url: str | None
+) -> tuple[pd.DataFrame, dict]:
+    """The reviewers' decisions on this partition applied to the model's results; those no run had
+    applied yet are marked applied by this run. A review database that cannot be read costs a warning."""
+    try:
+        store = ReviewStore(database_url)
+        decisions = store.decisions(review.partition)
+    except MgeError as error:
+        context.log.warning(f"review decisions not applied: {error}")
+        return frame, {}
+    if not decisions:
+        return frame, {"review_decisions_in_effect": 0}
+    application = await apply_review(frame, decisions, review)
+    by_id = {d.id: d for d in decisions}
+    new = {i: o for i, o in application.outcomes.items() if not by_id[i].applied}
+    store.mark_applied(new, context.run.run_id)
+    for decision_id, (outcome, _code) in new.items():
+        context.log.info(f"review decision #{decision_id} on {by_id[decision_id].atom_id}: {outcome}")
+    rows = [row for row in application.rows(by_id) if row[0] in new]
+    return application.frame, {
+        "review_decisions_in_effect": int((application.frame["review_decision"] > 0).sum()),
+        "review_decisions_applied": len(new),
+        "review_atoms_changed": len(application.changed),
+        "review_atoms_regenerated": len(application.regenerated),
+        "review_atoms_unblocked": len(application.unblocked),
+        "review_atoms_revalidated": len(application.revalidated),
+        "review_decisions_stale": len(application.stale),
+        "review_decisions": dg.MetadataValue.md(
+            markdown_table(rows, ["decision", "atom", "action", "reviewer", "what it changed"])
+            if rows
+            else "no new decision"
+        ),
+    }
 
 
 def _observe(context: dg.AssetExecutionContext, progress: Progress) -> None:

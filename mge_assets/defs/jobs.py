@@ -32,3 +32,12 @@ canary_evaluation = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="Report one canary evaluation (a UTC date) from its runs, held to the blessed baseline.",
 )
+
+review_apply = dg.define_asset_job(
+    "review_apply",
+    # atom_results applies the decisions; everything it feeds is made again from the changed atoms.
+    selection=dg.AssetSelection.assets("atom_results").downstream(),
+    executor_def=dg.in_process_executor,
+    tags={MODEL_CALLS_TAG: "true"},
+    description="Apply reviewers' decisions to a request: atom_results, then the project, acceptance, score and queue.",
+)

@@ -7,16 +7,17 @@ from pathlib import Path
 
 import dagster as dg
 
-from mge_assets.defs.jobs import canary_evaluation, dual_run_job, request_pipeline
+from mge_assets.defs.jobs import canary_evaluation, dual_run_job, request_pipeline, review_apply
 from mge_assets.defs.partitions import dual_run_partitions, requests_partitions
 from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource
-from mge_assets.defs.tags import ATTEMPT_TAG, CANARY_TAG, DUAL_RUN_TAG, FRESH_TAG, REPEAT_TAG
-from mge_assets.errors import RequestError
+from mge_assets.defs.tags import ATTEMPT_TAG, CANARY_TAG, DUAL_RUN_TAG, FRESH_TAG, REPEAT_TAG, REVIEW_TAG
+from mge_assets.errors import MgeError, RequestError
 from mge_assets.readback.canary_runs import canary_run_records, newest_per_repeat, read_canary_run
 from mge_assets.readback.modes import request_sha256
 from mge_assets.readback.report import FINISHED
 from mge_assets.request.modes import MVP, V2, mode_partition, split_partition
 from mge_assets.request.submit import submit_request
+from mge_assets.review.store import ReviewStore
 
 
 @dg.sensor(job=request_pipeline, minimum_interval_seconds=10, default_status=dg.DefaultSensorStatus.RUNNING)
@@ -205,3 +206,36 @@ def _rerun(evaluation: str, name: str, repeat: int) -> dg.RunRequest:
         run_key=f"canary:{name}:{evaluation}:{repeat}:2",
         tags={CANARY_TAG: evaluation, REPEAT_TAG: str(repeat), FRESH_TAG: "true", ATTEMPT_TAG: "2"},
     )
+
+
+@dg.sensor(job=review_apply, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
+def review_decisions(
+    context: dg.SensorEvaluationContext, model_backend: ModelBackendResource
+) -> dg.SensorResult | dg.SkipReason:
+    """Turns reviewers' new decisions (`mge review`, or its page) into one review_apply run per request:
+    atom_results applies them (edited and approved code replaces the atom's result, regenerated atoms
+    go back to the model with the comment, their dependents are re-validated), then the project,
+    acceptance, score and queue are made again. The run's `mge/review-decisions` tag names the
+    decisions it applies. The cursor is the newest decision seen: a decision whose run failed is
+    applied by the next run of its request."""
+    seen = int(context.cursor or 0)
+    try:
+        new = ReviewStore(model_backend.database_url).unapplied(after_id=seen)
+    except MgeError as error:
+        return dg.SkipReason(str(error))
+    if not new:
+        return dg.SkipReason("no new review decision")
+    known = set(context.instance.get_dynamic_partitions(requests_partitions.name))
+    by_partition: dict[str, list[int]] = {}
+    for decision in new:
+        if decision.partition in known:
+            by_partition.setdefault(decision.partition, []).append(decision.id)
+    runs = [
+        dg.RunRequest(
+            partition_key=partition,
+            run_key=f"review:{partition}:{max(ids)}",
+            tags={REVIEW_TAG: ",".join(map(str, ids))},
+        )
+        for partition, ids in sorted(by_partition.items())
+    ]
+    return dg.SensorResult(run_requests=runs, cursor=str(max(d.id for d in new)))

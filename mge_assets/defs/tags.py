@@ -15,3 +15,6 @@ ATTEMPT_TAG = "mge/attempt"
 # run at once (`concurrency: runs: tag_concurrency_limits` in dagster.yaml), since they share the
 # model's rate limit and budget.
 MODEL_CALLS_TAG = "mge/model-calls"
+# The review decisions a review_apply run applies (their ids, comma-separated): the run's link to
+# what reviewers decided.
+REVIEW_TAG = "mge/review-decisions"

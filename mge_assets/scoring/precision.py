@@ -32,6 +32,9 @@ class PrecisionReport(BaseModel):
     gate_a: bool
     gate_s: bool
     totals: dict[str, float]
+    # With reviewers' decisions applied: how many are in effect, and the score before any was applied.
+    review_decisions: int = 0
+    before_review: float | None = None
 
 
 def spec_conformance(passed: int, total: int) -> Component:

@@ -27,4 +27,8 @@ def answer(payload: dict[str, Any]) -> str:
 
         discovery = DiscoveryDocument.model_validate(payload["discovery"])
         return offline_tests_answer(discovery, Requirement.model_validate(payload["requirement"]))
+    if kind == "suggest_review":
+        from mge_assets.review.suggest import offline_answer  # review builds on synth
+
+        return offline_answer(payload)
     raise ModelOutputError(f"the offline synthesizer cannot answer a '{kind}' prompt")

@@ -1,0 +1,82 @@
+"""The review queue read back: each request's queued atoms with their values and decisions, for
+`mge review` and its page; and a request's precision now, to set beside the one before review."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+
+from mge_assets.acceptance.results import AcceptanceResults
+from mge_assets.acceptance.suite import AcceptanceSuite
+from mge_assets.defs.partitions import requests_partitions
+from mge_assets.errors import MgeError
+from mge_assets.plan.masterplan import Masterplan
+from mge_assets.readback.modes import mode_figures
+from mge_assets.readback.values import load_value
+from mge_assets.review.items import RequestValues, ReviewItem, build_items
+from mge_assets.review.store import ReviewStore
+
+QUEUE = dg.AssetKey("review_queue")
+
+
+def review_items(
+    defs: dg.Definitions, instance: dg.DagsterInstance, store: ReviewStore, name: str | None = None
+) -> list[ReviewItem]:
+    """Every queued item across requests (or of request `name`), lowest confidence first."""
+    names = [name] if name else instance.get_dynamic_partitions(requests_partitions.name)
+    if name and name not in instance.get_dynamic_partitions(requests_partitions.name):
+        raise MgeError(f"no request named '{name}'; `mge review list` shows every request's queue")
+    items: list[ReviewItem] = []
+    for partition in names:
+        values = request_values(defs, instance, partition)
+        if values is not None:
+            items += build_items(values, store.decisions(partition))
+    return sorted(items, key=lambda i: (i.confidence, i.request, i.atom))
+
+
+def request_values(defs: dg.Definitions, instance: dg.DagsterInstance, partition: str) -> RequestValues | None:
+    """What the items of one request are made of; None when its queue was never materialized."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=QUEUE, asset_partitions=[partition]), limit=1
+    ).records
+    if not records:
+        return None
+    queue = _load(defs, instance, "review_queue", partition, pd.DataFrame)
+    results = _load(defs, instance, "atom_results", partition, pd.DataFrame)
+    atoms = _load(defs, instance, "atoms", partition, pd.DataFrame)
+    if queue is None or results is None or atoms is None:
+        return None
+    plan = _load(defs, instance, "masterplan", partition, Masterplan)
+    suite = _load(defs, instance, "acceptance_tests", partition, AcceptanceSuite)
+    outcome = _load(defs, instance, "acceptance_results", partition, AcceptanceResults)
+    tests: dict[str, list[tuple[str, str]]] = {}
+    outcomes = {t.test_id: t.outcome for t in outcome.tests} if outcome else {}
+    for case in suite.cases if suite else ():
+        tests.setdefault(case.requirement_id, []).append((case.test_id, outcomes.get(case.test_id, "not run")))
+    return RequestValues(
+        request=partition,
+        queue=queue,
+        queued_at=records[0].timestamp,
+        results=results,
+        atoms=atoms,
+        requirements_by_task={t.id: tuple(t.requirement_ids) for t in plan.tasks} if plan else {},
+        requirements={r.id: (r.level, r.text) for r in plan.requirements} if plan else {},
+        requirement_passed={r.requirement_id: r.passed for r in outcome.requirements} if outcome else {},
+        tests_by_requirement={r: tuple(t) for r, t in tests.items()},
+    )
+
+
+def review_precision(
+    defs: dg.Definitions, instance: dg.DagsterInstance, store: ReviewStore, partition: str
+) -> tuple[float | None, float]:
+    """(precision before any decision was applied, precision now), the latter scored from the stored
+    values as the dual-run does, so a run that Gate S blocked still has one."""
+    figures = mode_figures(instance, partition, lambda asset, kind: load_value(defs, instance, asset, partition, kind))
+    return store.precision_before(partition), figures.precision
+
+
+def _load(defs: dg.Definitions, instance: dg.DagsterInstance, asset: str, partition: str, kind: type) -> object:
+    try:
+        return load_value(defs, instance, asset, partition, kind)
+    except MgeError:
+        return None
