@@ -5,11 +5,15 @@ import os
 import shutil
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+import pandas as pd
 import pytest
 
+from mge_assets.atomize import Atom, atomize_file
+from mge_assets.graph import DependencyGraph, build_graph
 from mge_assets.plan import DiscoveryDocument, Masterplan, discover, plan_project
 from mge_assets.request import ProjectRequest, parse_request
 
@@ -52,6 +56,29 @@ def task_api_discovery(task_api_request: ProjectRequest) -> DiscoveryDocument:
 @pytest.fixture
 def task_api_plan(task_api_discovery: DiscoveryDocument) -> Masterplan:
     return plan_project(task_api_discovery)
+
+
+@dataclass(frozen=True)
+class Drafted:
+    discovery: DiscoveryDocument
+    atoms: pd.DataFrame
+    graph: DependencyGraph
+
+    def atom_list(self) -> list[Atom]:
+        return [Atom.from_row(r) for r in self.atoms.to_dict("records")]
+
+
+@pytest.fixture
+def task_api_atoms(task_api_discovery: DiscoveryDocument, task_api_plan: Masterplan) -> Drafted:
+    """Atoms and graph of a real request (task_api), built by the pure stages."""
+    from mge_assets.synth.render import draft_task
+
+    rows = []
+    for task in task_api_plan.tasks:
+        for path, code in draft_task(task_api_discovery, task).items():
+            rows += [{**a.as_row(), "task_id": task.id} for a in atomize_file(path, code.encode())]
+    frame = pd.DataFrame(rows)
+    return Drafted(task_api_discovery, frame, build_graph([Atom.from_row(r) for r in rows]))
 
 
 @pytest.fixture
