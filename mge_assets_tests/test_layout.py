@@ -18,6 +18,7 @@ PURE = [
     "node",
     "plan",
     "request",
+    "review",
     "rules",
     "sandbox",
     "scoring",

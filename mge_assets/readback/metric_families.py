@@ -65,6 +65,8 @@ STORED_GAUGES = (
     ("mge_concurrency_backlog_max_wait_seconds", "atom_results", "backlog_max_wait_s", "Longest wait for a slot."),
     ("mge_concurrency_dropped", "atom_results", "backlog_dropped", "Calls dropped after the slot wait timeout."),
     ("mge_review_queue_size", "review_queue", "queued", "Atoms queued for a person's review."),
+    ("mge_review_pending", "review_queue", "pending", "Queued atoms (and spot checks) no reviewer has decided on."),
+    ("mge_review_decisions_applied", "atom_results", "review_decisions_in_effect", "Review decisions in effect."),
 )
 
 
@@ -292,11 +294,12 @@ def _stored_families(reading: Reading, now: float) -> list[Metric]:
 
 
 def _review_age(reading: Reading, now: float) -> GaugeMetricFamily:
-    # No review decision is stored yet: every queued atom is pending since its queue was materialized.
+    # The queue's pending items wait since it was materialized (a queue from before review statuses
+    # counts every queued atom as pending).
     family = _gauge("mge_review_oldest_pending_age_seconds", "Seconds the oldest pending review has waited.")
     for part in reading.partitions:
         queue = part.latest.get("review_queue")
-        if queue is not None and int(queue.metadata.get("queued", 0)) > 0:
+        if queue is not None and int(queue.metadata.get("pending", queue.metadata.get("queued", 0))) > 0:
             family.add_metric(list(labels_of(part.partition)), max(0.0, now - queue.timestamp))
     return family
 
