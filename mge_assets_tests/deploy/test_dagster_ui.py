@@ -14,18 +14,11 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from mge_assets.defs.tags import MODEL_CALLS_TAG
+from mge_assets_tests.browser import CHROMIUM_ARGS
 from mge_assets_tests.conftest import require_tool
 from mge_assets_tests.deploy.conftest import Topology
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PARTITION = "blog"
 RUN_TIMEOUT_S = 300  # a blog run takes about a minute here; only to fail instead of hanging
 UI_TIMEOUT_MS = 30_000
