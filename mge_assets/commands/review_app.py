@@ -19,13 +19,11 @@ The desk's blocking reads (instance, SQL, Dagster) run in worker threads.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import ipaddress
 import json
 import os
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -52,7 +50,6 @@ from mge_assets.review.items import FACTORS, STATUSES, ReviewItem
 from mge_assets.review.store import Decision, Suggestion
 
 if TYPE_CHECKING:
-    import dagster as dg
     import uvicorn
 
 TOKEN_ENV = "MGE_REVIEW_TOKEN"
@@ -158,40 +155,6 @@ def same_origin(request: Request) -> bool:
 
 
 # -- stored values, read once per materialization -----------------------------------------------------
-
-
-class StoredValues:
-    """The desk's definitions, with `load_asset_value` kept per (asset, partition) until the asset is
-    materialized again: Dagster's loader builds two ephemeral instances per value (~0.4 s), and every
-    page reads six values per request. The newest materialization's storage id is the cache key."""
-
-    def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
-        self._defs, self._instance = defs, instance
-        self._values: dict[tuple[str, str | None, Any], tuple[int, object]] = {}
-        self._lock = threading.Lock()
-
-    def load_asset_value(self, asset_key: Any, *, partition_key: str | None = None, **kwargs: Any) -> object:
-        """The stored value, from memory when no materialization has replaced it."""
-        import dagster as dg
-
-        key = dg.AssetKey.from_coercible(asset_key)
-        partitions = [partition_key] if partition_key is not None else None
-        records = self._instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, asset_partitions=partitions), limit=1
-        ).records
-        if not records:
-            return self._defs.load_asset_value(key, partition_key=partition_key, **kwargs)
-        cache_key = (key.to_user_string(), partition_key, kwargs.get("python_type"))
-        with self._lock:
-            held = self._values.get(cache_key)
-        if held is None or held[0] != records[0].storage_id:
-            held = (records[0].storage_id, self._defs.load_asset_value(key, partition_key=partition_key, **kwargs))
-            with self._lock:
-                self._values[cache_key] = held
-        return copy.deepcopy(held[1])  # callers may change what they get
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._defs, name)
 
 
 # -- rendering -----------------------------------------------------------------------------------------
@@ -334,8 +297,6 @@ def current_reviewer(request: Request) -> str:
 def create_app(desk: ReviewDesk | None = None, token: str | None = None) -> Starlette:
     """The review page over `desk` (one per app); `token`, when given, is required on every request."""
     desk = desk or ReviewDesk()
-    if not isinstance(desk.defs, StoredValues):
-        desk.defs = StoredValues(desk.defs, desk.instance)  # type: ignore[assignment]
     pages = _Pages(desk)
     routes = [
         Route("/", pages.queue),

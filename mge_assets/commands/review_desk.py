@@ -97,10 +97,10 @@ class ReviewDesk:
         from mge_assets.ledger import Ledger
         from mge_assets.llm import Budget
         from mge_assets.plan import DiscoveryDocument
-        from mge_assets.readback.values import load_value
+        from mge_assets.readback.review import stored_value
         from mge_assets.review.suggest import suggest
 
-        discovery = load_value(self.defs, self.instance, "discovery_document", item.request, DiscoveryDocument)
+        discovery = stored_value(self.defs, "discovery_document", item.request, DiscoveryDocument)
         ledger = Ledger(item.request, "review-suggestion", _database_url())
         resource = default_resources()["model_backend"]
         client = resource.client(Budget(SUGGESTION_BUDGET_USD), on_record=ledger.record_call)  # type: ignore[attr-defined]

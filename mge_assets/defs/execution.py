@@ -22,7 +22,7 @@ from mge_assets.plan import DiscoveryDocument
 from mge_assets.readback.calls import run_spend
 from mge_assets.request import ProjectRequest
 from mge_assets.request.modes import split_partition
-from mge_assets.review.apply import ReviewContext, apply_review
+from mge_assets.review.apply import ReviewContext, TypedRevalidation, apply_review
 from mge_assets.review.store import ReviewStore
 from mge_assets.settings import mge_home, mypy_cache_dir
 from mge_assets.validation import check_project
@@ -48,6 +48,11 @@ async def atom_results(
     While it runs, an observation of atom_results for the partition every 2 s at most (and one at the
     end) carries the atoms done, in flight, waiting and failed, the retries and the spend against the
     caps, as numbers: `mge status` reads them, and the UI plots them.
+
+    Then the reviewers' decisions on the partition are applied (see `review_decisions`): edits and
+    approvals replace or keep an atom's code, regenerated atoms go back to the model with the comment,
+    and the atoms around a changed one are validated again; the `review_decisions` table says which
+    decision changed what.
 
     The partition decides the mode: `NAME` is v2; `NAME@mvp` is the dual-run's baseline (~25-line task
     units, one attempt each, no unit-level validation)."""
@@ -79,7 +84,8 @@ async def atom_results(
         client,
         partition,
         ledger,
-        fingerprint_salt=options.fingerprint_salt,
+        TypedRevalidation(options.type_check_dir / "review", options.mypy_cache) if options.type_check_dir else None,
+        options.fingerprint_salt,
     )
     frame, reviewed = await _apply_decisions(context, frame, review, model_backend.database_url)
     frame["budget_cap_usd"] = cap

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -36,6 +37,7 @@ from mge_assets.execute.engine import (
     Verdict,
     execute_atoms,
 )
+from mge_assets.execute.typecheck import TypeChecker
 from mge_assets.execute.validate import AtomValidator
 from mge_assets.graph.model import DependencyGraph
 from mge_assets.llm.client import ModelClient
@@ -210,6 +212,23 @@ async def _revalidate(
 
 async def _level_one(files: dict[str, bytes], atom: Atom, code: str) -> Verdict:
     return await AtomValidator(files)(atom, code)
+
+
+class TypedRevalidation:
+    """Level 1 with the type check: mypy on the files as they now are, set up once per set of files
+    (the re-validations of one application share them)."""
+
+    def __init__(self, workdir: Path, cache_dir: Path | None) -> None:
+        self.workdir, self.cache_dir = workdir, cache_dir or workdir / "mypy_cache"
+        self._files: dict[str, bytes] | None = None
+        self._validator: AtomValidator | None = None
+
+    async def __call__(self, files: dict[str, bytes], atom: Atom, code: str) -> Verdict:
+        if self._validator is None or files is not self._files:
+            texts = {path: data.decode() for path, data in files.items()}
+            self._files = files
+            self._validator = AtomValidator(files, TypeChecker(texts, self.workdir / "project", self.cache_dir))
+        return await self._validator(atom, code)
 
 
 async def _unblock(

@@ -13,19 +13,24 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from mge_assets.atomize import atomize_file
 from mge_assets.defs.resources import ModelBackendResource
 from mge_assets.defs.sensors import review_decisions
 from mge_assets.errors import MgeError
 from mge_assets.execute.pipeline import StageOptions, run_atoms
+from mge_assets.ledger import Ledger
 from mge_assets.llm import ModelClient
+from mge_assets.llm.anthropic_backend import AnthropicBackend
+from mge_assets.llm.governor import RateGovernor
 from mge_assets.llm.offline import OfflineBackend
 from mge_assets.llm.types import ModelRequest, ModelResponse, Usage
-from mge_assets.review.apply import ReviewContext, apply_review
+from mge_assets.review.apply import ReviewContext, TypedRevalidation, apply_review
 from mge_assets.review.decide import RefusedEdit, new_decision, undo_decision
 from mge_assets.review.items import ReviewItem, status_of
 from mge_assets.review.spot import SPOT_CHECK_SHARE, spot_checks
 from mge_assets.review.store import Decision, NewDecision, ReviewStore, Suggestion, code_sha
 from mge_assets.review.suggest import suggest
+from mge_assets.simulator import SimulatorSettings, running_simulator
 from mge_assets_tests.conftest import Drafted
 
 UNREACHABLE = "postgresql+psycopg2://nobody@127.0.0.1:1/none"
@@ -246,3 +251,23 @@ def test_spot_checks_are_a_small_stable_sample_of_the_unqueued_atoms() -> None:
     assert len(first) == round(SPOT_CHECK_SHARE * 170 + 0.5) and not first["atom_id"].isin(queue["atom_id"]).any()
     assert first["spot_check"].all() and list(first["atom_id"]) == list(spot_checks(scored, queue, "notes")["atom_id"])
     assert list(first["atom_id"]) != list(spot_checks(scored, queue, "other")["atom_id"])
+
+
+def test_typed_revalidation_finds_a_type_error_in_the_files_as_they_are(tmp_path: Path) -> None:
+    source = b'def count() -> int:\n    return "many"\n'
+    (atom,) = [a for a in atomize_file("pkg/counts.py", source) if a.kind == "function"]
+    revalidate = TypedRevalidation(tmp_path / "review", None)
+    verdict = asyncio.run(revalidate({"pkg/counts.py": source}, atom, atom.code))
+    assert not verdict.ok and any("type error" in p and "return value" in p for p in verdict.problems)
+
+
+def test_a_suggestion_through_claude_is_a_recorded_call_with_the_atom_trace(results, task_api_atoms, tmp_path) -> None:
+    item = _item(results, INSERT)
+    ledger = Ledger("task-api", "review-suggestion", f"sqlite:///{tmp_path / 'mge.db'}")
+    with running_simulator(SimulatorSettings(latency_mean_s=0.01)) as (url, _simulator):
+        backend = AnthropicBackend("test-key", "claude-haiku-4-5", base_url=url, governor=RateGovernor(initial=2))
+        made = asyncio.run(suggest(item, task_api_atoms.discovery, ModelClient(backend, on_record=ledger.record_call)))
+    assert made.available and made.model.startswith("claude-haiku-4-5") and made.fix == item.draft
+    (row,) = ledger.costs()
+    assert row["kind"] == "suggest_review" and row["trace_id"] == item.id and row["cost_usd"] > 0
+    assert made.cost_usd == pytest.approx(row["cost_usd"])
