@@ -48,6 +48,7 @@ from mge_assets.errors import MgeError
 from mge_assets.review.decide import RefusedEdit, refuse_stale
 from mge_assets.review.items import FACTORS, STATUSES, ReviewItem
 from mge_assets.review.store import Decision, Suggestion
+from mge_assets.scoring.review import CONFIDENCE_WEIGHTS
 
 if TYPE_CHECKING:
     import uvicorn
@@ -56,7 +57,6 @@ TOKEN_ENV = "MGE_REVIEW_TOKEN"
 TOKEN_COOKIE = "mge_review_session"
 REVIEWER_COOKIE = "mge_reviewer"
 MAX_FORM_BYTES = 1_000_000  # an atom is ~10 lines; this is room for a pasted file, not for abuse
-WEIGHTS = {"validation": 0.4, "attempts": 0.3, "complexity": 0.2, "integration": 0.1}
 _FORMATTER = HtmlFormatter(cssclass="hl", style="friendly")
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("mge_assets", "templates/review"),
@@ -152,9 +152,6 @@ def same_origin(request: Request) -> bool:
     """Whether a state-changing request comes from a page of this server (its Origin or Referer host)."""
     source = request.headers.get("origin") or request.headers.get("referer") or ""
     return bool(source) and source != "null" and urlsplit(source).netloc == request.headers.get("host")
-
-
-# -- stored values, read once per materialization -----------------------------------------------------
 
 
 # -- rendering -----------------------------------------------------------------------------------------
@@ -357,7 +354,7 @@ class _Pages:
             notice=notice,
             refused=refused or [],
             done=decision_line(view.done) if view.done else "",
-            factors=[(name, view.item.factors.get(name, 0.0), WEIGHTS[name]) for name in FACTORS],
+            factors=[(name, view.item.factors.get(name, 0.0), CONFIDENCE_WEIGHTS[name]) for name in FACTORS],
             diff=highlighted_diff(view.item.diff()) if view.item.diff() else None,
             code=highlighted(view.item.code, view.item.file, view.first_line),
             fix=highlighted(suggestion.fix, view.item.file) if suggestion.available and suggestion.fix else None,
