@@ -28,6 +28,7 @@ from mge_assets.review.apply import ReviewContext, TypedRevalidation, apply_revi
 from mge_assets.review.decide import RefusedEdit, new_decision, undo_decision
 from mge_assets.review.items import ReviewItem, status_of
 from mge_assets.review.spot import SPOT_CHECK_SHARE, spot_checks
+from mge_assets.review.stats import review_stats
 from mge_assets.review.store import Decision, NewDecision, ReviewStore, Suggestion, code_sha
 from mge_assets.review.suggest import suggest
 from mge_assets.simulator import SimulatorSettings, running_simulator
@@ -271,3 +272,32 @@ def test_a_suggestion_through_claude_is_a_recorded_call_with_the_atom_trace(resu
     (row,) = ledger.costs()
     assert row["kind"] == "suggest_review" and row["trace_id"] == item.id and row["cost_usd"] > 0
     assert made.cost_usd == pytest.approx(row["cost_usd"])
+
+
+def test_an_undone_edit_is_not_applied_and_the_undo_says_so(task_api_atoms: Drafted, results) -> None:
+    insert = _item(results, INSERT)
+    edited = insert.code.replace("def insert", "def insert_row")
+    edit = NewDecision("task-api", INSERT, insert.id, "edit", "ana", insert.code_sha, insert.code, edited)
+    undo = NewDecision("task-api", INSERT, insert.id, "undo", "ana", code_sha(edited), edited, insert.code, undoes=1)
+    decisions = [replace(_decision(edit, 1), undone_by=2, applied_run_id="r1"), _decision(undo, 2)]
+    context = ReviewContext(
+        task_api_atoms.atoms, task_api_atoms.graph, task_api_atoms.discovery, ModelClient(OfflineBackend()), "task-api"
+    )
+    application = asyncio.run(apply_review(results, decisions, context))
+    assert application.frame.set_index("atom_id").at[INSERT, "code"] == insert.code
+    assert application.outcomes == {2: ("undid #1", insert.code)} and application.changed == []
+
+
+def test_the_stats_estimate_what_the_queue_misses_from_the_spot_checks(results) -> None:
+    items = [_item(results, INSERT), _item(results, WHERE, spot_check=True)]
+    made = [
+        _decision(_new("approve", after="x = 1\n", spot_check=True), 1),
+        _decision(_new("reject", comment="off by one", spot_check=True), 2),
+        _decision(_new("edit", after="y = 1\n", suggestion_id=5, suggestion_taken=True), 3),
+        _decision(_new("approve", after="x = 1\n", suggestion_id=6), 4),
+    ]
+    stats = review_stats(items, made, unqueued_atoms=100, now=50.0)
+    assert stats.decisions == {"approve": 2, "reject": 1, "edit": 1} and stats.pending == 2
+    assert (stats.spot_checks, stats.spot_checks_decided, stats.spot_checks_wrong) == (1, 2, 1)
+    assert stats.estimated_missed == 50.0 and stats.suggestion_take_rate == 0.5
+    assert stats.oldest_pending_age_s == 50.0 and "AI suggestion taken: 1 of 2 (50%)" in stats.lines()

@@ -3,6 +3,7 @@ review_decisions sensor turning them into a run, and that run changing the proje
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -35,6 +36,15 @@ def test_an_edit_that_fixes_the_bound_raises_precision_through_the_sensor(notes_
     other = next(i for i in desk.items() if i.atom != BOUND_ATOM and not i.spot_check)
     assert main(["review", "approve", other.id, "--reviewer", "ana"]) == 0
     assert {i.atom: i.status for i in desk.items()}[BOUND_ATOM] == "edited"
+    capsys.readouterr()
+    assert main(["review", "list", "notes", "--status", "edited", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["id"] == bound.id and listed["atom"] == BOUND_ATOM and listed["status"] == "edited"
+    assert 0 < listed["confidence"] < 1 and listed["request"] == "notes"
+    assert main(["review", "show", other.id, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["suggestion"]["available"] and shown["suggestion"]["model"] == "offline"
+    assert [d["action"] for d in shown["decisions"]] == ["approve"] and shown["diff"] == ""
 
     instance = desk.instance
     context = dg.build_sensor_context(instance=instance, resources={"model_backend": ModelBackendResource()})
