@@ -133,6 +133,10 @@ def render_report(report: RequestReport) -> str:
             for name in ("spec_conformance", "integration_pass", "validation_pass")
         )
         lines.append(f"Precision: {precision:.4f}  ({parts})")
+        before = report.metadata("precision_report", "precision_before_review")
+        if before is not None:
+            reviewed = report.metadata("precision_report", "review_decisions_in_effect")
+            lines.append(f"Before review: {before:.4f}  ({reviewed} atom(s) carry a reviewer's decision)")
     results = report.materialized.get("acceptance_results")
     if results:
         lines.append(

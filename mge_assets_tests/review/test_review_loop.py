@@ -71,4 +71,6 @@ def test_an_edit_that_fixes_the_bound_raises_precision_through_the_sensor(notes_
     report = instance.fetch_materializations(dg.AssetKey("precision_report"), limit=1).records[0]
     metadata = report.asset_materialization.metadata
     assert metadata["precision_before_review"].value == before and metadata["review_decisions_in_effect"].value == 2
-    print(f"precision before review {before:.4f}, after the edit {now:.4f}")
+    capsys.readouterr()
+    assert main(["report", "notes"]) == 0
+    assert f"Before review: {before:.4f}  (2 atom(s) carry a reviewer's decision)" in capsys.readouterr().out
