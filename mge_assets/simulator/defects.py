@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import io
 import random
 import re
+import tokenize
 from collections.abc import Callable
 
 DEFECT_KINDS = ("syntax", "wrong_name", "wrong_return", "missing_statement")
@@ -47,19 +49,37 @@ def _offset(code: str) -> int:
 
 
 def syntax(code: str, rng: random.Random) -> str | None:
-    lines = code.splitlines(keepends=True)
-    headers = [i for i, line in enumerate(lines) if re.search(r":\s*(#.*)?$", line.rstrip("\n"))]
-    closers = [i for i, line in enumerate(lines) if ")" in line]
+    """A block header's colon or a closing parenthesis dropped, in code (never inside a string or a
+    comment: there it would not be a syntax error, and a SQL schema would break instead)."""
+    tokens = _tokens(code)
+    if tokens is None:
+        return None
+    headers = [t.start for i, t in enumerate(tokens) if t.string == ":" and _ends_line(tokens, i)]
+    closers = [t.start for t in tokens if t.type == tokenize.OP and t.string == ")"]
     if headers and (not closers or rng.random() < 0.5):
-        i = rng.choice(headers)
-        lines[i] = re.sub(r":(\s*(#.*)?)$", r"\1", lines[i].rstrip("\n"), count=1) + "\n"
+        row, column = rng.choice(headers)
     elif closers:
-        i = rng.choice(closers)
-        at = lines[i].rfind(")")
-        lines[i] = lines[i][:at] + lines[i][at + 1 :]
+        row, column = rng.choice(closers)
     else:
         return None
+    lines = code.splitlines(keepends=True)
+    lines[row - 1] = lines[row - 1][:column] + lines[row - 1][column + 1 :]
     return "".join(lines)
+
+
+def _tokens(code: str) -> list[tokenize.TokenInfo] | None:
+    try:
+        return list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+
+
+def _ends_line(tokens: list[tokenize.TokenInfo], index: int) -> bool:
+    """Whether the token at `index` is an operator that ends its logical line (a block header's colon)."""
+    if tokens[index].type != tokenize.OP:
+        return False
+    following = next((t for t in tokens[index + 1 :] if t.type != tokenize.COMMENT), None)
+    return following is None or following.type in (tokenize.NEWLINE, tokenize.ENDMARKER)
 
 
 def wrong_name(code: str, rng: random.Random) -> str | None:

@@ -46,3 +46,12 @@ def test_only_the_chosen_kinds_are_injected():
         assert broken is not None
         kinds.add(broken[1])
     assert kinds == {"syntax", "wrong_name"}
+
+
+def test_a_syntax_defect_is_put_in_code_never_in_a_string_or_comment():
+    schema = 'SCHEMA = """\nCREATE TABLE a (\n    b_id INTEGER REFERENCES b(id)\n);\n"""  # note: )\n'
+    assert all(INJECTORS["syntax"](schema, random.Random(seed)) is None for seed in range(10))
+    method = '    def f(self, x: int) -> int:\n        """Doc: it)."""\n        return g(x)\n'
+    for seed in range(10):
+        broken = INJECTORS["syntax"](method, random.Random(seed))
+        assert broken is not None and '"""Doc: it)."""' in broken and broken != method
