@@ -1,7 +1,26 @@
 """The simulator's HTTP server: `POST /v1/messages`, `POST /v1/messages/count_tokens`, the Message
 Batches endpoints (`batches.py`), and its own `GET /_simulator/stats` for tests and benchmarks. Answers
 come from a script when one is given (a recorded conversation, `script.py`), else from the offline
-synthesizer."""
+synthesizer.
+
+Silent defects (`silent_defect_rate`): mistakes level-1 validation cannot see (`defects.SILENT_KINDS`:
+a bound off by one, a wrong status code, a dropped filter), put in any answer to a `write_atom` prompt,
+first or retry. Where a model slips is not uniform; it follows what the prompt shows of the unit:
+
+- it can only slip where there is something to get wrong: each comparison bound, status literal and
+  filter or guard of the draft is one site (`defects.silent_sites`); a unit with none never slips;
+- at each site it slips with chance q = rate × length × struggle, where `length` is the draft's
+  non-blank lines over 10 (MGE's atom size), held to [0.5, 2]: attention thins over a longer unit;
+  and `struggle` is 2 when the prompt carries feedback on a rejected answer: a model that already got
+  the unit visibly wrong once is likelier to get it subtly wrong too;
+- the answer slips with chance 1 − (1 − q)^sites, at one site drawn among them;
+- a retry answer keeps the slip its rejected answer carried with chance 1/2 (the feedback names
+  another problem, and the model anchors on its earlier code), and is otherwise drawn anew as above.
+
+The label a benchmark judges the review queue by is `SimulatorStats.silent_atoms`: the atoms whose
+latest answer with code (the one the pipeline accepts) still carries a silent defect. It is neither
+"was retried" (most slips are in first answers that validate) nor "has a site" (most sites are right).
+"""
 
 from __future__ import annotations
 
@@ -26,13 +45,18 @@ from starlette.routing import Route
 
 from mge_assets.errors import MgeError
 from mge_assets.llm.envelope import extract
-from mge_assets.simulator.defects import DEFECT_KINDS, inject
+from mge_assets.simulator.defects import DEFECT_KINDS, INJECTORS, SILENT_KINDS, inject, silent_sites
 from mge_assets.simulator.script import Script
 
 CACHE_MIN_TOKENS = 1024  # shorter prefixes are not cached by the API
 CACHE_TTL_S = 300.0
 KEEP_ALIVE_S = 120  # like the API's front ends: idle pooled connections are not dropped after 5 s
 REFUSED_FIELDS = {"temperature", "top_p", "top_k"}
+# the silent-slip model of the module docstring
+SILENT_LENGTH_LINES = 10.0
+SILENT_LENGTH_RANGE = (0.5, 2.0)
+SILENT_STRUGGLE = 2.0
+SILENT_KEEP = 0.5
 
 
 @dataclass(frozen=True)
@@ -51,6 +75,9 @@ class SimulatorSettings:
     # which defects: syntax and wrong_name are what level-1 validation sees; wrong_return and
     # missing_statement pass it and show only in the project's tests
     defect_kinds: tuple[str, ...] = DEFECT_KINDS
+    # chance of a silent slip at one site of a 10-line unit's first answer (the model in the docstring)
+    silent_defect_rate: float = 0.0
+    silent_defect_kinds: tuple[str, ...] = SILENT_KINDS
     malformed_rate: float = 0.0  # share of write_atom answers with no usable code block
     empty_rate: float = 0.0  # share of write_atom answers with no text at all
     seed: int = 0
@@ -126,6 +153,10 @@ class SimulatorStats:
     atoms_called: Counter = field(default_factory=Counter)  # write_atom requests per atom id
     atom_latency_s: Counter = field(default_factory=Counter)  # latency served per atom id, all its answers
     defective_atoms: dict[str, str] = field(default_factory=dict)  # atom id -> defect put in its first answer
+    silent_injected: Counter = field(default_factory=Counter)  # silent defect kind -> answers given with it
+    silent_repaired: int = 0  # retry answers that no longer carry their rejected answer's silent defect
+    silent_atoms: dict[str, str] = field(default_factory=dict)  # atom id -> silent defect of its latest answer
+    silent_rejected: int = 0  # retries after an answer whose only defect was silent: validation saw it after all
     timeline: list[tuple[float, int]] = field(default_factory=list)  # (arrival since the first request, status)
     batches: int = 0  # Message Batches created
     batch_requests: int = 0  # requests in them, resubmitted ones counted again
@@ -135,6 +166,7 @@ class SimulatorStats:
         data = {k: dict(v) if isinstance(v, Counter) else v for k, v in vars(self).items()}
         data["status"] = {str(k): v for k, v in self.status.items()}
         data["defects_injected_total"] = sum(self.defects_injected.values())
+        data["silent_atoms_total"] = len(self.silent_atoms)
         return data
 
 
@@ -159,6 +191,8 @@ class Simulator:
         self.prompt_cache: dict[str, float] = {}
         self.defective: dict[str, str] = {}  # atom id -> defect kind of its last first answer
         self.first_asks: Counter = Counter()  # atom id -> first answers given (each later one is drawn anew)
+        self.silent: dict[str, tuple[str, str]] = {}  # atom id -> (kind, code) of its latest answer's slip
+        self.visible: set[str] = set()  # atoms whose latest answer carried a visible defect or no code
         self.retry_window = (0.0, 0.0)  # (429 sent at, retry-after ends at)
         self.refused: dict[str, tuple[str, float, float]] = {}  # request digest -> (status, refused at, retry at)
         self.script = Script.load(self.settings.script) if self.settings.script else None
@@ -299,17 +333,21 @@ class Simulator:
         atom_id = payload["atom"]["id"]
         self.stats.atoms_called[atom_id] += 1
         self.stats.atom_latency_s[atom_id] += latency
+        if payload.get("feedback") and atom_id in self.silent and atom_id not in self.visible:
+            self.stats.silent_rejected += 1
         roll = self.random.random()
+        self.visible.add(atom_id)
         if roll < self.settings.empty_rate:
             self.stats.empty += 1
             return ""
         if roll < self.settings.empty_rate + self.settings.malformed_rate:
             self.stats.malformed += 1
             return "Here is the corrected unit, keeping its indentation as asked."
+        self.visible.discard(atom_id)
         if payload.get("feedback"):
             if self.defective.pop(atom_id, None) is not None:
                 self.stats.defects_repaired += 1
-            return answer(payload)
+            return answer({**payload, "draft": self._silent_draft(payload, retry=True)})
         return self._first_answer(payload, answer)
 
     def _first_answer(self, payload: dict[str, Any], answer: Any) -> str:
@@ -320,16 +358,60 @@ class Simulator:
         asked = self.first_asks[atom_id]
         self.first_asks[atom_id] += 1
         rng = random.Random(f"{self.settings.seed}:{atom_id}" + (f":{asked}" if asked else ""))
+        payload = {**payload, "draft": self._silent_draft(payload, retry=False)}
         if rng.random() >= self.settings.defect_rate:
             return answer(payload)
         broken = inject(payload["draft"], rng, self.settings.defect_kinds)
         if broken is None:
             return answer(payload)
         code, kind = broken
+        self.visible.add(atom_id)
         self.stats.defects_injected[kind] += 1
         self.stats.defective_atoms[atom_id] = kind
         self.defective[atom_id] = kind
         return answer({**payload, "draft": code})
+
+    def _silent_draft(self, payload: dict[str, Any], retry: bool) -> str:
+        """The code an answer starts from: the draft, or the draft with a silent slip (the model of the
+        module docstring), recorded as the atom's latest state. Its own random stream per answer, so
+        turning silent defects on leaves every other draw as it was."""
+        draft, atom_id = payload["draft"], payload["atom"]["id"]
+        rate = self.settings.silent_defect_rate
+        if rate <= 0:
+            return draft
+        rng = random.Random(f"{self.settings.seed}:silent:{atom_id}:{self.stats.atoms_called[atom_id]}")
+        kept = self.silent.get(atom_id)
+        if retry and kept is not None and rng.random() < SILENT_KEEP:
+            return self._slipped(atom_id, *kept)
+        slip = self._slip(draft, rng, rate * (SILENT_STRUGGLE if retry else 1.0))
+        if slip is None:
+            if self.silent.pop(atom_id, None) is not None and retry:
+                self.stats.silent_repaired += 1
+            self.stats.silent_atoms.pop(atom_id, None)
+            return draft
+        if kept is not None and retry:
+            self.stats.silent_repaired += 1  # the old slip is gone, a new one took its place
+        return self._slipped(atom_id, *slip)
+
+    def _slip(self, draft: str, rng: random.Random, rate: float) -> tuple[str, str] | None:
+        """(kind, code) of a silent slip in `draft`, or None: per site, chance `rate` × length."""
+        kinds = self.settings.silent_defect_kinds
+        sites = silent_sites(draft, kinds)
+        lines = sum(1 for line in draft.splitlines() if line.strip())
+        low, high = SILENT_LENGTH_RANGE
+        q = min(1.0, rate * min(high, max(low, lines / SILENT_LENGTH_LINES)))
+        if sites == 0 or rng.random() >= 1 - (1 - q) ** sites:
+            return None
+        weights = [silent_sites(draft, (kind,)) for kind in kinds]
+        kind = rng.choices(kinds, weights=weights)[0]  # one site drawn among all: kinds by their sites
+        code = INJECTORS[kind](draft, rng)
+        return None if code is None or code == draft else (kind, code)
+
+    def _slipped(self, atom_id: str, kind: str, code: str) -> str:
+        self.silent[atom_id] = (kind, code)
+        self.stats.silent_injected[kind] += 1
+        self.stats.silent_atoms[atom_id] = kind
+        return code
 
     def _latency(self, digest: str) -> float:
         """Drawn from the request itself (and the seed): the same request takes the same time, so two
