@@ -50,17 +50,7 @@ def main() -> int:
         seed=args.seed,
     )
     with tempfile.TemporaryDirectory(prefix="mge-dual-run-") as work, running_simulator(settings) as (url, simulated):
-        env = {
-            **os.environ,
-            "MGE_BACKEND": "anthropic",
-            "MGE_MODEL": args.model,
-            "ANTHROPIC_BASE_URL": url,
-            "ANTHROPIC_API_KEY": "simulated",
-            "MGE_GOLD_SET": str(args.gold_set.resolve()),
-            "MGE_HOME": str(Path(work) / ".mge"),
-            "MGE_WORKSPACE": str(Path(work) / "workspace"),
-            "DAGSTER_HOME": str(Path(work) / "dagster_home"),
-        }
+        env = simulated_env(url, Path(work), args.model, args.gold_set)
         command = [sys.executable, "-m", "mge_assets.cli", "dual-run", "--gold-set", "--json"]
         done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
         if done.returncode != 0:
@@ -72,6 +62,22 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps({"figures": figures, "simulator": served}, indent=1))
     return 0
+
+
+def simulated_env(url: str, work: Path, model: str, gold_set: Path) -> dict[str, str]:
+    """The environment of an `mge` command on the real `anthropic` path against the simulator at `url`,
+    with its home, workspace and Dagster instance under `work` (fresh: nothing cached)."""
+    return {
+        **os.environ,
+        "MGE_BACKEND": "anthropic",
+        "MGE_MODEL": model,
+        "ANTHROPIC_BASE_URL": url,
+        "ANTHROPIC_API_KEY": "simulated",
+        "MGE_GOLD_SET": str(gold_set.resolve()),
+        "MGE_HOME": str(work / ".mge"),
+        "MGE_WORKSPACE": str(work / "workspace"),
+        "DAGSTER_HOME": str(work / "dagster_home"),
+    }
 
 
 def print_table(figures: dict, served: dict, args: argparse.Namespace, seconds: float) -> None:
