@@ -6,10 +6,10 @@ simulator says (`SimulatorStats.silent_atoms`; where a model slips is modelled i
 
 For each request, and pooled: atoms, still-defective atoms, the share queued, the share of defective
 atoms in the queue (recall@queue) and the ROC AUC of 1 − confidence against the label, with the
-integration factor per module (`integration_ok`, what review_queue passes today) and per atom
-(`integration_path_ok`: no failing test points at the atom, scoring/integration.py). Then every
-weighting of the four factors on a 0.1 grid (each factor alone among them) on the pooled data, beside
-the seed's 0.4/0.3/0.2/0.1.
+integration factor per module (`integration_ok`, the signal review_queue used first) and per atom
+(`integration_path_ok`: no failing test points at the atom, scoring/integration.py; what it uses now).
+Then every weighting of the four factors on a 0.1 grid (each factor alone among them) on the pooled
+data, beside the queue's weights (CONFIDENCE_WEIGHTS) and the 0.4/0.3/0.2/0.1 it started with.
 
 Each request runs `mge run` against a fresh simulator (its draws do not depend on which other requests
 run) in one shared MGE home; the values are read back from the Dagster instance. TypeScript requests
@@ -45,9 +45,10 @@ from mge_assets.simulator import SimulatorSettings, running_simulator
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REQUESTS = 4  # the gold set's first Python requests, in its order
 FACTORS = tuple(CONFIDENCE_WEIGHTS)
-# the seed's validation weight, the other three equal: among the best on seed 7's data, and it held on
-# seeds 3 and 11 (only the ratio of the last three moves the queue: every invalid atom is queued anyway)
-EVEN = {"validation": 0.4, "attempts": 0.2, "complexity": 0.2, "integration": 0.2}
+# the weights the queue started with; the queue's own (CONFIDENCE_WEIGHTS) keep the validation weight
+# and make the other three equal, among the best on seed 7's data and held on seeds 3 and 11 (only the
+# ratio of the last three moves the queue: every invalid atom is queued anyway)
+FIRST = {"validation": 0.4, "attempts": 0.3, "complexity": 0.2, "integration": 0.1}
 SIGNALS = {"path": "f_integration_path", "module": "f_integration_module"}  # integration factor's column
 TARGET_RECALL, TARGET_AUC = 0.60, 0.80
 
@@ -221,7 +222,7 @@ def weightings(step: float = 0.1) -> list[dict[str, float]]:
 
 
 def signal_summary(pooled: pd.DataFrame, signal: str) -> dict:
-    """The seed's figures with one integration signal, per request and pooled, and the grid's best."""
+    """The queue's figures with one integration signal, per request and pooled, and the grid's best."""
     seed = weighted(pooled, CONFIDENCE_WEIGHTS, signal)
     grid = [{"weights": w, **figures(weighted(pooled, w, signal))} for w in weightings()]
     by_auc = sorted(grid, key=lambda g: (-(g["roc_auc"] or 0), -(g["defective_in_queue_share"] or 0)))
@@ -236,7 +237,7 @@ def signal_summary(pooled: pd.DataFrame, signal: str) -> dict:
         "best_by_recall": by_recall[0],
         "seed_rank_by_auc": 1 + sum((g["roc_auc"] or 0) > (pooled_seed["roc_auc"] or 0) for g in grid),
         "top_weightings": by_auc[:5],
-        "even": {"weights": EVEN, **figures(weighted(pooled, EVEN, signal))},
+        "first": {"weights": FIRST, **figures(weighted(pooled, FIRST, signal))},
         "factors_alone": [g for g in grid if max(g["weights"].values()) == 1.0],
         "weightings_tried": len(grid),
         "requests": {name: figures(group) for name, group in seed.groupby("request", sort=False)},
@@ -274,7 +275,10 @@ def print_report(summary: dict, args: argparse.Namespace) -> None:
         f"simulator: silent defects {args.silent_defect_rate} per site, visible defects {args.defect_rate} "
         f"(syntax, wrong_name), malformed {args.malformed_rate}, 529 {args.overload_rate}, seed {args.seed}"
     )
-    print("seed weights 0.4/0.3/0.2/0.1; each cell: integration per module / per atom on failing-test paths")
+    print(
+        f"the queue's weights {_weights(CONFIDENCE_WEIGHTS)}; each cell: integration per module / per atom on "
+        "failing-test paths (what review_queue uses)"
+    )
     print(
         f"| {'request':<16} | atoms | defective | queued        | defective in queue | ROC AUC       "
         "| unit tests failed | review_queue run | s   |"
@@ -297,7 +301,10 @@ def print_report(summary: dict, args: argparse.Namespace) -> None:
         f"{clues['defective_flagged']}; silent defects validation rejected: "
         f"{sum(r['silent_rejected'] for r in summary['runs'].values())}"
     )
-    for signal, title in (("module", "per module (as review_queue passes it)"), ("path", "on failing-test paths")):
+    for signal, title in (
+        ("module", "per module (the signal before)"),
+        ("path", "on failing-test paths (review_queue's)"),
+    ):
         print_grid(signals[signal], title)
     print(f"\nwall time {summary['wall_s']:.0f} s for {len(summary['runs'])} of the gold set's requests")
 
@@ -309,11 +316,11 @@ def print_grid(summary: dict, title: str) -> None:
     )
     print(f"| weights ({'/'.join(f[:5] for f in FACTORS)}) | queued | defective in queue | ROC AUC |")
     print(f"|{'-' * 32}|--------|--------------------|---------|")
-    print(_weight_row("seed " + _weights(summary["weights"]), summary))
+    print(_weight_row("the queue's " + _weights(summary["weights"]), summary))
     for g in summary["top_weightings"][:3]:
         print(_weight_row(_weights(g["weights"]), g))
     print(_weight_row("best by recall " + _weights(summary["best_by_recall"]["weights"]), summary["best_by_recall"]))
-    print(_weight_row("even " + _weights(EVEN), summary["even"]))
+    print(_weight_row("first " + _weights(FIRST), summary["first"]))
     for g in summary["factors_alone"]:
         print(_weight_row(next(f for f, w in g["weights"].items() if w == 1.0) + " alone", g))
     print(_verdict(summary))
@@ -341,9 +348,9 @@ def _verdict(summary: dict) -> str:
     seed, best = summary["roc_auc"] or 0, summary["best_roc_auc"] or 0
     tried = summary["weightings_tried"]
     if summary["seed_rank_by_auc"] == 1:
-        return f"the seed's weights are the best of the {tried} weightings tried by ROC AUC ({seed:.3f})"
+        return f"the queue's weights are the best of the {tried} weightings tried by ROC AUC ({seed:.3f})"
     return (
-        f"the seed's weights are not the best: {summary['seed_rank_by_auc'] - 1} of the {tried} weightings "
+        f"the queue's weights are not the best: {summary['seed_rank_by_auc'] - 1} of the {tried} weightings "
         f"rank higher by ROC AUC; the best, {_weights(summary['best_weights'])}, has {best:.3f} against {seed:.3f}, "
         f"defective in queue {_share(summary['best_defective_in_queue_share'])} against "
         f"{_share(summary['defective_in_queue_share'])}"

@@ -224,6 +224,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         failure = failure_message(result.all_events)
         if failure:
             print(f"\nThe run stopped: {failure}", file=sys.stderr)
+        from mge_assets.commands.review_desk import make_queue_after_a_gate
+
+        if make_queue_after_a_gate(defs, instance, name, result.run_id, args.log_level):
+            print(f"The review queue was made in a run of its own: mge review list {name}", file=sys.stderr)
     return 0 if result.success else 1
 
 

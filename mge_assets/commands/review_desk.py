@@ -189,7 +189,27 @@ class ReviewDesk:
                 run_config={"loggers": {"console": {"config": {"log_level": log_level.upper()}}}},
             )
             applied.append(Applied(request, ids, result.run_id, result.success))
+            if not result.success:
+                make_queue_after_a_gate(self.defs, self.instance, request, result.run_id, log_level)
         return applied
+
+
+def make_queue_after_a_gate(
+    defs: dg.Definitions, instance: dg.DagsterInstance, partition: str, run_id: str, log_level: str = "WARNING"
+) -> bool:
+    """What the review_queue_after_a_gate sensor does, in this process: when a gate stopped run
+    `run_id` after the project but before the review queue, make the queue in a run of its own."""
+    from mge_assets.readback.review import queue_skipped
+
+    if not queue_skipped(instance, run_id, partition):
+        return False
+    result = defs.resolve_job_def("review_queue_refresh").execute_in_process(
+        partition_key=partition,
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level.upper()}}}},
+    )
+    return result.success
 
 
 def _database_url() -> str | None:

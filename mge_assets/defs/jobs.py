@@ -41,3 +41,12 @@ review_apply = dg.define_asset_job(
     tags={MODEL_CALLS_TAG: "true"},
     description="Apply reviewers' decisions to a request: atom_results, then the project, acceptance, score and queue.",
 )
+
+review_queue_refresh = dg.define_asset_job(
+    "review_queue_refresh",
+    # A gate that fails on the project (its unit tests, say) skips the queue in the same run, just
+    # when a person is most needed: this run makes it from the stored values on its own.
+    selection=dg.AssetSelection.assets("review_queue"),
+    executor_def=dg.in_process_executor,
+    description="Make a request's review queue after a gate stopped its run before it.",
+)

@@ -119,15 +119,17 @@ def review_queue(
     model_backend: ModelBackendResource,
 ) -> dg.MaterializeResult:
     """The atoms a person should review first: every atom that did not validate, then the least
-    confident 15-20%. confidence = 0.4 validation + 0.3 attempts + 0.2 complexity + 0.1 integration.
+    confident 15-20%. confidence = 0.4 validation + 0.2 attempts + 0.2 complexity + 0.2 integration,
+    integration being that no failing test of the project points at the atom (its own test, a
+    traceback line, a requirement id, the status it writes).
     Plus a few random high-confidence atoms as spot checks (what the queue misses is estimated from
     them). Each row carries the version of the code it was queued with (`code_sha`) and its status
     from the reviewers' decisions: `mge review` and its page read this queue."""
-    integration = integration_by_atom(atoms, dependency_graph, generated_project)
+    integration = integration_by_atom(atoms, dependency_graph, generated_project, atom_results)
     frame = (
         atom_results[["atom_id", "status", "attempts", "file", "errors", "trace_id", "code"]]
         .merge(atoms[["id", "complexity"]].rename(columns={"id": "atom_id"}), on="atom_id")
-        .merge(integration[["atom_id", "integration_ok"]], on="atom_id")
+        .merge(integration[["atom_id", "integration_ok", "integration_path_ok", "failing_clues"]], on="atom_id")
     )
     scored = confidence_frame(frame, MAX_ATTEMPTS)
     queued = select_for_review(scored).assign(spot_check=False)

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from mge_assets.defs.jobs import canary_evaluation, dual_run_job, request_pipeline, review_apply
+from mge_assets.defs.jobs import (
+    canary_evaluation,
+    dual_run_job,
+    request_pipeline,
+    review_apply,
+    review_queue_refresh,
+)
 from mge_assets.defs.partitions import dual_run_partitions, requests_partitions
 from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource
 from mge_assets.defs.tags import ATTEMPT_TAG, CANARY_TAG, DUAL_RUN_TAG, FRESH_TAG, REPEAT_TAG, REVIEW_TAG
@@ -15,6 +21,7 @@ from mge_assets.errors import MgeError, RequestError
 from mge_assets.readback.canary_runs import canary_run_records, newest_per_repeat, read_canary_run
 from mge_assets.readback.modes import request_sha256
 from mge_assets.readback.report import FINISHED
+from mge_assets.readback.review import queue_skipped
 from mge_assets.request.modes import MVP, V2, mode_partition, split_partition
 from mge_assets.request.submit import submit_request
 from mge_assets.review.store import ReviewStore
@@ -239,3 +246,20 @@ def review_decisions(
         for partition, ids in sorted(by_partition.items())
     ]
     return dg.SensorResult(run_requests=runs, cursor=str(max(d.id for d in new)))
+
+
+@dg.run_failure_sensor(
+    monitored_jobs=[request_pipeline, review_apply],
+    request_job=review_queue_refresh,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def review_queue_after_a_gate(context: dg.RunFailureSensorContext) -> dg.RunRequest | dg.SkipReason:
+    """When a gate on the generated project (its imports, its unit tests) fails a request's run, the
+    run skips review_queue: this requests a review_queue_refresh run that makes the queue from the
+    values the failed run stored, so the atoms to look at are listed exactly when the project is
+    broken."""
+    run = context.dagster_run
+    partition = run.tags.get("dagster/partition")
+    if not partition or not queue_skipped(context.instance, run.run_id, partition):
+        return dg.SkipReason(f"run {run.run_id} stopped before its project, or made its review queue")
+    return dg.RunRequest(run_key=f"queue:{run.run_id}", partition_key=partition)

@@ -65,6 +65,19 @@ def request_values(defs: dg.Definitions, instance: dg.DagsterInstance, partition
     )
 
 
+def queue_skipped(instance: dg.DagsterInstance, run_id: str, partition: str) -> bool:
+    """Whether run `run_id` made the project of `partition` but a gate stopped it before the review
+    queue (a blocking check skips everything downstream in the same run)."""
+
+    def latest_run(asset: str) -> str | None:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1
+        ).records
+        return records[0].run_id if records else None
+
+    return latest_run("generated_project") == run_id and latest_run("review_queue") != run_id
+
+
 def review_precision(
     defs: dg.Definitions, instance: dg.DagsterInstance, store: ReviewStore, partition: str
 ) -> tuple[float | None, float]:

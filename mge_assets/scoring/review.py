@@ -1,8 +1,14 @@
 """The review queue: the atoms a person should look at first, by confidence.
 
-confidence = 0.4 * validation + 0.3 * attempts + 0.2 * complexity + 0.1 * integration, each in [0, 1].
+confidence = 0.4 * validation + 0.2 * attempts + 0.2 * complexity + 0.2 * integration, each in [0, 1].
 Integration is `integration_path_ok` when the results carry it (no failing test points at the atom,
 see scoring/integration.py), else the per-module `integration_ok`.
+
+The weights were 0.4/0.3/0.2/0.1 at first. On the silent-defect benchmark (benchmarks/review_ranking.py,
+nine requests, seeds 7, 3 and 11) they queued 49-63% of the atoms still carrying a defect (ROC AUC
+0.78-0.88) with the per-atom integration signal; even weights on attempts, complexity and
+integration (chosen on seed 7, held on 3 and 11) queue 67-80% (AUC 0.81-0.91). Validation's weight
+moves no atom in or out of the queue: every invalid atom is queued anyway.
 The queue holds every atom that did not validate, then the lowest-confidence atoms up to 15% of all
 atoms (more, up to 20%, when the cut falls inside a tie).
 """
@@ -14,7 +20,7 @@ import math
 import numpy as np
 import pandas as pd
 
-CONFIDENCE_WEIGHTS = {"validation": 0.4, "attempts": 0.3, "complexity": 0.2, "integration": 0.1}
+CONFIDENCE_WEIGHTS = {"validation": 0.4, "attempts": 0.2, "complexity": 0.2, "integration": 0.2}
 QUEUE_SHARE, QUEUE_MAX_SHARE = 0.15, 0.20
 COMPLEXITY_CEILING = 10
 

@@ -13,8 +13,9 @@ from mge_assets.cli import main
 from mge_assets.commands.review_desk import ReviewDesk
 from mge_assets.definitions import defs
 from mge_assets.defs.resources import ModelBackendResource
-from mge_assets.defs.sensors import review_decisions
+from mge_assets.defs.sensors import review_decisions, review_queue_after_a_gate
 from mge_assets.defs.tags import REVIEW_TAG
+from mge_assets.readback.review import request_values
 from mge_assets_tests.review.conftest import BOUND_ATOM, MOVED
 
 pytestmark = pytest.mark.slow
@@ -74,3 +75,33 @@ def test_an_edit_that_fixes_the_bound_raises_precision_through_the_sensor(notes_
     capsys.readouterr()
     assert main(["report", "notes"]) == 0
     assert f"Before review: {before:.4f}  (2 atom(s) carry a reviewer's decision)" in capsys.readouterr().out
+
+
+def test_a_broken_edit_fails_a_gate_and_the_queue_is_still_made(notes_copy: Path) -> None:
+    """An edit that passes level 1 but breaks the project: the gate stops the run before review_queue,
+    and the queue is made from what the run stored (by `mge review apply` here, by the run failure
+    sensor under the daemon)."""
+    desk = ReviewDesk()
+    app = _item(desk, "notes/app.py::create_app")
+    broken = app.code.replace("for router in (note_router,):", "for router in ():")
+    assert broken != app.code
+    desk.decide(app.id, "edit", "ana", "no routers", broken)
+    (applied,) = desk.apply()
+    assert not applied.success
+    item = _item(desk, app.atom)
+    # the queue is the new one (not stale), and the edit was re-validated with mypy in the project as
+    # it now is: the empty loop is a type error
+    assert not item.stale and (item.status, item.result_status) == ("applied", "invalid")
+    errors = request_values(defs, desk.instance, "notes").results.set_index("atom_id").at[app.atom, "errors"]
+    assert errors.startswith(f"re-validated after the review of {app.atom}: type error")
+
+    instance = desk.instance
+    (failure,) = instance.all_logs(applied.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="review_queue_after_a_gate",
+        dagster_event=failure.dagster_event,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(applied.run_id),
+    ).for_run_failure()
+    request = review_queue_after_a_gate(context)
+    assert isinstance(request, dg.RunRequest) and request.partition_key == "notes"

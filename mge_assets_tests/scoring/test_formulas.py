@@ -49,7 +49,7 @@ def test_confidence_weights() -> None:
     frame.loc[1, "attempts"] = 4
     frame.loc[2, ["status", "integration_ok"]] = ["invalid", False]
     scored = confidence_frame(frame, max_attempts=4)
-    assert list(scored["confidence"]) == [1.0, 0.7, 0.5]
+    assert list(scored["confidence"]) == [1.0, 0.8, 0.4]  # 0.4 validation + 0.2 each of the others
 
 
 def test_the_queue_holds_every_invalid_atom_then_the_least_confident_fifteen_percent() -> None:
