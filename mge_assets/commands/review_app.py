@@ -47,6 +47,7 @@ from mge_assets.commands.review_desk import ReviewDesk, decision_line, reviewer_
 from mge_assets.errors import MgeError
 from mge_assets.review.decide import RefusedEdit, refuse_stale
 from mge_assets.review.items import FACTORS, STATUSES, ReviewItem
+from mge_assets.review.stats import age_text
 from mge_assets.review.store import Decision, Suggestion
 from mge_assets.scoring.review import CONFIDENCE_WEIGHTS
 
@@ -176,20 +177,6 @@ def _formatter_options(first_line: int) -> dict[str, Any]:
 
 def highlighted_diff(diff: str) -> Markup:
     return Markup(highlight(diff, DiffLexer(stripnl=False), _FORMATTER))
-
-
-def human_age(seconds: float | None) -> str:
-    """'42 s', '7 min', '3 h 5 min', '2 d 4 h'; 'nothing pending' for None."""
-    if seconds is None:
-        return "nothing pending"
-    s = int(seconds)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min"
-    if s < 86400:
-        return f"{s // 3600} h {s % 3600 // 60} min"
-    return f"{s // 86400} d {s % 86400 // 3600} h"
 
 
 def _when(timestamp: float | None) -> str:
@@ -329,7 +316,7 @@ class _Pages:
             statuses=STATUSES,
             chosen={"request": name or "", "status": status or ""},
             stats=stats.lines(),
-            oldest=human_age(stats.oldest_pending_age_s),
+            oldest=age_text(stats.oldest_pending_age_s),
         )
 
     def _queue(self, name: str | None, status: str | None) -> tuple[list[ReviewItem], list[ReviewItem], Any]:

@@ -168,17 +168,7 @@ async def _regenerate(
     settings = ExecutionSettings(
         max_attempts=MAX_ATTEMPTS, workers=1, fingerprint_salt=f"review:{decision.id}:{context.fingerprint_salt}"
     )
-    report = await execute_atoms(
-        [placed[decision.atom_id]],
-        context.graph,
-        context.client,
-        build,
-        AtomValidator(files),
-        context.partition,
-        settings,
-        context.checkpoints,
-    )
-    return report.outcomes[0]
+    return (await _through_engine([placed[decision.atom_id]], build, files, settings, context))[0]
 
 
 async def _revalidate(
@@ -248,8 +238,17 @@ async def _unblock(
         return atom_request(context.discovery, atom.__dict__, context_lines, "", attempt, errors, rejected)
 
     settings = ExecutionSettings(max_attempts=MAX_ATTEMPTS, fingerprint_salt=f"v2:{context.fingerprint_salt}")
+    for outcome in await _through_engine([placed[a] for a in sorted(ready)], build, files, settings, context):
+        _take_outcome(records[outcome.atom_id], outcome)
+        application.unblocked.append(outcome.atom_id)
+
+
+async def _through_engine(
+    atoms: list[Atom], build: Any, files: dict[str, bytes], settings: ExecutionSettings, context: ReviewContext
+) -> list[AtomOutcome]:
+    """Atoms written by the model the way atom_results writes them (checkpointed, validated, retried)."""
     report = await execute_atoms(
-        [placed[a] for a in sorted(ready)],
+        atoms,
         context.graph,
         context.client,
         build,
@@ -258,9 +257,7 @@ async def _unblock(
         settings,
         context.checkpoints,
     )
-    for outcome in report.outcomes:
-        _take_outcome(records[outcome.atom_id], outcome)
-        application.unblocked.append(outcome.atom_id)
+    return report.outcomes
 
 
 def _take_outcome(record: dict[str, Any], outcome: AtomOutcome) -> None:

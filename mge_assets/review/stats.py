@@ -39,7 +39,7 @@ class ReviewStats:
         missed = "" if self.estimated_missed is None else f", est. {self.estimated_missed:.1f} missed defect(s)"
         return [
             f"{self.items} item(s), {self.pending} pending"
-            + (f"; oldest pending waited {_age(age)}" if age is not None else ""),
+            + (f"; oldest pending waited {age_text(age)}" if age is not None else ""),
             "decisions: " + (", ".join(f"{k} {v}" for k, v in sorted(self.decisions.items())) or "none"),
             f"AI suggestion taken: {self.suggestions_taken} of {self.suggestions_offered}"
             + (f" ({take:.0%})" if take is not None else ""),
@@ -82,12 +82,18 @@ def review_stats(
     )
 
 
-def _age(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+def age_text(seconds: float | None) -> str:
+    """'42 s', '7 min', '3 h 5 min', '2 d 4 h'; 'nothing pending' for None."""
+    if seconds is None:
+        return "nothing pending"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min"
+    if whole < 86400:
+        return f"{whole // 3600} h {whole % 3600 // 60} min"
+    return f"{whole // 86400} d {whole % 86400 // 3600} h"
 
 
 def _score(value: float | None) -> str:
