@@ -28,7 +28,7 @@ cost_events = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("partition", sa.String(64), nullable=False, index=True),
     # Indexed for the reads by run (a run's spend, the exporter's latest runs); older databases get
-    # the index when a Ledger opens them (`_add_missing_columns`).
+    # the index when a Ledger opens them (`add_missing_columns`).
     sa.Column("run_id", sa.String(64), nullable=False, index=True),
     sa.Column("trace_id", sa.String(128), nullable=False, index=True),
     sa.Column("kind", sa.String(32), nullable=False),  # the prompt's kind, or budget_override
@@ -42,7 +42,7 @@ cost_events = sa.Table(
     sa.Column("cached", sa.Boolean, nullable=False, default=False),
     sa.Column("error", sa.Text, nullable=False, default=""),
     # Billed at the Message Batches price (half). Added later: databases made before it get the column
-    # when a Ledger opens them (`_add_missing_columns`), their earlier rows reading as standard calls.
+    # when a Ledger opens them (`add_missing_columns`), their earlier rows reading as standard calls.
     sa.Column("batch", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
 )
 
@@ -83,7 +83,7 @@ class Ledger:
         try:
             engine = open_engine(self.url)
             metadata.create_all(engine)
-            _add_missing_columns(engine)
+            add_missing_columns(engine, cost_events)
             self.engine = engine
         except sa.exc.SQLAlchemyError as error:
             self._degrade(error)
@@ -198,34 +198,34 @@ class Ledger:
         self.engine = None
 
 
-def _add_missing_columns(engine: sa.Engine) -> None:
-    """Columns and indexes of `cost_events` added after the table was first created (each column with a
-    server default), added to a database that lacks them: SQLite and PostgreSQL both take `ADD COLUMN
-    ... DEFAULT`.
+def add_missing_columns(engine: sa.Engine, table: sa.Table) -> None:
+    """Columns and indexes of `table` added after it was first created (each column nullable or with
+    a server default), added to a database that lacks them: SQLite and PostgreSQL both take `ADD
+    COLUMN ... DEFAULT`.
     Another process adding the same column at the same moment makes ours fail; the column is then
     there, which is all that is needed."""
-    present = _column_names(engine)
-    for column in cost_events.columns:
+    present = _column_names(engine, table)
+    for column in table.columns:
         if column.name in present:
             continue
         definition = sa.schema.CreateColumn(column).compile(dialect=engine.dialect)  # batch BOOLEAN DEFAULT ...
         try:
             with engine.begin() as connection:
-                connection.execute(sa.text(f"ALTER TABLE {cost_events.name} ADD COLUMN {definition}"))
+                connection.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {definition}"))
         except sa.exc.SQLAlchemyError:
-            if column.name not in _column_names(engine):
+            if column.name not in _column_names(engine, table):
                 raise
-        log.info("added the column %s to %s", column.name, cost_events.name)
-    for index in cost_events.indexes:  # indexes added later: `create_all` leaves an existing table alone
+        log.info("added the column %s to %s", column.name, table.name)
+    for index in table.indexes:  # indexes added later: `create_all` leaves an existing table alone
         try:
             index.create(engine, checkfirst=True)
         except sa.exc.SQLAlchemyError:
-            if index.name not in {i["name"] for i in sa.inspect(engine).get_indexes(cost_events.name)}:
+            if index.name not in {i["name"] for i in sa.inspect(engine).get_indexes(table.name)}:
                 raise
 
 
-def _column_names(engine: sa.Engine) -> set[str]:
-    return {column["name"] for column in sa.inspect(engine).get_columns(cost_events.name)}
+def _column_names(engine: sa.Engine, table: sa.Table) -> set[str]:
+    return {column["name"] for column in sa.inspect(engine).get_columns(table.name)}
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mge_assets.errors import MgeError
-from mge_assets.ledger import database_url, open_engine
+from mge_assets.ledger import add_missing_columns, database_url, open_engine
 
 ACTIONS = ("approve", "edit", "regenerate", "reject", "undo")
 metadata = sa.MetaData()
@@ -175,6 +175,8 @@ class ReviewStore:
         try:
             self.engine = open_engine(self.url)
             metadata.create_all(self.engine)
+            for table in metadata.sorted_tables:  # a database made before a column was added gets it
+                add_missing_columns(self.engine, table)
         except sa.exc.SQLAlchemyError as error:
             raise self._unavailable(error) from None
 

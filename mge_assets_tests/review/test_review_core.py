@@ -301,3 +301,11 @@ def test_the_stats_estimate_what_the_queue_misses_from_the_spot_checks(results) 
     assert (stats.spot_checks, stats.spot_checks_decided, stats.spot_checks_wrong) == (1, 2, 1)
     assert stats.estimated_missed == 50.0 and stats.suggestion_take_rate == 0.5
     assert stats.oldest_pending_age_s == 50.0 and "AI suggestion taken: 1 of 2 (50%)" in stats.lines()
+
+
+def test_a_review_database_from_before_a_column_gets_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'mge.db'}"
+    with ReviewStore(url).engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE review_decisions DROP COLUMN precision_before"))
+    decision = ReviewStore(url).record(replace(_new("approve", after="x = 1\n"), precision_before=0.75))
+    assert decision.precision_before == 0.75
