@@ -28,16 +28,32 @@ import pytest
 import yaml
 from dagster_graphql import DagsterGraphQLClient
 
-from mge_assets.commands.instance import request_name
 from mge_assets.ledger import Ledger
-from mge_assets_tests.conftest import ROOT, example_path, require_service
+from mge_assets_tests.conftest import ROOT, require_service
 from mge_assets_tests.processes import free_port, stop
 
 BIN = Path(sys.executable).parent
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
-# The requests the tests of this folder run (file stem → partition): the smallest examples, about a
-# minute each here on the offline backend.
-REQUESTS = {stem: request_name(example_path(stem)) for stem in ("blog", "task_api", "library_lending")}
+# The requests the tests of this folder run (partition → text): one entity each, about 20 s a run
+# here on the offline backend; what they test is the topology, not the pipeline's breadth.
+ONE_ENTITY = """---
+name: {name}
+title: {title}
+budget_usd: 5
+---
+# {title}
+
+People keep short notes.
+
+## Entities
+- Note: title (str, required), body (text)
+
+## Requirements
+### MUST
+- Every entity can be created, read, updated, deleted and listed over HTTP.
+- Creating a Note without a title is rejected with 422.
+"""
+REQUESTS = {name: ONE_ENTITY.format(name=name, title=name.title()) for name in ("notes", "jottings", "memos")}
 STARTUP_S = 240  # only to fail instead of hanging; the topology is up in well under a minute
 # What the test process inherits that would leak into the topology (a key, another backend, a cache).
 SCRUBBED = ("DAGSTER_HOME", "MGE_BACKEND", "MGE_MODEL", "MGE_REDIS_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
@@ -213,7 +229,10 @@ def start_topology(root: Path) -> Iterator[Topology]:
                  "-p", str(grpc_port), "--location-name", "mge"],
             )  # fmt: skip
             # The partitions, while the code server imports the definitions.
-            topology.run([str(BIN / "mge"), "submit", *(str(example_path(stem)) for stem in REQUESTS)])
+            files = [root / f"{name}.md" for name in REQUESTS]
+            for path in files:
+                path.write_text(REQUESTS[path.stem])
+            topology.run([str(BIN / "mge"), "submit", *map(str, files)])
             topology.wait_for(lambda: _grpc_healthy(grpc_port, env), "healthy gRPC code server", STARTUP_S)
             topology.start(
                 "webserver",

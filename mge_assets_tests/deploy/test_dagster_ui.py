@@ -1,5 +1,5 @@
 """The Dagster UI in a real browser (Debian's headless chromium through Playwright), served by the
-multi-process topology on PostgreSQL: open request_pipeline's asset graph, pick the `blog` partition,
+multi-process topology on PostgreSQL: open request_pipeline's asset graph, pick the `notes` partition,
 launch the materialization, follow the toast to the run's page, and once the run has ended see it
 succeeded there, with Gate S (`acceptance_results_gate_s`) passed in its log and on the asset's
 Checks tab."""
@@ -19,8 +19,8 @@ from mge_assets_tests.conftest import require_tool
 from mge_assets_tests.deploy.conftest import Topology
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
-PARTITION = "blog"
-RUN_TIMEOUT_S = 300  # a blog run takes about a minute here; only to fail instead of hanging
+PARTITION = "notes"  # one of the topology's requests
+RUN_TIMEOUT_S = 300  # a run takes about 20 s here; only to fail instead of hanging
 UI_TIMEOUT_MS = 30_000
 
 

@@ -74,7 +74,7 @@ def test_the_webserver_reports_the_instances_limits(topology: Topology) -> None:
 def test_requests_submitted_at_once_queue_within_the_tag_limit_and_run_side_by_side(topology: Topology) -> None:
     instance = topology.instance
     limit = _tag_limits(topology.config)[MODEL_CALLS_TAG]
-    names = list(REQUESTS.values())
+    names = list(REQUESTS)
     assert 2 <= limit < len(names), f"the limit ({limit}) must let two run and hold one of {len(names)} back"
 
     client = topology.client()
