@@ -87,7 +87,6 @@ async def atom_results(
         TypedRevalidation(options.type_check_dir / "review", options.mypy_cache) if options.type_check_dir else None,
         options.fingerprint_salt,
     )
-    frame, reviewed = await _apply_decisions(context, frame, review, model_backend.database_url)
     frame["budget_cap_usd"] = cap
     for warning in [*budget.warnings, *ledger.warnings]:
         context.log.warning(warning)
@@ -97,6 +96,8 @@ async def atom_results(
             f"{report.unavailable_error}\n{finished} of {len(frame)} atoms finished and are kept; "
             "re-materialize atom_results to go on: finished atoms are not redone"
         )
+    # Only once the model's own results are whole: a run the model API stopped applies nothing.
+    frame, reviewed = await _apply_decisions(context, frame, review, model_backend.database_url)
     metadata = _metadata(frame, report, budget, client, model_backend, mode) | reviewed
     return dg.MaterializeResult(value=frame, metadata=metadata)
 
