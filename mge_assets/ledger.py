@@ -44,6 +44,10 @@ cost_events = sa.Table(
     # Billed at the Message Batches price (half). Added later: databases made before it get the column
     # when a Ledger opens them (`add_missing_columns`), their earlier rows reading as standard calls.
     sa.Column("batch", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    # Added later, like `batch`: the stage that made the call, and whether its run was fresh (a canary:
+    # its own cold project, whose spend does not count against the request's budget).
+    sa.Column("stage", sa.String(64), nullable=False, default="", server_default=""),
+    sa.Column("fresh", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
 )
 
 atom_checkpoints = sa.Table(
@@ -74,9 +78,10 @@ def open_engine(url: str) -> sa.Engine:
 class Ledger:
     """The two tables for one partition and run. Every method degrades to a no-op on database errors."""
 
-    def __init__(self, partition: str, run_id: str = "", url: str | None = None) -> None:
+    def __init__(self, partition: str, run_id: str = "", url: str | None = None, fresh: bool = False) -> None:
         self.partition = partition
         self.run_id = run_id
+        self.fresh = fresh
         self.url = url or database_url()
         self.warnings: list[str] = []
         self.engine: sa.Engine | None = None
@@ -89,7 +94,7 @@ class Ledger:
             self._degrade(error)
 
     def record_call(self, record: CallRecord) -> None:
-        self._insert(cost_events, {**record.as_row(), **self._keys()})
+        self._insert(cost_events, {**record.as_row(), **self._keys(), "fresh": self.fresh})
 
     def record_override(self, cap_usd: float, request_cap_usd: float) -> None:
         """An explicit budget override, kept with the costs it allowed."""
@@ -128,6 +133,27 @@ class Ledger:
         except sa.exc.SQLAlchemyError as error:
             self._degrade(error)
             return 0.0
+
+    def project_spend(self) -> tuple[float, float]:
+        """What counts against the request's budget: (this run's spend so far, earlier runs' spend).
+        The budget is the project's: every earlier run of the partition counts, review suggestions
+        included, except fresh runs (canaries), each of which is a cold project of its own."""
+        if self.engine is None:
+            return 0.0, 0.0
+        c = cost_events.c
+        this_run = c.run_id == self.run_id
+        counted = this_run if self.fresh else sa.or_(this_run, c.fresh == sa.false())
+        query = sa.select(
+            sa.func.coalesce(sa.func.sum(sa.case((this_run, c.cost_usd), else_=0.0)), 0.0),
+            sa.func.coalesce(sa.func.sum(sa.case((this_run, 0.0), else_=c.cost_usd)), 0.0),
+        ).where(c.partition == self.partition, counted)
+        try:
+            with self.engine.connect() as connection:
+                run, earlier = connection.execute(query).one()
+        except sa.exc.SQLAlchemyError as error:
+            self._degrade(error)
+            return 0.0, 0.0
+        return float(run), float(earlier)
 
     # -- checkpoints (the engine's Checkpoints protocol) ----------------------------------------
 

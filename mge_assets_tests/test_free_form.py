@@ -6,6 +6,7 @@ Each recording holds answers a model could give: a discovery document that is ma
 that tries to write outside the project, an atom with a syntax slip, and tests that cannot be trusted
 (one passes against the broken build, one passes on the service without its rule)."""
 
+from collections import Counter
 from pathlib import Path
 
 import dagster as dg
@@ -13,7 +14,9 @@ import pytest
 
 from mge_assets.acceptance.results import AcceptanceResults
 from mge_assets.acceptance.suite import AcceptanceSuite
+from mge_assets.defs.metadata import MODEL_STAGES
 from mge_assets.defs.resources import ModelBackendResource
+from mge_assets.ledger import Ledger
 from mge_assets.plan import DiscoveryDocument
 from mge_assets.request.submit import submit_request
 from mge_assets.simulator import SimulatorSettings, running_simulator
@@ -115,6 +118,21 @@ def test_the_free_form_service_passes_every_gate(study_groups) -> None:
     assert all(r.passed for r in results.requirements)
     assert study_groups.metadata("precision_report")["precision"] == 1.0
     assert study_groups.stats.status[200] == study_groups.stats.answered > 100
+
+
+def test_every_model_call_of_every_stage_is_a_cost_event_with_its_stage_and_trace(study_groups) -> None:
+    rows = [r for r in Ledger(study_groups.name, url=ledger_url(study_groups.root)).costs() if not r["cached"]]
+    assert len(rows) == study_groups.stats.answered  # each answer the API gave, whichever stage asked
+    by_stage = Counter(r["stage"] for r in rows)
+    assert set(by_stage) == set(MODEL_STAGES)
+    for stage in MODEL_STAGES:
+        meta = study_groups.metadata(stage)
+        assert by_stage[stage] == meta["model_calls"], stage
+        spent = sum(r["cost_usd"] for r in rows if r["stage"] == stage)
+        assert spent == pytest.approx(meta["cost_usd"], abs=1e-6) and spent > 0, stage
+    prefix = {"atom_results": "mge-"}  # an atom's trace id is a digest of partition and atom id
+    assert all(r["trace_id"].startswith(prefix.get(r["stage"], f"{study_groups.name}:")) for r in rows)
+    assert {r["run_id"] for r in rows} == {study_groups.result.run_id}
 
 
 def test_garbage_instead_of_json_is_retried_and_a_typescript_service_is_written(repair_shop) -> None:

@@ -12,12 +12,10 @@ from mge_assets.acceptance.trust import vet_suite
 from mge_assets.acceptance.writing import write_suite
 from mge_assets.assemble import add_files
 from mge_assets.assemble.project import GeneratedProject
-from mge_assets.defs.metadata import call_metadata, markdown_table
+from mge_assets.defs.metadata import markdown_table, stage_call_metadata
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource
-from mge_assets.llm import Budget
 from mge_assets.plan import DiscoveryDocument
-from mge_assets.readback.calls import run_spend
 from mge_assets.request import ProjectRequest
 
 SHOULD_THRESHOLD = 0.95
@@ -43,9 +41,7 @@ async def acceptance_tests(
     requirement id) and written into the project's `acceptance/` folder. Only tests that collect and fail
     against a deliberately broken build are trusted; a requirement without a trusted test is recorded
     as untestable, with the reason."""
-    client = model_backend.client(
-        Budget(project_request.settings.budget_usd, spent_usd=run_spend(context)), run_tags=context.run.tags
-    )
+    client, ledger = model_backend.stage_client(context, project_request.settings.budget_usd)
     written = await write_suite(discovery_document, client, model_backend.concurrency)
     with tempfile.TemporaryDirectory(prefix="mge-trust-") as scratch:
         suite = vet_suite(
@@ -75,7 +71,7 @@ async def acceptance_tests(
             "tests_by_requirement": dg.MetadataValue.md(
                 markdown_table(per_requirement, ["requirement", "level", "tests", "untestable because"])
             ),
-            **call_metadata(client.summary()),
+            **stage_call_metadata(context, client, ledger),
         },
     )
 

@@ -6,15 +6,13 @@ import pandas as pd
 
 from mge_assets.atomize import Atom, atomize_file, reassemble
 from mge_assets.atomize.atomicity import CRITERIA, atomicity
-from mge_assets.defs.metadata import call_metadata, frame_table, markdown_table
+from mge_assets.defs.metadata import frame_table, markdown_table, stage_call_metadata
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource
 from mge_assets.graph import DependencyGraph, build_graph
 from mge_assets.graph.analyze import to_dot, to_mermaid
 from mge_assets.graph.context import atom_contexts
-from mge_assets.llm import Budget
 from mge_assets.plan import DiscoveryDocument, Masterplan
-from mge_assets.readback.calls import run_spend
 from mge_assets.request import ProjectRequest
 from mge_assets.settings import mge_home
 from mge_assets.synth.drafting import write_drafts
@@ -32,9 +30,7 @@ async def task_drafts(
 ) -> dg.MaterializeResult:
     """First-pass code of every task's files, one row per file. Each answer must write exactly the
     task's files at safe paths in code that parses, or it is retried with the problem as feedback."""
-    client = model_backend.client(
-        Budget(project_request.settings.budget_usd, spent_usd=run_spend(context)), run_tags=context.run.tags
-    )
+    client, ledger = model_backend.stage_client(context, project_request.settings.budget_usd)
     drafts = await write_drafts(discovery_document, masterplan, client, model_backend.concurrency)
     return dg.MaterializeResult(
         value=drafts,
@@ -43,7 +39,7 @@ async def task_drafts(
             "loc": int(drafts["loc"].sum()),
             "failed": int((~drafts["parses"]).sum()),
             "drafts": frame_table(drafts, ["task_id", "kind", "file", "loc", "attempts", "parses", "error"]),
-            **call_metadata(client.summary()),
+            **stage_call_metadata(context, client, ledger),
         },
     )
 

@@ -3,17 +3,15 @@
 import dagster as dg
 import networkx as nx
 
-from mge_assets.defs.metadata import call_metadata, markdown_table
+from mge_assets.defs.metadata import markdown_table, stage_call_metadata
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource
-from mge_assets.llm import Budget
 from mge_assets.llm.answers import json_object
 from mge_assets.llm.ask import AttemptsExhaustedError, ask
 from mge_assets.llm.prompts import discovery_request
 from mge_assets.plan import DiscoveryDocument, Masterplan, plan_project, render_markdown
 from mge_assets.plan.discovery import discovery_from_answer, domain_model, request_requirements
 from mge_assets.plan.masterplan import task_graph
-from mge_assets.readback.calls import run_spend
 from mge_assets.request import ProjectRequest, require_entities
 from mge_assets.request.issues import RequirementIssue, requirement_issues
 from mge_assets.rules.describe import describe_rule
@@ -67,9 +65,7 @@ async def discovery_document(
     reason and asked again; when none fits, the document records why and its gate stops the run."""
     if model_backend.backend == "offline":
         require_entities(project_request, "offline")  # a clear refusal before any call
-    client = model_backend.client(
-        Budget(project_request.settings.budget_usd, spent_usd=run_spend(context)), run_tags=context.run.tags
-    )
+    client, ledger = model_backend.stage_client(context, project_request.settings.budget_usd)
     try:
         answer = await ask(
             client,
@@ -123,7 +119,7 @@ async def discovery_document(
                     )
                 )
             ),
-            **call_metadata(client.summary()),
+            **stage_call_metadata(context, client, ledger),
         },
     )
 

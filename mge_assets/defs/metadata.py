@@ -6,6 +6,9 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from mge_assets.ledger import Ledger
+from mge_assets.llm import ModelClient
+
 # Stages that call the model; each reports these numbers in its metadata.
 MODEL_STAGES = ("discovery_document", "task_drafts", "atom_results", "acceptance_tests")
 CALL_FIELDS = (
@@ -16,6 +19,9 @@ CALL_FIELDS = (
     "cost_usd",
     "failed_calls",
     "cache_errors",
+    "cache_write_tokens",
+    "cache_read_tokens",
+    "prompt_cache_saved_usd",
 )
 
 
@@ -37,7 +43,17 @@ def frame_table(frame: pd.DataFrame, columns: Sequence[str], limit: int = 200) -
 
 
 def call_metadata(summary: dict[str, float | int]) -> dict[str, Any]:
-    return {name: summary.get(name, 0) for name in CALL_FIELDS}
+    """A stage's call numbers, and the share of its answers the response cache gave (no call made)."""
+    answers = summary.get("model_calls", 0) + summary.get("cache_hits", 0)
+    hit_rate = round(summary.get("cache_hits", 0) / answers, 4) if answers else 0.0
+    return {name: summary.get(name, 0) for name in CALL_FIELDS} | {"cache_hit_rate": hit_rate}
+
+
+def stage_call_metadata(context: dg.AssetExecutionContext, client: ModelClient, ledger: Ledger) -> dict[str, Any]:
+    """A model stage's call numbers for its metadata, with its budget's and its ledger's warnings logged."""
+    for warning in [*client.budget.warnings, *ledger.warnings]:
+        context.log.warning(warning)
+    return call_metadata(client.summary())
 
 
 def _column_type(series: pd.Series) -> str:

@@ -9,6 +9,7 @@ from pydantic import PrivateAttr
 
 from mge_assets.defs.tags import CANARY_TAG, FRESH_TAG
 from mge_assets.errors import SettingsError
+from mge_assets.ledger import Ledger
 from mge_assets.llm import Budget, CallRecord, ModelBackend, ModelClient
 from mge_assets.llm.anthropic_backend import AnthropicBackend
 from mge_assets.llm.batches import BatchingBackend
@@ -94,6 +95,7 @@ class ModelBackendResource(dg.ConfigurableResource):
         budget: Budget,
         on_record: Callable[[CallRecord], None] | None = None,
         run_tags: Mapping[str, str] | None = None,
+        stage: str = "",
     ) -> ModelClient:
         """A client for one stage of one run, sharing the response cache and the backend's governor.
         A fresh run (tag `mge/fresh`) has no response cache: every answer is asked anew. A canary run
@@ -109,7 +111,17 @@ class ModelBackendResource(dg.ConfigurableResource):
                 max_poll_s=max(60.0, self.batch_poll_s),
             )
         cache = None if is_fresh(run_tags) else open_cache(self.redis_url, Path(self.cache_dir))
-        return ModelClient(backend, cache=cache, budget=budget, on_record=on_record)
+        return ModelClient(backend, cache=cache, budget=budget, on_record=on_record, stage=stage)
+
+    def stage_client(self, context: dg.AssetExecutionContext, cap_usd: float) -> tuple[ModelClient, Ledger]:
+        """The client of one model stage of a run: every call it makes goes to `cost_events` with the
+        stage's name, and its budget counts what the project has spent so far, earlier runs included."""
+        fresh = is_fresh(context.run.tags)
+        ledger = Ledger(context.partition_key, context.run.run_id, self.database_url, fresh=fresh)
+        run_spent, earlier = ledger.project_spend()
+        budget = Budget(cap_usd, spent_usd=run_spent + earlier, earlier_usd=earlier)
+        stage = context.asset_key.path[-1]
+        return self.client(budget, on_record=ledger.record_call, run_tags=context.run.tags, stage=stage), ledger
 
 
 class WorkspaceResource(dg.ConfigurableResource):

@@ -185,14 +185,15 @@ def stopped_at_cap(statuses: str) -> int:
 
 
 def run_spend(reading: PartitionReading, calls: RunCalls, run_id: str) -> float:
-    """What run `run_id` spent: each model stage it materialized (its `cost_usd`), and for atom_results,
-    which records each call as it is made, the run's cost_events (so a run in progress counts too)."""
-    total = sum(
+    """What run `run_id` spent: its cost_events rows, which every model stage writes as it calls (so a
+    run in progress counts too); at least what the stages it materialized report (`cost_usd`), for a
+    ledger that missed calls (one written before every stage recorded its calls, or unreachable)."""
+    reported = sum(
         float(stored.metadata.get("cost_usd", 0.0))
         for stage, stored in reading.latest.items()
-        if stage in MODEL_STAGES and stage != "atom_results" and stored.run_id == run_id
+        if stage in MODEL_STAGES and stored.run_id == run_id
     )
-    return total + calls.spent_usd
+    return max(reported, calls.spent_usd)
 
 
 def projected_remaining_usd(atoms_total: int | None, calls: RunCalls, finished: bool) -> float | None:

@@ -152,6 +152,7 @@ def render_report(report: RequestReport) -> str:
         f"Model: {int(calls)} calls, {int(hits)} cache hits, {int(tokens_in):,} tokens in, "
         f"{int(tokens_out):,} out, ${cost:.4f}"
     )
+    lines.append(cache_line(report))
     atoms = report.materialized.get("atoms", {})
     graph = report.materialized.get("dependency_graph", {})
     if atoms:
@@ -159,6 +160,23 @@ def render_report(report: RequestReport) -> str:
     path = report.metadata("generated_project", "path")
     lines.append(f"Generated project: {path or 'not written'}")
     return "\n".join(lines)
+
+
+def cache_line(report: RequestReport) -> str:
+    """The response cache's hit rate per stage, and the prompt cache's share of the input tokens with
+    what it saved at the price table's cache rates."""
+    rates = []
+    for stage, numbers in report.calls.items():
+        answers = numbers["model_calls"] + numbers["cache_hits"]
+        if answers:
+            rates.append(f"{stage.replace('_', ' ')} {numbers['cache_hits'] / answers:.0%}")
+    read = report.call_total("cache_read_tokens")
+    prompt = report.call_total("input_tokens") + report.call_total("cache_write_tokens") + read
+    share = read / prompt if prompt else 0.0
+    return (
+        f"Cache: responses reused {', '.join(rates) or 'none asked'}; prompt cache read {share:.0%} of "
+        f"{int(prompt):,} prompt tokens, saving ${report.call_total('prompt_cache_saved_usd'):.4f}"
+    )
 
 
 def failure_message(events: list[dg.DagsterEvent]) -> str:

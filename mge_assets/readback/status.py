@@ -109,7 +109,7 @@ def read_status(
     step = current_step(entries)
     progress = latest_progress(entries)
     ledger = ledger if ledger is not None and ledger.run_id == run.run_id else Ledger(name, run.run_id)
-    spent = _stage_spend(entries, name) + ledger.run_cost_usd()
+    spent = max(_stage_spend(entries, name), ledger.run_cost_usd())  # the ledger holds calls in progress too
     figures = _request_caps(name)
     if progress is not None:
         spent = max(spent, progress.spent_usd)  # the ledger may be unreachable; the observation is not
@@ -172,8 +172,8 @@ def latest_progress(entries: list[dg.EventLogEntry]) -> Progress | None:
 
 
 def _stage_spend(entries: list[dg.EventLogEntry], partition: str) -> float:
-    """The cost of the model stages this run materialized, but atom_results, whose calls the ledger
-    holds as they happen."""
+    """The cost the model stages this run materialized report: what the ledger holds at least, unless
+    it was unreachable."""
     total = 0.0
     for entry in entries:
         materialization = entry.asset_materialization
@@ -181,7 +181,7 @@ def _stage_spend(entries: list[dg.EventLogEntry], partition: str) -> float:
             continue
         stage = materialization.asset_key.to_user_string()
         value = materialization.metadata.get("cost_usd")
-        if stage in MODEL_STAGES and stage != OBSERVED.to_user_string() and value is not None:
+        if stage in MODEL_STAGES and value is not None:
             total += float(value.value)
     return total
 

@@ -30,7 +30,7 @@ def _governor_after_a_wait() -> RateGovernor:
 
 def test_the_governors_limit_backlog_and_drops_are_in_the_metadata() -> None:
     governor = _governor_after_a_wait()
-    client = SimpleNamespace(backend=SimpleNamespace(governor=governor), summary=lambda: {})
+    client = SimpleNamespace(backend=SimpleNamespace(governor=governor), summary=lambda: {}, budget=Budget(5.0))
     frame = pd.DataFrame(
         {
             "atom_id": ["a"],
@@ -45,7 +45,7 @@ def test_the_governors_limit_backlog_and_drops_are_in_the_metadata() -> None:
             **{f"check_{c}": ["pass"] for c in CHECKS},
         }
     )
-    metadata = _metadata(frame, ExecutionReport([], 1.0), Budget(5.0), client, ModelBackendResource(), "v2")
+    metadata = _metadata(frame, ExecutionReport([], 1.0), client, ModelBackendResource(), "v2")
     assert metadata["concurrency_limit"] == 1 and metadata["limit_changes"] == 0
     assert metadata["peak_backlog"] == 1 and metadata["backlog_waited"] == 1
     assert 0 < metadata["backlog_max_wait_s"] <= metadata["backlog_wait_s"]

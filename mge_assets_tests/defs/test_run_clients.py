@@ -51,3 +51,36 @@ def test_batching_can_be_turned_off(tmp_path: Path) -> None:
     )
     client = resource.client(Budget(1.0), run_tags={CANARY_TAG: "2026-12-04"})
     assert isinstance(client.backend, AnthropicBackend)
+
+
+def test_a_rerun_counts_what_earlier_runs_spent_and_says_so_when_it_stops_at_the_cap(tmp_path: Path) -> None:
+    import dagster as dg
+
+    from mge_assets.defs.intake import discovery_document, project_request
+    from mge_assets.ledger import Ledger
+    from mge_assets.llm import CallRecord
+    from mge_assets_tests.conftest import example_path
+    from mge_assets_tests.helpers import ledger_url, submit, test_resources
+
+    resource = ModelBackendResource(
+        backend="anthropic",
+        api_key="unused",
+        base_url="http://127.0.0.1:9",  # never reached: the budget refuses the call first
+        cache_dir=str(tmp_path / "cache"),
+        database_url=ledger_url(tmp_path),
+    )
+    with dg.instance_for_test() as instance:
+        name = submit(instance, tmp_path, example_path("task_api"))
+        earlier = Ledger(name, "an-earlier-run", ledger_url(tmp_path))
+        earlier.record_call(CallRecord(f"{name}:discover", "discover", "claude-sonnet-4-6", 0, 0, 0, 0, 4.99, 1, False))
+        result = dg.materialize(
+            [project_request, discovery_document],
+            instance=instance,
+            partition_key=name,
+            resources=test_resources(tmp_path, resource),
+            raise_on_error=False,
+        )
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    error = str(failure.step_failure_data.error)  # the task_api request's budget_usd is 5
+    assert "hard cap of $5.00" in error and "of which $4.9900 by earlier runs of this request" in error

@@ -51,3 +51,18 @@ def test_unreachable_database_degrades_with_a_warning():
     ledger.save("fp", "atom", {"status": "valid"})
     assert ledger.load("fp") is None and ledger.costs() == []
     assert ledger.warnings and "unavailable" in ledger.warnings[0] and "going on without it" in ledger.warnings[0]
+
+
+def test_the_budget_counts_every_earlier_run_of_the_project_but_not_fresh_runs(tmp_path):
+    url = f"sqlite:///{tmp_path / 'mge.db'}"
+    Ledger("p1", "run-1", url).record_call(record("p1:a", 0.25))
+    Ledger("p1", "review-suggestion", url).record_call(record("p1:b", 0.5))
+    Ledger("p1", "canary-1", url, fresh=True).record_call(record("p1:c", 2.0))
+    Ledger("p2", "run-9", url).record_call(record("p2:a", 4.0))
+    current = Ledger("p1", "run-2", url)
+    current.record_call(record("p1:a", 0.125))
+    assert current.project_spend() == (pytest.approx(0.125), pytest.approx(0.75))
+    canary = Ledger("p1", "canary-2", url, fresh=True)  # a cold project of its own
+    canary.record_call(record("p1:a", 1.0))
+    assert canary.project_spend() == (pytest.approx(1.0), 0.0)
+    assert Ledger("p1", "run-3", url).project_spend() == (0.0, pytest.approx(0.875))

@@ -63,16 +63,17 @@ def test_the_projection_prices_the_atoms_left_at_the_mean_of_those_written() -> 
     assert projected_remaining_usd(5, RunCalls(), finished=False) is None  # nothing to project from
 
 
-def test_a_runs_spend_is_its_stages_and_its_own_ledger_rows() -> None:
+def test_a_runs_spend_is_its_own_ledger_rows_or_at_least_what_its_stages_report() -> None:
     reading = PartitionReading(
         "blog",
         latest={
             "discovery_document": Stored({"cost_usd": 0.25}, "r1", 0.0),
             "task_drafts": Stored({"cost_usd": 1.0}, "r0", 0.0),  # an earlier run's
-            "atom_results": Stored({"cost_usd": 9.0}, "r1", 0.0),  # counted from the ledger instead
+            "atom_results": Stored({"cost_usd": 0.5}, "r1", 0.0),
         },
     )
-    assert run_spend(reading, RunCalls(spent_usd=0.75), "r1") == pytest.approx(1.0)
+    assert run_spend(reading, RunCalls(spent_usd=2.0), "r1") == pytest.approx(2.0)  # a stage still calling
+    assert run_spend(reading, RunCalls(spent_usd=0.5), "r1") == pytest.approx(0.75)  # a ledger that missed calls
 
 
 def test_cache_figures_leave_out_fresh_runs() -> None:
