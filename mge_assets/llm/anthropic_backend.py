@@ -32,6 +32,7 @@ MAX_THROTTLES = 30  # 429s per call; each is waited out, so they get a separate,
 
 class AnthropicBackend:
     name = "anthropic"
+    prompt_caching = True  # the shared context is sent with cache_control (see `params`)
 
     def __init__(
         self,
@@ -120,6 +121,7 @@ class AnthropicBackend:
                 output_tokens=usage.output_tokens,
                 cache_write_tokens=usage.cache_creation_input_tokens or 0,
                 cache_read_tokens=usage.cache_read_input_tokens or 0,
+                cache_write_1h_tokens=usage.cache_creation.ephemeral_1h_input_tokens if usage.cache_creation else 0,
             ),
             latency_s=latency_s,
             batch=batch,

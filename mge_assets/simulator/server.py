@@ -46,10 +46,9 @@ from starlette.routing import Route
 from mge_assets.errors import MgeError
 from mge_assets.llm.envelope import extract
 from mge_assets.simulator.defects import DEFECT_KINDS, INJECTORS, SILENT_KINDS, inject, silent_sites
+from mge_assets.simulator.prompt_cache import Block, CacheControlError, PromptCache, request_blocks
 from mge_assets.simulator.script import Script
 
-CACHE_MIN_TOKENS = 1024  # shorter prefixes are not cached by the API
-CACHE_TTL_S = 300.0
 KEEP_ALIVE_S = 120  # like the API's front ends: idle pooled connections are not dropped after 5 s
 REFUSED_FIELDS = {"temperature", "top_p", "top_k"}
 # the silent-slip model of the module docstring
@@ -96,7 +95,7 @@ class Call:
     system: str
     prompt: str
     max_tokens: int
-    raw_system: Any  # as sent: a string, or blocks that may carry cache_control
+    blocks: list[Block]  # the request as the prompt cache sees it (tools, system, messages)
     digest: str  # the same request sent again has the same digest
     input_tokens: int
 
@@ -188,7 +187,7 @@ class Simulator:
             )
             if rate > 0
         }
-        self.prompt_cache: dict[str, float] = {}
+        self.prompt_cache = PromptCache(self.settings.chars_per_token)
         self.defective: dict[str, str] = {}  # atom id -> defect kind of its last first answer
         self.first_asks: Counter = Counter()  # atom id -> first answers given (each later one is drawn anew)
         self.silent: dict[str, tuple[str, str]] = {}  # atom id -> (kind, code) of its latest answer's slip
@@ -212,6 +211,8 @@ class Simulator:
         try:
             body = await request.json()
             call = self.parse(body)
+        except CacheControlError as error:
+            return self._error(400, "invalid_request_error", str(error))
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             return self._error(400, "invalid_request_error", f"malformed request body: {error}")
         self._note_retry(call.digest, now)
@@ -247,13 +248,13 @@ class Simulator:
 
     def parse(self, body: Any) -> Call:
         """The parts of a Messages request body the answer depends on; KeyError, TypeError, ValueError
-        or AttributeError when the body is malformed."""
+        or AttributeError when the body is malformed; CacheControlError when its cache_control blocks are."""
         system = _text(body.get("system", ""))
         prompt = "".join(_text(m.get("content", "")) for m in body["messages"])
         max_tokens = int(body["max_tokens"])
         model = str(body["model"])
         digest = hashlib.sha256(f"{model}\0{system}\0{prompt}".encode()).hexdigest()
-        return Call(model, system, prompt, max_tokens, body.get("system"), digest, self._tokens(system + prompt))
+        return Call(model, system, prompt, max_tokens, request_blocks(body), digest, self._tokens(system + prompt))
 
     def compose(self, call: Call, latency: float) -> dict[str, Any]:
         """The Message answering a call, with its usage (the prompt cache written or read)."""
@@ -266,7 +267,8 @@ class Simulator:
         if output_tokens > call.max_tokens:
             text = text[: int(call.max_tokens * self.settings.chars_per_token)]
             output_tokens, stop_reason = call.max_tokens, "max_tokens"
-        usage = self._usage(call.raw_system, call.system, call.input_tokens, output_tokens)
+        arrived = self.prompt_cache.clock() - latency
+        usage = self.prompt_cache.usage(call.model, call.blocks, call.input_tokens, output_tokens, arrived)
         content = [{"type": "text", "text": text}] if text else []
         return {
             "id": f"msg_sim_{uuid.uuid4().hex[:24]}",
@@ -423,25 +425,6 @@ class Simulator:
         sigma = lognormal_sigma(mean, p95)
         mu = math.log(mean) - sigma**2 / 2
         return random.Random(f"{self.settings.seed}:{digest}").lognormvariate(mu, sigma)
-
-    def _usage(self, raw_system: Any, system: str, input_tokens: int, output_tokens: int) -> dict[str, int]:
-        system_tokens = self._tokens(system) if system else 0
-        cacheable = isinstance(raw_system, list) and any(b.get("cache_control") for b in raw_system)
-        write = read = 0
-        if cacheable and system_tokens >= CACHE_MIN_TOKENS:
-            key = hashlib.sha256(system.encode()).hexdigest()
-            now = time.monotonic()
-            if self.prompt_cache.get(key, 0.0) > now:
-                read = system_tokens
-            else:
-                write = system_tokens
-            self.prompt_cache[key] = now + CACHE_TTL_S
-        return {
-            "input_tokens": input_tokens - write - read,
-            "output_tokens": output_tokens,
-            "cache_creation_input_tokens": write,
-            "cache_read_input_tokens": read,
-        }
 
     def _headers(self) -> dict[str, str]:
         headers = {"request-id": f"req_sim_{uuid.uuid4().hex[:24]}"}

@@ -111,7 +111,7 @@ def test_batch_costs_are_half_the_standard_price_of_the_same_usage():
 
 
 def test_the_discount_also_applies_to_cache_writes_and_reads():
-    shared = "You write code for one project; its conventions follow.\n" * 100  # past the 1024-token minimum
+    shared = "You write code for one project; its conventions follow.\n" * 200  # past Sonnet 4.6's 2,048 minimum
     requests = [replace(distinct_request(i), system=shared) for i in range(4)]
     with running_simulator() as (url, _):
         client = ModelClient(batching(url))

@@ -159,3 +159,30 @@ def test_unknown_models_have_no_price_and_dated_ids_use_their_alias() -> None:
     assert price_of("claude-haiku-4-5-20251001") == price_of("claude-haiku-4-5")
     with pytest.raises(SettingsError, match="no price is known for model 'gpt-9'"):
         price_of("gpt-9")
+
+
+@pytest.mark.parametrize("warm_up", [True, False])
+def test_the_first_call_of_a_shared_context_is_answered_before_the_others_go_out(warm_up: bool) -> None:
+    from mge_assets.llm.governor import RateGovernor
+    from mge_assets.simulator import SimulatorSettings, running_simulator
+    from mge_assets_tests.simulator.test_sdk_paths import atom_request
+
+    shared = "The shared context of every call of the run.\n" * 200  # ~2,300 tokens: Sonnet 4.6 caches it
+
+    async def ask_together(client: ModelClient) -> None:
+        requests = [atom_request(f"a{i}") for i in range(6)]
+        await asyncio.gather(*(client.complete(ModelRequest(**{**vars(r), "system": shared})) for r in requests))
+
+    with running_simulator(SimulatorSettings(latency_mean_s=0.2)) as (url, _simulator):
+        governor = RateGovernor(initial=8, maximum=8)  # all six may be in flight at once
+        backend = AnthropicBackend("test-key", "claude-sonnet-4-6", base_url=url, governor=governor)
+        backend.prompt_caching = warm_up  # off: every call goes out at once, as without the warm-up
+        client = ModelClient(backend)
+        asyncio.run(ask_together(client))
+    writes = [r for r in client.records if r.cache_write_tokens]
+    reads = [r for r in client.records if r.cache_read_tokens]
+    if warm_up:
+        assert len(writes) == 1 and len(reads) == 5
+        assert client.summary()["prompt_cache_saved_usd"] > 0
+    else:
+        assert len(writes) == 6 and not reads

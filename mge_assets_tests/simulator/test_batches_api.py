@@ -69,6 +69,7 @@ def test_create_retrieve_and_results_have_the_api_shapes():
             "output_tokens",
             "cache_creation_input_tokens",
             "cache_read_input_tokens",
+            "cache_creation",
         }
         assert message["usage"]["input_tokens"] > 0 and message["usage"]["output_tokens"] > 0
     assert simulator.stats.batches == 1 and simulator.stats.batch_requests == 3
