@@ -8,7 +8,7 @@ import pandas as pd
 
 from mge_assets.assemble import write_project
 from mge_assets.assemble.project import GeneratedProject, assemble_files, entity_paths, project_modules
-from mge_assets.defs.metadata import call_metadata, frame_table, markdown_table
+from mge_assets.defs.metadata import frame_table, markdown_table, stage_call_metadata
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource, is_fresh
 from mge_assets.errors import MgeError, ModelUnavailableError
@@ -16,10 +16,7 @@ from mge_assets.execute.pipeline import StageOptions, run_atoms
 from mge_assets.execute.progress import Progress
 from mge_assets.execute.validate import CHECKS
 from mge_assets.graph import DependencyGraph
-from mge_assets.ledger import Ledger
-from mge_assets.llm import Budget
 from mge_assets.plan import DiscoveryDocument
-from mge_assets.readback.calls import run_spend
 from mge_assets.request import ProjectRequest
 from mge_assets.request.modes import split_partition
 from mge_assets.review.apply import ReviewContext, TypedRevalidation, apply_review
@@ -58,22 +55,21 @@ async def atom_results(
     units, one attempt each, no unit-level validation)."""
     partition = context.partition_key
     _name, mode = split_partition(partition)
-    ledger = Ledger(partition, context.run.run_id, model_backend.database_url)
     cap = model_backend.budget_override_usd or project_request.settings.budget_usd
+    client, ledger = model_backend.stage_client(context, cap)
     if model_backend.budget_override_usd:
         ledger.record_override(cap, project_request.settings.budget_usd)
         context.log.warning(
             f"budget override: hard cap ${cap:.2f} instead of ${project_request.settings.budget_usd:.2f}"
         )
-    budget = Budget(cap, spent_usd=run_spend(context))
-    client = model_backend.client(budget, on_record=ledger.record_call, run_tags=context.run.tags)
     options = StageOptions(
         mode=mode,
         workers=model_backend.max_concurrency,
         type_check_dir=mge_home() / "typecheck" / partition if model_backend.type_check else None,
         mypy_cache=mypy_cache_dir(),
-        # A fresh run salts with its own id: no checkpoint of an earlier run matches.
-        fingerprint_salt=project_request.sha256 + (f":{context.run.run_id}" if is_fresh(context.run.tags) else ""),
+        # An atom's checkpoint is keyed by what decides its answer (its request's reuse key), not by the
+        # whole request: an edit elsewhere reuses it. A fresh run salts with its own id: nothing matches.
+        fingerprint_salt=context.run.run_id if is_fresh(context.run.tags) else "",
         on_progress=lambda progress: _observe(context, progress),
     )
     frame, report = await run_atoms(atoms, dependency_graph, discovery_document, client, partition, options, ledger)
@@ -88,8 +84,6 @@ async def atom_results(
         options.fingerprint_salt,
     )
     frame["budget_cap_usd"] = cap
-    for warning in [*budget.warnings, *ledger.warnings]:
-        context.log.warning(warning)
     if report.unavailable_error:
         finished = int(frame["status"].isin(["valid", "invalid"]).sum())
         raise ModelUnavailableError(
@@ -98,7 +92,9 @@ async def atom_results(
         )
     # Only once the model's own results are whole: a run the model API stopped applies nothing.
     frame, reviewed = await _apply_decisions(context, frame, review, model_backend.database_url)
-    metadata = _metadata(frame, report, budget, client, model_backend, mode) | reviewed
+    metadata = (
+        _metadata(frame, report, client, model_backend, mode) | stage_call_metadata(context, client, ledger) | reviewed
+    )
     return dg.MaterializeResult(value=frame, metadata=metadata)
 
 
@@ -146,7 +142,8 @@ def _observe(context: dg.AssetExecutionContext, progress: Progress) -> None:
     )
 
 
-def _metadata(frame, report, budget, client, model_backend, mode) -> dict:
+def _metadata(frame, report, client, model_backend, mode) -> dict:
+    budget = client.budget
     governor = getattr(client.backend, "governor", None)
     statuses = report.by_status()
     checks = {c: int((frame[f"check_{c}"] == "fail").sum()) for c in CHECKS}
@@ -161,13 +158,13 @@ def _metadata(frame, report, budget, client, model_backend, mode) -> dict:
         "makespan_s": round(report.makespan_s, 3),
         "budget_usd": float(frame["budget_cap_usd"].iloc[0]) if len(frame) else 0.0,
         "budget_override": model_backend.budget_override_usd is not None,
-        "spent_in_run_usd": round(budget.spent_usd, 6),
+        "spent_in_run_usd": round(budget.spent_usd - budget.earlier_usd, 6),
+        "spent_by_earlier_runs_usd": round(budget.earlier_usd, 6),
         "budget_warnings": "; ".join(budget.warnings) or "none",
         "failed_checks": dg.MetadataValue.md(markdown_table(list(checks.items()), ["check", "answers failing last"])),
         "results": frame_table(
             frame, ["atom_id", "status", "attempts", "model_calls", "cache_hits", "cost_usd", "wave", "trace_id"]
         ),
-        **call_metadata(client.summary()),
     }
     if governor is not None:
         metadata |= {

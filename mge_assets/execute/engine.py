@@ -460,8 +460,7 @@ class _Run:
             [
                 self.settings.fingerprint_salt,
                 self.client.model,
-                request.system,
-                request.prompt,
+                *([request.reuse_key] if request.reuse_key else [request.system, request.prompt]),
                 self.settings.max_attempts,
             ]
         )

@@ -32,10 +32,10 @@ class CacheUnavailableError(Exception):
 
 
 def cache_key(model: str, request: ModelRequest) -> str:
-    """SHA-256 of everything that decides an answer: model, system, prompt, temperature, max tokens."""
-    material = json.dumps(
-        [model, request.system, request.prompt, request.temperature, request.max_tokens], ensure_ascii=False
-    )
+    """SHA-256 of everything that decides an answer: model, system and prompt (or, when the request
+    names it, its `reuse_key`: the inputs the answer depends on), temperature, max tokens."""
+    what = [request.kind, request.reuse_key] if request.reuse_key else [request.system, request.prompt]
+    material = json.dumps([model, *what, request.temperature, request.max_tokens], ensure_ascii=False)
     return hashlib.sha256(material.encode()).hexdigest()
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from mge_assets.acceptance.naming import test_file_for
 from mge_assets.llm.envelope import embed
 from mge_assets.llm.types import ModelRequest
 from mge_assets.plan.discovery import DiscoveryDocument, package_name, request_requirements
-from mge_assets.plan.masterplan import PlanTask
+from mge_assets.plan.masterplan import PlanTask, plan_project
 from mge_assets.request import FIELD_TYPES, ProjectRequest, Requirement
 from mge_assets.rules.describe import describe_rule
 
@@ -79,13 +83,79 @@ field of a referenced row). A requirement worded like a rule that fits none of t
 
 
 def system_context(discovery: DiscoveryDocument) -> str:
-    """The context shared by every call of a run (cached by the API): the domain and the contract."""
+    """The context shared by every call of a run, the prompt cache's prefix: the contract, what the
+    rule kinds mean, the project's files by task, and the domain. It depends on the discovery document
+    alone and is byte-stable (sorted keys, no timestamp, nothing of one call), so every call of a run
+    reads the same cache entry; what differs per call goes in the prompt, after the breakpoint."""
+    layout = "\n".join(f"- {task.id} {task.title}: {', '.join(task.target_files)}" for task in _planned(discovery))
     return (
         "You write production code for a generated web service, one unit at a time.\n\n"
-        f"{_contract(discovery)}\n\n"
+        f"{_contract(discovery)}\n\n{RULES_GUIDE}\n\nThe project's files, by task:\n{layout}\n\n"
         "The domain model (discovery document):\n"
         + embed("context", {"discovery": json.loads(discovery.model_dump_json())})
     )
+
+
+def domain_slice(discovery: DiscoveryDocument, entities: Iterable[str] | None) -> dict[str, Any]:
+    """The part of the domain an answer about `entities` depends on: those entities, their rules and
+    list orders, the entities their rules name (whole), and the names of the entities they reference;
+    every entity when `entities` is None (a foundation file: the schema, the app). Never the title,
+    the summary or the requirements' wording, which no code is written from."""
+    every = {e.name for e in discovery.entities}
+    names = every if entities is None else set(entities)
+    rules = [r for r in discovery.rules if r.entity in names]
+    whole = names | {field.split(".")[0] for r in rules for field in r.fields}
+    referenced = {r.target for r in discovery.relations if r.source in whole} - whole
+    return {
+        "language": discovery.language,
+        "package": discovery.package,
+        "entities": [e.model_dump(mode="json") for e in discovery.entities if e.name in whole],
+        "referenced": sorted(referenced),
+        "relations": [r.model_dump(mode="json") for r in discovery.relations if r.source in whole],
+        "rules": [r.model_dump(mode="json", exclude={"line"}) for r in rules],  # where it is written: no answer's
+        "list_orders": {k: v for k, v in sorted(discovery.list_orders.items()) if k in whole},
+    }
+
+
+def reuse_key(discovery: DiscoveryDocument, entities: Iterable[str] | None, prompt: str) -> str:
+    """What decides an answer written from the shared context: the contract, the slice of the domain it
+    is about, and the call's own prompt (see ModelRequest.reuse_key)."""
+    return _digest({"contract": _contract(discovery), "domain": domain_slice(discovery, entities), "prompt": prompt})
+
+
+def task_entities(task: PlanTask) -> list[str] | None:
+    """The entities a task's files are written from: its own; none for the domain errors; every
+    entity for the other shared files (the schema, the app, the test fixtures)."""
+    if task.entity:
+        return [task.entity]
+    return [] if task.kind == "errors" else None
+
+
+def _planned(discovery: DiscoveryDocument) -> tuple[PlanTask, ...]:
+    return _plan_of(discovery.model_dump_json())
+
+
+@functools.lru_cache(maxsize=16)
+def _plan_of(discovery_json: str) -> tuple[PlanTask, ...]:
+    """The planned tasks of a discovery document, once per document (every call of a run asks)."""
+    return plan_project(DiscoveryDocument.model_validate_json(discovery_json)).tasks
+
+
+def requirement_entities(discovery: DiscoveryDocument, requirement: Requirement) -> set[str] | None:
+    """The entities a requirement is about: its rule's, and those its wording names (singular or
+    plural); None when it names none (a requirement about the whole service)."""
+    rule = discovery.rule_for(requirement.id)
+    named = {rule.entity} if rule is not None else set()
+    words = set(re.findall(r"[a-z]+", requirement.text.lower()))
+    for entity in discovery.entities:
+        spaced = re.sub(r"(?<!^)(?=[A-Z])", " ", entity.name).lower().split()
+        if spaced and (spaced[-1] in words or f"{spaced[-1]}s" in words or f"{spaced[-1]}es" in words):
+            named.add(entity.name)
+    return named or None
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def _contract(discovery: DiscoveryDocument) -> str:
@@ -95,22 +165,35 @@ def _contract(discovery: DiscoveryDocument) -> str:
 def discovery_request(request: ProjectRequest, attempt: int = 1, errors: Sequence[str] = ()) -> ModelRequest:
     schema = json.dumps(DiscoveryDocument.model_json_schema(), separators=(",", ":"), sort_keys=True)
     requirements = "\n".join(f"- {r.id} ({r.level}): {r.text}" for r in request_requirements(request))
+    system = (
+        "You turn a software request into a discovery document: entities with typed fields (field types: "
+        f"{', '.join(FIELD_TYPES)}, or the name of another entity for a reference; an enum lists its "
+        "`choices`), relations (exactly the reference fields), aggregates, bounded contexts, use cases, "
+        "and the business rules.\n\n" + RULES_GUIDE + "\n\nAnswer with one JSON object that matches this "
+        f"schema:\n{schema}"
+    )
+    settings = [request.name, package_name(request.name), request.settings.language]
     return ModelRequest(
         kind="discover",
-        system=(
-            "You turn a software request into a discovery document: entities with typed fields (field types: "
-            f"{', '.join(FIELD_TYPES)}, or the name of another entity for a reference; an enum lists its "
-            "`choices`), relations (exactly the reference fields), aggregates, bounded contexts, use cases, "
-            "and the business rules.\n\n" + RULES_GUIDE + "\n\nAnswer with one JSON object that matches this "
-            f"schema:\n{schema}"
-        ),
+        system=system,
         prompt=f"The request:\n\n{request.text}\n\nIts requirements, with the ids to use:\n{requirements}"
         f"\n\n'name' is '{request.name}', 'package' is '{package_name(request.name)}' and 'language' is "
         f"'{request.settings.language}'.{_retry_note(errors)}\n\n" + embed("discover", {"request": request.text}),
         temperature=0.0 if attempt == 1 else _temperature(attempt),
         max_tokens=8192,
         trace_id=f"{request.name}:discover",
+        # the request as written, without what no answer depends on: front matter, comments, the title
+        reuse_key=_digest([system, _request_body(request.text), requirements, settings, _retry_note(errors)]),
     )
+
+
+def _request_body(text: str) -> str:
+    """A request's text as its answer depends on it: no front matter, no HTML comment, no first-level
+    heading (the title), whitespace runs made one space."""
+    body = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.DOTALL)
+    body = re.sub(r"<!--.*?-->", "", body, flags=re.DOTALL)
+    body = re.sub(r"^# .*$", "", body, flags=re.MULTILINE)
+    return " ".join(body.split())
 
 
 def draft_request(
@@ -118,18 +201,20 @@ def draft_request(
 ) -> ModelRequest:
     files = ", ".join(f"`{f}`" for f in task.target_files)
     retry = _retry_note(errors)
+    prompt = (
+        f"Task {task.id}: {task.title}. Write {files}.\nCriteria: {'; '.join(task.criteria)}.\n"
+        f"Requirements it serves: {', '.join(task.requirement_ids) or 'none'}.\n"
+        'Answer with one <file path="..."> block per file, holding the whole file, and nothing else.'
+        f"{retry}\n\n" + embed("draft_task", {"task": json.loads(task.model_dump_json())})
+    )
     return ModelRequest(
         kind="draft_task",
         system=system_context(discovery),
-        prompt=(
-            f"Task {task.id}: {task.title}. Write {files}.\nCriteria: {'; '.join(task.criteria)}.\n"
-            f"Requirements it serves: {', '.join(task.requirement_ids) or 'none'}.\n"
-            'Answer with one <file path="..."> block per file, holding the whole file, and nothing else.'
-            f"{retry}\n\n" + embed("draft_task", {"task": json.loads(task.model_dump_json())})
-        ),
+        prompt=prompt,
         temperature=_temperature(attempt),
         max_tokens=8192,
         trace_id=f"{discovery.name}:{task.id}",
+        reuse_key=reuse_key(discovery, task_entities(task), prompt),
     )
 
 
@@ -146,27 +231,31 @@ def atom_request(
     retry = _retry_note(errors, rejected_answer)
     deps = "\n".join(context) or "(none)"
     fence = atom.get("language") or "python"
+    prompt = (
+        f"Write the final code of the {atom['kind']} `{atom['symbol']}` in `{atom['file']}`, lines "
+        f"{atom['start_line']}-{atom['end_line']}. It uses:\n{deps}\n\nIts first draft:\n"
+        f"```{fence}\n{atom['code']}```\nKeep its indentation and surrounding blank lines, define exactly "
+        f"this unit, and answer with one ```{fence} block and nothing else."
+        f"{retry}\n\n"
+        + embed(
+            "write_atom",
+            {
+                "atom": {k: atom[k] for k in ("id", "file", "kind", "symbol")},
+                "draft": atom["code"],
+                "feedback": bool(errors),
+            },
+        )
+    )
     return ModelRequest(
         kind="write_atom",
         system=system_context(discovery),
-        prompt=(
-            f"Write the final code of the {atom['kind']} `{atom['symbol']}` in `{atom['file']}`, lines "
-            f"{atom['start_line']}-{atom['end_line']}. It uses:\n{deps}\n\nIts first draft:\n"
-            f"```{fence}\n{atom['code']}```\nKeep its indentation and surrounding blank lines, define exactly "
-            f"this unit, and answer with one ```{fence} block and nothing else."
-            f"{retry}\n\n"
-            + embed(
-                "write_atom",
-                {
-                    "atom": {k: atom[k] for k in ("id", "file", "kind", "symbol")},
-                    "draft": atom["code"],
-                    "feedback": bool(errors),
-                },
-            )
-        ),
+        prompt=prompt,
         temperature=_temperature(attempt),
         max_tokens=max(1024, len(atom["code"]) // 2),
         trace_id=trace_id,
+        # the atom's draft (in the prompt) is what it is written from: its task's draft was written from
+        # the domain, and an atom whose draft and dependencies are unchanged has the same answer
+        reuse_key=reuse_key(discovery, [], prompt),
     )
 
 
@@ -191,26 +280,31 @@ def tests_request(
             "its boundaries (values just inside and just outside, N and N+1, every forbidden move) on every "
             "path into the state it constrains, so that a service without the rule, or with it off by one, fails. "
         )
+    prompt = (
+        f'{how}Answer with one <file path="{path}"> '
+        'block, or, if the requirement cannot be tested over HTTP, with <untestable reason="..."/>.'
+        f"{_retry_note(errors)}\n\n"
+        + embed(
+            "write_tests",
+            {
+                "requirement": json.loads(requirement.model_dump_json()),
+                "rule": json.loads(rule.model_dump_json()) if rule is not None else None,
+            },
+        )
+    )
     return ModelRequest(
         kind="write_tests",
         system=system_context(discovery),
-        prompt=(
-            f'{how}Answer with one <file path="{path}"> '
-            'block, or, if the requirement cannot be tested over HTTP, with <untestable reason="..."/>.'
-            f"{_retry_note(errors)}\n\n"
-            + embed(
-                "write_tests",
-                {
-                    "requirement": json.loads(requirement.model_dump_json()),
-                    "rule": json.loads(rule.model_dump_json()) if rule is not None else None,
-                },
-            )
-        ),
+        prompt=prompt,
         temperature=0.0 if attempt == 1 else _temperature(attempt),
         # the CRUD tests of a request with five entities run past 4,096 tokens; a cut answer loses its
         # closing tag, and every retry is cut the same way
         max_tokens=8192,
         trace_id=f"{discovery.name}:{requirement.id}",
+        # where the requirement and its rule are written in the file decides no test
+        reuse_key=reuse_key(
+            discovery, requirement_entities(discovery, requirement), re.sub(r'"line": \d+', '"line": 0', prompt)
+        ),
     )
 
 

@@ -17,14 +17,19 @@ class ModelRequest:
     max_tokens: int = 4096
     trace_id: str = ""
     priority: float = 0.0  # higher is sent first when calls wait for a slot (not part of the cache key)
+    # What decides the answer, when that is less than the whole text: the call's own prompt and the part
+    # of the shared context it uses. With it, the response cache and the atom checkpoints key on it, so a
+    # change elsewhere in the request (another entity, a reworded requirement, the title) reuses the answer.
+    reuse_key: str = ""
 
 
 @dataclass(frozen=True)
 class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
-    cache_write_tokens: int = 0
+    cache_write_tokens: int = 0  # both TTLs
     cache_read_tokens: int = 0
+    cache_write_1h_tokens: int = 0  # of cache_write_tokens: written with the 1-hour TTL (twice the input price)
 
 
 @dataclass(frozen=True)
