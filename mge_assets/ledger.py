@@ -61,6 +61,19 @@ atom_checkpoints = sa.Table(
 )
 
 
+# Per stage and item (task, atom, requirement), the digests of the inputs its answer was written from,
+# as of the latest run: the next run says which of them changed for each answer it asks again.
+answer_inputs = sa.Table(
+    "answer_inputs",
+    metadata,
+    sa.Column("partition", sa.String(64), primary_key=True),
+    sa.Column("stage", sa.String(64), primary_key=True),
+    sa.Column("item", sa.String(512), primary_key=True),
+    sa.Column("inputs", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+)
+
+
 def database_url() -> str:
     return os.environ.get("MGE_DATABASE_URL") or f"sqlite:///{(mge_home() / 'mge.db').resolve()}"
 
@@ -154,6 +167,44 @@ class Ledger:
             self._degrade(error)
             return 0.0, 0.0
         return float(run), float(earlier)
+
+    # -- what each answer was written from ----------------------------------------------------
+
+    def answer_inputs(self, stage: str) -> dict[str, dict[str, str]]:
+        """The inputs of each item of `stage` as the latest run that recorded them saw them."""
+        if self.engine is None:
+            return {}
+        t = answer_inputs.c
+        query = sa.select(t.item, t.inputs).where(t.partition == self.partition, t.stage == stage)
+        try:
+            with self.engine.connect() as connection:
+                return {row.item: json.loads(row.inputs) for row in connection.execute(query)}
+        except sa.exc.SQLAlchemyError as error:
+            self._degrade(error)
+            return {}
+
+    def save_answer_inputs(self, stage: str, inputs: dict[str, dict[str, str]]) -> None:
+        """Replace the stage's recorded inputs by this run's."""
+        if self.engine is None:
+            return
+        rows = [
+            {
+                "partition": self.partition,
+                "stage": stage,
+                "item": item,
+                "inputs": json.dumps(digests),
+                "run_id": self.run_id,
+            }
+            for item, digests in inputs.items()
+        ]
+        t = answer_inputs.c
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(sa.delete(answer_inputs).where(t.partition == self.partition, t.stage == stage))
+                if rows:
+                    connection.execute(sa.insert(answer_inputs), rows)
+        except sa.exc.SQLAlchemyError as error:
+            self._degrade(error)
 
     # -- checkpoints (the engine's Checkpoints protocol) ----------------------------------------
 

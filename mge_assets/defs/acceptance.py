@@ -12,9 +12,10 @@ from mge_assets.acceptance.trust import vet_suite
 from mge_assets.acceptance.writing import write_suite
 from mge_assets.assemble import add_files
 from mge_assets.assemble.project import GeneratedProject
-from mge_assets.defs.metadata import markdown_table, stage_call_metadata
+from mge_assets.defs.metadata import asked_items, markdown_table, reuse_metadata, stage_call_metadata
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource
+from mge_assets.llm.prompts import test_inputs, tests_request
 from mge_assets.plan import DiscoveryDocument
 from mge_assets.request import ProjectRequest
 
@@ -40,7 +41,9 @@ async def acceptance_tests(
     """pytest tests written from the requirements (one file per requirement, each test named after its
     requirement id) and written into the project's `acceptance/` folder. Only tests that collect and fail
     against a deliberately broken build are trusted; a requirement without a trusted test is recorded
-    as untestable, with the reason."""
+    as untestable, with the reason. The tests of a requirement whose inputs (its wording, its rule, the
+    entities it names) are unchanged since an earlier run are reused (and run again by
+    acceptance_results); `regenerated_because` says why each other one was written again."""
     client, ledger = model_backend.stage_client(context, project_request.settings.budget_usd)
     written = await write_suite(discovery_document, client, model_backend.concurrency)
     with tempfile.TemporaryDirectory(prefix="mge-trust-") as scratch:
@@ -72,6 +75,15 @@ async def acceptance_tests(
                 markdown_table(per_requirement, ["requirement", "level", "tests", "untestable because"])
             ),
             **stage_call_metadata(context, client, ledger),
+            **reuse_metadata(
+                ledger,
+                "acceptance_tests",
+                {r.id: test_inputs(discovery_document, r) for r in discovery_document.requirements},
+                asked_items(
+                    client,
+                    {r.id: tests_request(discovery_document, r).trace_id for r in discovery_document.requirements},
+                ),
+            ),
         },
     )
 

@@ -6,12 +6,13 @@ import pandas as pd
 
 from mge_assets.atomize import Atom, atomize_file, reassemble
 from mge_assets.atomize.atomicity import CRITERIA, atomicity
-from mge_assets.defs.metadata import frame_table, markdown_table, stage_call_metadata
+from mge_assets.defs.metadata import asked_items, frame_table, markdown_table, reuse_metadata, stage_call_metadata
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource
 from mge_assets.graph import DependencyGraph, build_graph
 from mge_assets.graph.analyze import to_dot, to_mermaid
 from mge_assets.graph.context import atom_contexts
+from mge_assets.llm.prompts import draft_inputs, draft_request
 from mge_assets.plan import DiscoveryDocument, Masterplan
 from mge_assets.request import ProjectRequest
 from mge_assets.settings import mge_home
@@ -29,7 +30,10 @@ async def task_drafts(
     model_backend: ModelBackendResource,
 ) -> dg.MaterializeResult:
     """First-pass code of every task's files, one row per file. Each answer must write exactly the
-    task's files at safe paths in code that parses, or it is retried with the problem as feedback."""
+    task's files at safe paths in code that parses, or it is retried with the problem as feedback.
+    A task whose inputs (itself, the slice of the domain it is written from, the contract) are those of
+    an earlier run is answered from the response cache; `regenerated_because` names, for every task
+    asked again, the inputs that changed."""
     client, ledger = model_backend.stage_client(context, project_request.settings.budget_usd)
     drafts = await write_drafts(discovery_document, masterplan, client, model_backend.concurrency)
     return dg.MaterializeResult(
@@ -40,6 +44,12 @@ async def task_drafts(
             "failed": int((~drafts["parses"]).sum()),
             "drafts": frame_table(drafts, ["task_id", "kind", "file", "loc", "attempts", "parses", "error"]),
             **stage_call_metadata(context, client, ledger),
+            **reuse_metadata(
+                ledger,
+                "task_drafts",
+                {t.id: draft_inputs(discovery_document, t) for t in masterplan.tasks},
+                asked_items(client, {t.id: draft_request(discovery_document, t).trace_id for t in masterplan.tasks}),
+            ),
         },
     )
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from mge_assets.assemble import write_project
 from mge_assets.assemble.project import GeneratedProject, assemble_files, entity_paths, project_modules
-from mge_assets.defs.metadata import frame_table, markdown_table, stage_call_metadata
+from mge_assets.defs.metadata import frame_table, markdown_table, reuse_metadata, stage_call_metadata
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource, WorkspaceResource, is_fresh
 from mge_assets.errors import MgeError, ModelUnavailableError
@@ -16,6 +16,8 @@ from mge_assets.execute.pipeline import StageOptions, run_atoms
 from mge_assets.execute.progress import Progress
 from mge_assets.execute.validate import CHECKS
 from mge_assets.graph import DependencyGraph
+from mge_assets.ledger import Ledger
+from mge_assets.llm.prompts import atom_inputs
 from mge_assets.plan import DiscoveryDocument
 from mge_assets.request import ProjectRequest
 from mge_assets.request.modes import split_partition
@@ -92,9 +94,8 @@ async def atom_results(
         )
     # Only once the model's own results are whole: a run the model API stopped applies nothing.
     frame, reviewed = await _apply_decisions(context, frame, review, model_backend.database_url)
-    metadata = (
-        _metadata(frame, report, client, model_backend, mode) | stage_call_metadata(context, client, ledger) | reviewed
-    )
+    metadata = _metadata(frame, report, client, model_backend, mode) | stage_call_metadata(context, client, ledger)
+    metadata |= _reuse(ledger, frame, atoms, dependency_graph, discovery_document) | reviewed
     return dg.MaterializeResult(value=frame, metadata=metadata)
 
 
@@ -140,6 +141,21 @@ def _observe(context: dg.AssetExecutionContext, progress: Progress) -> None:
             asset_key=context.asset_key, partition=context.partition_key, metadata=progress.as_metadata()
         )
     )
+
+
+def _reuse(
+    ledger: Ledger, frame: pd.DataFrame, atoms: pd.DataFrame, graph: DependencyGraph, discovery: DiscoveryDocument
+) -> dict:
+    """Which atoms were reused (from their checkpoint or the response cache) and why the others were
+    asked again: a changed draft, or a dependency whose final code changed."""
+    final = dict(zip(frame["atom_id"], frame["code"], strict=True))
+    depends = graph.dependencies()
+    inputs = {
+        atom_id: atom_inputs(discovery, draft, [final.get(d, "") for d in sorted(depends.get(atom_id, ()))])
+        for atom_id, draft in zip(atoms["id"], atoms["code"], strict=True)
+    }
+    asked = set(frame.loc[frame["model_calls"] > 0, "atom_id"])
+    return reuse_metadata(ledger, "atom_results", inputs, asked)
 
 
 def _metadata(frame, report, client, model_backend, mode) -> dict:

@@ -8,6 +8,7 @@ import pandas as pd
 
 from mge_assets.ledger import Ledger
 from mge_assets.llm import ModelClient
+from mge_assets.llm.reuse import regeneration_reasons
 
 # Stages that call the model; each reports these numbers in its metadata.
 MODEL_STAGES = ("discovery_document", "task_drafts", "atom_results", "acceptance_tests")
@@ -72,3 +73,23 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+def reuse_metadata(ledger: Ledger, stage: str, inputs: dict[str, dict[str, str]], asked: set[str]) -> dict[str, Any]:
+    """What a stage reused and why it asked each other answer again: `inputs` are this run's inputs per
+    item, `asked` the items it sent to the model. The inputs are then recorded for the next run."""
+    reasons = regeneration_reasons(ledger.answer_inputs(stage), inputs, sorted(asked))
+    ledger.save_answer_inputs(stage, inputs)
+    rows = list(reasons.items())[:200]
+    return {
+        "answers_reused": len(inputs) - len(asked & set(inputs)),
+        "answers_regenerated": len(asked),
+        "regenerated_because": dg.MetadataValue.md(
+            markdown_table(rows, ["asked again", "because"]) if rows else "nothing: every answer was reused"
+        ),
+    }
+
+
+def asked_items(client: ModelClient, traces: dict[str, str]) -> set[str]:
+    """The items (by trace id) for which `client` made at least one model call, not only cache hits."""
+    return {item for item, trace in traces.items() if any(not r.cached for r in client.records_for(trace))}

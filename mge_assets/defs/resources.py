@@ -53,6 +53,7 @@ class ModelBackendResource(dg.ConfigurableResource):
     type_check: bool = True  # mypy in level-1 validation
     budget_override_usd: float | None = None  # explicit, recorded: replaces the request's hard cap for the run
     database_url: str | None = None  # cost_events and checkpoints; default MGE_DATABASE_URL, else SQLite
+    prompt_caching: bool = True  # the shared context marked for Anthropic's prompt cache (off: to measure it)
     batch_canaries: bool = True  # canary runs (tag mge/canary) through the Message Batches API, at half price
     batch_window_s: float = 2.0  # calls gathered this long into one batch
     batch_poll_s: float = 5.0  # first wait between polls of a batch (it grows to a minute)
@@ -82,6 +83,7 @@ class ModelBackendResource(dg.ConfigurableResource):
             base_url=self.base_url,
             timeout_s=self.timeout_s,
             max_wait_s=self.max_pause_s,
+            prompt_caching=self.prompt_caching,
             governor=RateGovernor(
                 initial=self.initial_concurrency,
                 maximum=self.max_concurrency,
@@ -155,6 +157,7 @@ def default_resources() -> dict[str, object]:
             cache_dir=str(home / "cache"),
             database_url=os.environ.get("MGE_DATABASE_URL") or None,
             budget_override_usd=_optional_float("MGE_BUDGET_OVERRIDE_USD"),
+            prompt_caching=_flag("MGE_PROMPT_CACHING", default=True),
         ),
         "workspace": WorkspaceResource(
             root=str(workspace_root()), requests_dir=str(requests_dir()), inbox=str(inbox_dir())
@@ -171,3 +174,12 @@ def _optional_float(name: str) -> float | None:
         return float(value)
     except ValueError:
         raise SettingsError(f"{name} must be a number of USD, not {value!r}") from None
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        return value in ("1", "true", "yes", "on")
+    raise SettingsError(f"{name} must be 1 or 0 (true or false), not {value!r}")

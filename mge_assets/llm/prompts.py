@@ -123,6 +123,35 @@ def reuse_key(discovery: DiscoveryDocument, entities: Iterable[str] | None, prom
     return _digest({"contract": _contract(discovery), "domain": domain_slice(discovery, entities), "prompt": prompt})
 
 
+def draft_inputs(discovery: DiscoveryDocument, task: PlanTask) -> dict[str, str]:
+    """The inputs a task's draft is written from, by name (see llm/reuse.py)."""
+    return {
+        "task": _digest(task.model_dump(mode="json")),
+        "domain": _digest(domain_slice(discovery, task_entities(task))),
+        "contract": _digest(_contract(discovery)),
+    }
+
+
+def test_inputs(discovery: DiscoveryDocument, requirement: Requirement) -> dict[str, str]:
+    """The inputs a requirement's tests are written from, by name."""
+    rule = discovery.rule_for(requirement.id)
+    return {
+        "requirement": _digest(requirement.model_dump(mode="json", exclude={"line"})),
+        "rule": _digest(rule.model_dump(mode="json", exclude={"line"}) if rule is not None else None),
+        "domain": _digest(domain_slice(discovery, requirement_entities(discovery, requirement))),
+        "contract": _digest(_contract(discovery)),
+    }
+
+
+def atom_inputs(discovery: DiscoveryDocument, draft: str, dependency_code: Iterable[str]) -> dict[str, str]:
+    """The inputs an atom's final code is written from, by name: its draft and its dependencies' code."""
+    return {
+        "draft": _digest(draft),
+        "dependencies": _digest(list(dependency_code)),
+        "contract": _digest(_contract(discovery)),
+    }
+
+
 def task_entities(task: PlanTask) -> list[str] | None:
     """The entities a task's files are written from: its own; none for the domain errors; every
     entity for the other shared files (the schema, the app, the test fixtures)."""
@@ -232,8 +261,9 @@ def atom_request(
     deps = "\n".join(context) or "(none)"
     fence = atom.get("language") or "python"
     prompt = (
-        f"Write the final code of the {atom['kind']} `{atom['symbol']}` in `{atom['file']}`, lines "
-        f"{atom['start_line']}-{atom['end_line']}. It uses:\n{deps}\n\nIts first draft:\n"
+        # no line numbers: they move when the file changes above the unit, and no answer depends on them
+        f"Write the final code of the {atom['kind']} `{atom['symbol']}` in `{atom['file']}`. It uses:\n{deps}"
+        "\n\nIts first draft:\n"
         f"```{fence}\n{atom['code']}```\nKeep its indentation and surrounding blank lines, define exactly "
         f"this unit, and answer with one ```{fence} block and nothing else."
         f"{retry}\n\n"

@@ -161,6 +161,13 @@ def test_unknown_models_have_no_price_and_dated_ids_use_their_alias() -> None:
         price_of("gpt-9")
 
 
+class WithoutWarmUp(ModelClient):
+    """Every call goes out at once, as before the first call of a context was let through alone."""
+
+    async def _wait_for_prefix(self, system: str) -> None:
+        return None
+
+
 @pytest.mark.parametrize("warm_up", [True, False])
 def test_the_first_call_of_a_shared_context_is_answered_before_the_others_go_out(warm_up: bool) -> None:
     from mge_assets.llm.governor import RateGovernor
@@ -176,8 +183,7 @@ def test_the_first_call_of_a_shared_context_is_answered_before_the_others_go_out
     with running_simulator(SimulatorSettings(latency_mean_s=0.2)) as (url, _simulator):
         governor = RateGovernor(initial=8, maximum=8)  # all six may be in flight at once
         backend = AnthropicBackend("test-key", "claude-sonnet-4-6", base_url=url, governor=governor)
-        backend.prompt_caching = warm_up  # off: every call goes out at once, as without the warm-up
-        client = ModelClient(backend)
+        client = ModelClient(backend) if warm_up else WithoutWarmUp(backend)
         asyncio.run(ask_together(client))
     writes = [r for r in client.records if r.cache_write_tokens]
     reads = [r for r in client.records if r.cache_read_tokens]
