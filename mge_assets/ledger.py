@@ -70,6 +70,7 @@ answer_inputs = sa.Table(
     sa.Column("stage", sa.String(64), primary_key=True),
     sa.Column("item", sa.String(512), primary_key=True),
     sa.Column("inputs", sa.Text, nullable=False),
+    sa.Column("output", sa.String(64), nullable=False, default=""),  # digest of the answer (normalized code)
     sa.Column("run_id", sa.String(64), nullable=False),
 )
 
@@ -170,21 +171,23 @@ class Ledger:
 
     # -- what each answer was written from ----------------------------------------------------
 
-    def answer_inputs(self, stage: str) -> dict[str, dict[str, str]]:
-        """The inputs of each item of `stage` as the latest run that recorded them saw them."""
+    def answer_inputs(self, stage: str) -> dict[str, tuple[dict[str, str], str]]:
+        """(inputs, output digest) of each item of `stage`, as the latest run that recorded them saw them."""
         if self.engine is None:
             return {}
         t = answer_inputs.c
-        query = sa.select(t.item, t.inputs).where(t.partition == self.partition, t.stage == stage)
+        query = sa.select(t.item, t.inputs, t.output).where(t.partition == self.partition, t.stage == stage)
         try:
             with self.engine.connect() as connection:
-                return {row.item: json.loads(row.inputs) for row in connection.execute(query)}
+                return {row.item: (json.loads(row.inputs), row.output) for row in connection.execute(query)}
         except sa.exc.SQLAlchemyError as error:
             self._degrade(error)
             return {}
 
-    def save_answer_inputs(self, stage: str, inputs: dict[str, dict[str, str]]) -> None:
-        """Replace the stage's recorded inputs by this run's."""
+    def save_answer_inputs(
+        self, stage: str, inputs: dict[str, dict[str, str]], outputs: dict[str, str] | None = None
+    ) -> None:
+        """Replace the stage's recorded inputs (and the digests of its answers) by this run's."""
         if self.engine is None:
             return
         rows = [
@@ -193,6 +196,7 @@ class Ledger:
                 "stage": stage,
                 "item": item,
                 "inputs": json.dumps(digests),
+                "output": (outputs or {}).get(item, ""),
                 "run_id": self.run_id,
             }
             for item, digests in inputs.items()

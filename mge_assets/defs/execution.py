@@ -17,7 +17,7 @@ from mge_assets.execute.progress import Progress
 from mge_assets.execute.validate import CHECKS
 from mge_assets.graph import DependencyGraph
 from mge_assets.ledger import Ledger
-from mge_assets.llm.prompts import atom_inputs
+from mge_assets.llm.prompts import atom_inputs, code_digest
 from mge_assets.plan import DiscoveryDocument
 from mge_assets.request import ProjectRequest
 from mge_assets.request.modes import split_partition
@@ -147,7 +147,9 @@ def _reuse(
     ledger: Ledger, frame: pd.DataFrame, atoms: pd.DataFrame, graph: DependencyGraph, discovery: DiscoveryDocument
 ) -> dict:
     """Which atoms were reused (from their checkpoint or the response cache) and why the others were
-    asked again: a changed draft, or a dependency whose final code changed."""
+    asked again: a changed draft, or a dependency whose final code changed. An atom asked again whose
+    code comes out as before leaves its dependents' inputs as they were (early cutoff): they are
+    reused, and `early_cutoff` counts such atoms."""
     final = dict(zip(frame["atom_id"], frame["code"], strict=True))
     depends = graph.dependencies()
     inputs = {
@@ -155,7 +157,8 @@ def _reuse(
         for atom_id, draft in zip(atoms["id"], atoms["code"], strict=True)
     }
     asked = set(frame.loc[frame["model_calls"] > 0, "atom_id"])
-    return reuse_metadata(ledger, "atom_results", inputs, asked)
+    outputs = {atom_id: code_digest(code) for atom_id, code in final.items()}
+    return reuse_metadata(ledger, "atom_results", inputs, asked, outputs)
 
 
 def _metadata(frame, report, client, model_backend, mode) -> dict:

@@ -75,19 +75,34 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def reuse_metadata(ledger: Ledger, stage: str, inputs: dict[str, dict[str, str]], asked: set[str]) -> dict[str, Any]:
+def reuse_metadata(
+    ledger: Ledger,
+    stage: str,
+    inputs: dict[str, dict[str, str]],
+    asked: set[str],
+    outputs: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """What a stage reused and why it asked each other answer again: `inputs` are this run's inputs per
-    item, `asked` the items it sent to the model. The inputs are then recorded for the next run."""
-    reasons = regeneration_reasons(ledger.answer_inputs(stage), inputs, sorted(asked))
-    ledger.save_answer_inputs(stage, inputs)
+    item, `asked` the items it sent to the model, `outputs` the digests of the answers where the stage
+    compares them (atoms: an answer asked again that came out as before cuts off its dependents). The
+    inputs and outputs are then recorded for the next run."""
+    recorded = ledger.answer_inputs(stage)
+    reasons = regeneration_reasons({k: v[0] for k, v in recorded.items()}, inputs, sorted(asked))
+    same = {item for item in asked if outputs and item in recorded and recorded[item][1] == outputs.get(item)}
+    for item in same:
+        reasons[item] += "; came out as before, so what depends on it is reused"
+    ledger.save_answer_inputs(stage, inputs, outputs)
     rows = list(reasons.items())[:200]
-    return {
+    metadata: dict[str, Any] = {
         "answers_reused": len(inputs) - len(asked & set(inputs)),
         "answers_regenerated": len(asked),
         "regenerated_because": dg.MetadataValue.md(
             markdown_table(rows, ["asked again", "because"]) if rows else "nothing: every answer was reused"
         ),
     }
+    if outputs is not None:
+        metadata["early_cutoff"] = len(same)
+    return metadata
 
 
 def asked_items(client: ModelClient, traces: dict[str, str]) -> set[str]:

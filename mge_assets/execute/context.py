@@ -27,5 +27,8 @@ def dependency_context(
         if code is None:
             entries.append(f"- {dependency.file}: `{signature(dependency)}`")
         else:
-            entries.append(f"- {dependency.file}, `{dependency.symbol}`:\n```python\n{code.rstrip()}\n```")
+            # normalized as code_digest is: a dependency asked again that comes out as before, trailing
+            # spaces aside, leaves this prompt (and so this atom's reuse key) as it was
+            normalized = "\n".join(line.rstrip() for line in code.rstrip().splitlines())
+            entries.append(f"- {dependency.file}, `{dependency.symbol}`:\n```python\n{normalized}\n```")
     return entries

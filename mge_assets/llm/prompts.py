@@ -147,9 +147,14 @@ def atom_inputs(discovery: DiscoveryDocument, draft: str, dependency_code: Itera
     """The inputs an atom's final code is written from, by name: its draft and its dependencies' code."""
     return {
         "draft": _digest(draft),
-        "dependencies": _digest(list(dependency_code)),
+        "dependencies": _digest([code_digest(code) for code in dependency_code]),
         "contract": _digest(_contract(discovery)),
     }
+
+
+def code_digest(code: str) -> str:
+    """A unit's code as it decides its dependents' answers: trailing spaces and blank lines left out."""
+    return _digest("\n".join(line.rstrip() for line in code.rstrip().splitlines()))
 
 
 def task_entities(task: PlanTask) -> list[str] | None:
