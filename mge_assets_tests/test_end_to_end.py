@@ -59,6 +59,7 @@ def test_mge_run_on_task_api_from_the_console_script(mge_env) -> None:
     out = run.stdout
     assert out.count("  PASS  ") == 21 and "FAIL" not in out
     assert "Precision: 1.0000" in out
+    assert re.search(r"Traceability: 100% of \d+ records carry the trace id of their calls", out)
     assert re.search(r"Model: [1-9]\d* calls, \d+ cache hits, [\d,]+ tokens in, [\d,]+ out, \$0\.0000", out)
     project = mge_env / "mge_workspace" / "task-api"
     assert f"Generated project: {project}" in out
@@ -94,6 +95,7 @@ def test_every_shipped_example_runs_green(path: Path, mge_env, capsys) -> None:
     report = read_report(dg.DagsterInstance.get(), defs, name)
     assert not report.blocking_failures and report.gate_s_passed
     assert report.metadata("precision_report", "precision") == 1.0
+    assert report.metadata("precision_report", "trace_share") == 1.0  # atoms, nodes, results and tests traced
     assert report.metadata("acceptance_tests", "tests_untrusted") == 0  # every rule test fails without its rule
     outcomes = _pytest_in_sandbox(mge_env / "mge_workspace" / name)
     assert outcomes and set(outcomes.values()) == {"passed"}

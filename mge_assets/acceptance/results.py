@@ -20,6 +20,7 @@ class TestResult(BaseModel):
     outcome: str  # passed | failed | error | skipped | missing | timeout
     message: str
     duration_s: float
+    trace_id: str = ""  # the test's, so a failure joins the call that wrote the test
 
 
 class RequirementResult(BaseModel):
@@ -117,6 +118,7 @@ def judge(
                 outcome=outcome,
                 message=message,
                 duration_s=seconds,
+                trace_id=case.trace_id,
             )
         )
     untestable = {u.requirement_id: u.reason for u in suite.untestable}

@@ -27,6 +27,7 @@ class TestCase(BaseModel):
     requirement_id: str
     file: str
     name: str
+    trace_id: str = ""  # the trace of the call that wrote it, as in cost_events
 
 
 class UntestableRequirement(BaseModel):

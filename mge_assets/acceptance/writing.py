@@ -8,7 +8,7 @@ from mge_assets.acceptance.generate import acceptance_fixtures
 from mge_assets.acceptance.suite import AcceptanceSuite, TestCase, UntestableRequirement, read_tests_answer
 from mge_assets.llm.ask import AttemptsExhaustedError, ask
 from mge_assets.llm.client import ModelClient
-from mge_assets.llm.prompts import tests_request
+from mge_assets.llm.prompts import item_trace, tests_request
 from mge_assets.plan.discovery import DiscoveryDocument
 from mge_assets.request import Requirement
 
@@ -40,7 +40,8 @@ async def write_suite(discovery: DiscoveryDocument, client: ModelClient, concurr
             )
         else:
             files.update(outcome[0])
-            cases.extend(outcome[1])
+            trace = item_trace(discovery.name, requirement.id)
+            cases.extend(case.model_copy(update={"trace_id": trace}) for case in outcome[1])
     return AcceptanceSuite(
         requirements=discovery.requirements,
         files=files,

@@ -103,7 +103,8 @@ class ReviewDesk:
         discovery = stored_value(self.defs, "discovery_document", item.request, DiscoveryDocument)
         ledger = Ledger(item.request, "review-suggestion", _database_url())
         resource = default_resources()["model_backend"]
-        client = resource.client(Budget(SUGGESTION_BUDGET_USD), on_record=ledger.record_call)  # type: ignore[attr-defined]
+        budget = Budget(SUGGESTION_BUDGET_USD)
+        client = resource.client(budget, on_record=ledger.record_call, stage="review_suggestion")  # type: ignore[attr-defined]
         made = await suggest(item, discovery, client)  # type: ignore[arg-type]
         return self.store.save_suggestion(made)
 

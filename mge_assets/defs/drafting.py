@@ -9,6 +9,7 @@ from mge_assets.atomize.atomicity import CRITERIA, atomicity
 from mge_assets.defs.metadata import asked_items, frame_table, markdown_table, reuse_metadata, stage_call_metadata
 from mge_assets.defs.partitions import requests_partitions
 from mge_assets.defs.resources import ModelBackendResource
+from mge_assets.execute.engine import trace_id
 from mge_assets.graph import DependencyGraph, build_graph
 from mge_assets.graph.analyze import to_dot, to_mermaid
 from mge_assets.graph.context import atom_contexts
@@ -72,10 +73,10 @@ def task_drafts_parse(task_drafts: pd.DataFrame) -> dg.AssetCheckResult:
 
 
 @dg.asset(partitions_def=requests_partitions, group_name="drafting", kinds={"python", "pandas"})
-def atoms(task_drafts: pd.DataFrame) -> dg.MaterializeResult:
+def atoms(context: dg.AssetExecutionContext, task_drafts: pd.DataFrame) -> dg.MaterializeResult:
     """The drafts split by tree-sitter into atoms: id, file, byte and line span, kind, symbol, parent,
     LOC, complexity, names defined and referenced, imports, context (signatures of what it reads) and
-    its completeness; with atomicity criteria per atom."""
+    its completeness; with atomicity criteria per atom, and its trace id (that of its calls)."""
     found = [
         (atom, draft.task_id)
         for draft in task_drafts.itertuples()
@@ -86,6 +87,7 @@ def atoms(task_drafts: pd.DataFrame) -> dg.MaterializeResult:
         {
             **atom.as_row(),
             "task_id": task_id,
+            "trace_id": trace_id(context.partition_key, atom.id),
             "context": list(contexts[atom.id][0]),
             "context_completeness": contexts[atom.id][1],
         }
@@ -177,6 +179,7 @@ def dependency_graph(context: dg.AssetExecutionContext, atoms: pd.DataFrame) -> 
     files; cycles broken with each decision recorded; execution waves (topological generations). The
     graph is also written as Graphviz DOT and Mermaid files under MGE_HOME/graphs/."""
     graph = build_graph([Atom.from_row(r) for r in atoms.to_dict("records")])
+    graph = graph.model_copy(update={"traces": dict(zip(atoms["id"], atoms["trace_id"], strict=True))})
     types = pd.Series([e.type for e in graph.edges], dtype=str).value_counts()
     widths = [len(w) for w in graph.waves]
     folder = mge_home() / "graphs"

@@ -20,6 +20,7 @@ from mge_assets.review.store import ReviewStore, code_sha
 from mge_assets.scoring import PrecisionReport, confidence_frame, select_for_review
 from mge_assets.scoring.integration import integration_by_atom
 from mge_assets.scoring.score import retries, score_project
+from mge_assets.scoring.traceability import overall_share, trace_shares
 
 
 @dg.asset(partitions_def=requests_partitions, group_name="scoring", kinds={"python"})
@@ -34,7 +35,9 @@ def precision_report(
 ) -> dg.MaterializeResult:
     """precision = 0.5 × spec conformance + 0.3 × integration pass + 0.2 × validation pass, each shown
     with its inputs; plus the run's time, cost, tokens, cache hits and retries. Once reviewers'
-    decisions are applied, also the precision before review (recorded with the first decision)."""
+    decisions are applied, also the precision before review (recorded with the first decision). And
+    `trace_share`: the share of the run's records (atoms, graph nodes, atom results, test results) that
+    carry the trace id of the calls that made them."""
     calls = stage_calls(context.instance, context.partition_key)
     run = context.instance.get_run_record_by_id(context.run.run_id)
     started = run.start_time if run and run.start_time else time.time()
@@ -52,6 +55,14 @@ def precision_report(
     before = _precision_before(context, model_backend.database_url) if in_effect else None
     report = report.model_copy(update={"review_decisions": in_effect, "before_review": before})
     reviewed = {"review_decisions_in_effect": in_effect}
+    shares = trace_shares(
+        {
+            "atoms": atoms["trace_id"] if "trace_id" in atoms else [""] * len(atoms),
+            "graph nodes": [dependency_graph.traces.get(n, "") for n in dependency_graph.nodes],
+            "atom results": atom_results["trace_id"],
+            "test results": [t.trace_id for t in acceptance_results.tests],
+        }
+    )
     if before is not None:
         reviewed |= {"precision_before_review": before, "precision_change_by_review": round(report.score - before, 4)}
     return dg.MaterializeResult(
@@ -61,6 +72,11 @@ def precision_report(
             **reviewed,
             **{c.name: c.value for c in report.components},
             **totals,
+            "trace_share": overall_share(shares),
+            "records": sum(n for _, n in shares.values()),
+            "traced_records": dg.MetadataValue.md(
+                markdown_table([(k, t, n) for k, (t, n) in shares.items()], ["records", "with a trace id", "of"])
+            ),
             "components": dg.MetadataValue.md(
                 markdown_table(
                     [

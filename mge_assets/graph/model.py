@@ -59,6 +59,7 @@ class DependencyGraph(BaseModel):
     broken: tuple[BrokenEdge, ...]
     unresolved: tuple[Unresolved, ...]
     waves: tuple[tuple[str, ...], ...]
+    traces: dict[str, str] = {}  # node -> the trace id of its atom (its cost_events rows, its review item)
 
     def dependencies(self) -> dict[str, set[str]]:
         """For each atom, the atoms it depends on."""

@@ -188,6 +188,11 @@ def requirement_entities(discovery: DiscoveryDocument, requirement: Requirement)
     return named or None
 
 
+def item_trace(name: str, item_id: str) -> str:
+    """The trace id of a request's task or requirement: its calls, its drafts and its tests carry it."""
+    return f"{name}:{item_id}"
+
+
 def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -247,7 +252,7 @@ def draft_request(
         prompt=prompt,
         temperature=_temperature(attempt),
         max_tokens=8192,
-        trace_id=f"{discovery.name}:{task.id}",
+        trace_id=item_trace(discovery.name, task.id),
         reuse_key=reuse_key(discovery, task_entities(task), prompt),
     )
 
@@ -335,7 +340,7 @@ def tests_request(
         # the CRUD tests of a request with five entities run past 4,096 tokens; a cut answer loses its
         # closing tag, and every retry is cut the same way
         max_tokens=8192,
-        trace_id=f"{discovery.name}:{requirement.id}",
+        trace_id=item_trace(discovery.name, requirement.id),
         # where the requirement and its rule are written in the file decides no test
         reuse_key=reuse_key(
             discovery, requirement_entities(discovery, requirement), re.sub(r'"line": \d+', '"line": 0', prompt)

@@ -137,6 +137,9 @@ def render_report(report: RequestReport) -> str:
         if before is not None:
             reviewed = report.metadata("precision_report", "review_decisions_in_effect")
             lines.append(f"Before review: {before:.4f}  ({reviewed} atom(s) carry a reviewer's decision)")
+    traced, records = report.metadata("precision_report", "trace_share"), report.metadata("precision_report", "records")
+    if traced is not None:
+        lines.append(f"Traceability: {traced:.0%} of {records} records carry the trace id of their calls")
     results = report.materialized.get("acceptance_results")
     if results:
         lines.append(
