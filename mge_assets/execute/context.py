@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mge_assets.atomize.model import Atom
 from mge_assets.graph.model import DependencyGraph
+from mge_assets.llm.prompts import normalized_code
 
 
 def signature(atom: Atom) -> str:
@@ -29,6 +30,5 @@ def dependency_context(
         else:
             # normalized as code_digest is: a dependency asked again that comes out as before, trailing
             # spaces aside, leaves this prompt (and so this atom's reuse key) as it was
-            normalized = "\n".join(line.rstrip() for line in code.rstrip().splitlines())
-            entries.append(f"- {dependency.file}, `{dependency.symbol}`:\n```python\n{normalized}\n```")
+            entries.append(f"- {dependency.file}, `{dependency.symbol}`:\n```python\n{normalized_code(code)}\n```")
     return entries

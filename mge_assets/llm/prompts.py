@@ -152,9 +152,14 @@ def atom_inputs(discovery: DiscoveryDocument, draft: str, dependency_code: Itera
     }
 
 
-def code_digest(code: str) -> str:
+def normalized_code(code: str) -> str:
     """A unit's code as it decides its dependents' answers: trailing spaces and blank lines left out."""
-    return _digest("\n".join(line.rstrip() for line in code.rstrip().splitlines()))
+    return "\n".join(line.rstrip() for line in code.rstrip().splitlines())
+
+
+def code_digest(code: str) -> str:
+    """The digest of a unit's normalized code: equal for an answer that came out as before."""
+    return _digest(normalized_code(code))
 
 
 def task_entities(task: PlanTask) -> list[str] | None:
