@@ -7,6 +7,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict
 
+from mge_assets import pysource
 from mge_assets.acceptance.naming import test_file_for, test_prefix
 from mge_assets.atomize import atomize_with_errors
 from mge_assets.errors import ModelOutputError
@@ -82,7 +83,7 @@ def read_tests_answer(
 
 def _pytest_names(requirement: Requirement, code: str) -> list[str]:
     try:
-        tree = ast.parse(code)
+        tree = pysource.parse(code)
     except SyntaxError as error:
         raise ModelOutputError(f"tests for {requirement.id} do not parse: {error.msg} (line {error.lineno})") from None
     return [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]

@@ -24,6 +24,7 @@ import pandas as pd
 from pyflakes import checker as pyflakes
 from pyflakes import messages as flake
 
+from mge_assets import pysource
 from mge_assets.atomize import atomize_file, atomize_with_errors
 from mge_assets.atomize.atomicity import CRITERIA, atomicity
 from mge_assets.atomize.model import Atom
@@ -109,7 +110,7 @@ def syntax_problems(atom: Atom, code: str, file_bytes: bytes) -> list[str]:
         errors = atomize_with_errors(atom.file, splice(file_bytes, atom, code))[1]
         return [f"syntax error in {atom.file} at line {e.line}: {e.kind} {e.text!r}" for e in errors[:3]]
     try:
-        ast.parse(splice(file_bytes, atom, code))
+        pysource.parse(splice(file_bytes, atom, code))
     except SyntaxError as error:
         return [f"syntax error in {atom.file} at line {error.lineno}: {error.msg}"]
     return []
@@ -122,14 +123,14 @@ def unit_problems(atom: Atom, code: str, source: bytes) -> list[str]:
         found = {(a.kind, a.symbol) for a in atomize_file(atom.file, source)}
         return [] if (atom.kind, atom.symbol) in found else [f"{atom.file} no longer defines `{atom.symbol}`"]
     problems = _one_definition(atom, code)
-    if not _defines(ast.parse(source), atom):
+    if not _defines(pysource.parse(source), atom):
         problems.append(f"{atom.file} no longer defines `{atom.symbol}`")
     return problems
 
 
 def name_messages(path: str, source: bytes) -> list[tuple[int, str]]:
     """pyflakes' undefined and shadowed names in a file: (line, message)."""
-    tree = ast.parse(source)
+    tree = pysource.parse(source)
     result = pyflakes.Checker(tree, filename=path)
     return [(m.lineno, m.message % m.message_args) for m in result.messages if isinstance(m, _NAME_PROBLEMS)]
 
@@ -171,7 +172,7 @@ def _located_or_new(found: list[tuple[int, str]], before: Counter[str], lines: r
 
 def _one_definition(atom: Atom, code: str) -> list[str]:
     try:
-        own = ast.parse(textwrap.dedent(code))
+        own = pysource.parse(textwrap.dedent(code))
     except SyntaxError:
         return []  # judged in the file's context above
     definitions = [n for n in own.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]

@@ -19,6 +19,8 @@ import re
 import tokenize
 from collections.abc import Callable
 
+from mge_assets import pysource
+
 DEFECT_KINDS = ("syntax", "wrong_name", "wrong_return", "missing_statement")
 SILENT_KINDS = ("off_by_one", "wrong_status", "dropped_filter")
 
@@ -36,7 +38,7 @@ def inject(code: str, rng: random.Random, kinds: tuple[str, ...] = DEFECT_KINDS)
 
 def _parsed(code: str) -> ast.Module | None:
     try:
-        return ast.parse(_dedented(code))
+        return pysource.parse(_dedented(code))
     except SyntaxError:
         return None
 

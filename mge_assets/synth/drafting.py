@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 import asyncio
 from collections.abc import Callable
 
 import pandas as pd
 
+from mge_assets import pysource
 from mge_assets.assemble.paths import check_relative_path
 from mge_assets.atomize import atomize_with_errors, language_of
 from mge_assets.errors import ModelOutputError, UnsafePathError
@@ -38,7 +38,7 @@ def draft_reader(task: PlanTask) -> Callable[[str], dict[str, str]]:
         for path, code in written.items():
             if path.endswith(".py"):
                 try:
-                    ast.parse(code)
+                    pysource.parse(code)
                 except SyntaxError as error:
                     raise ModelOutputError(f"{path} line {error.lineno}: {error.msg}") from None
             elif language_of(path):

@@ -12,6 +12,7 @@ import ast
 import copy
 from collections.abc import Iterator
 
+from mge_assets import pysource
 from mge_assets.acceptance.mutation.model import STATUS_SWAPS, Mutant
 
 COMPARE_SWAPS = {
@@ -180,7 +181,7 @@ def _replaced(operator: str, node: ast.AST) -> ast.AST:
 def mutants_of(path: str, source: str) -> list[Mutant]:
     """Every mutant of one file (empty for a file that does not parse)."""
     try:
-        original = ast.parse(source)
+        original = pysource.parse(source)
     except SyntaxError:
         return []
     found = []
