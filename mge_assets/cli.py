@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--port", type=int, default=8765)
     simulate.add_argument("--latency-mean", type=float, default=1.0, help="seconds (lognormal; default 1)")
     simulate.add_argument("--latency-p95", type=float, default=0.0, help="seconds (default twice the mean)")
+    simulate.add_argument(
+        "--output-tokens-per-s", type=float, default=0.0, help="generation speed added to the latency (default: none)"
+    )
     simulate.add_argument("--rpm", type=float, default=0.0, help="requests per minute (0: unlimited)")
     simulate.add_argument("--itpm", type=float, default=0.0, help="input tokens per minute (0: unlimited)")
     simulate.add_argument("--otpm", type=float, default=0.0, help="output tokens per minute (0: unlimited)")
@@ -295,6 +298,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     settings = SimulatorSettings(
         latency_mean_s=args.latency_mean,
         latency_p95_s=args.latency_p95,
+        output_tokens_per_s=args.output_tokens_per_s,
         requests_per_minute=args.rpm,
         input_tokens_per_minute=args.itpm,
         output_tokens_per_minute=args.otpm,

@@ -72,6 +72,7 @@ async def atom_results(
         # An atom's checkpoint is keyed by what decides its answer (its request's reuse key), not by the
         # whole request: an edit elsewhere reuses it. A fresh run salts with its own id: nothing matches.
         fingerprint_salt=context.run.run_id if is_fresh(context.run.tags) else "",
+        atoms_per_call=model_backend.atoms_per_call,
         on_progress=lambda progress: _observe(context, progress),
     )
     frame, report = await run_atoms(atoms, dependency_graph, discovery_document, client, partition, options, ledger)

@@ -9,6 +9,7 @@ from pydantic import PrivateAttr
 
 from mge_assets.defs.tags import CANARY_TAG, FRESH_TAG
 from mge_assets.errors import SettingsError
+from mge_assets.execute.engine import MAX_ATOMS_PER_CALL
 from mge_assets.ledger import Ledger
 from mge_assets.llm import Budget, CallRecord, ModelBackend, ModelClient
 from mge_assets.llm.anthropic_backend import AnthropicBackend
@@ -54,6 +55,7 @@ class ModelBackendResource(dg.ConfigurableResource):
     budget_override_usd: float | None = None  # explicit, recorded: replaces the request's hard cap for the run
     database_url: str | None = None  # cost_events and checkpoints; default MGE_DATABASE_URL, else SQLite
     prompt_caching: bool = True  # the shared context marked for Anthropic's prompt cache (off: to measure it)
+    atoms_per_call: int = 1  # atom_results: small atoms ready together asked in one call, up to this many
     batch_canaries: bool = True  # canary runs (tag mge/canary) through the Message Batches API, at half price
     batch_window_s: float = 2.0  # calls gathered this long into one batch
     batch_poll_s: float = 5.0  # first wait between polls of a batch (it grows to a minute)
@@ -69,6 +71,10 @@ class ModelBackendResource(dg.ConfigurableResource):
             raise SettingsError(f"unknown backend '{self.backend}'; choose one of {', '.join(BACKENDS)}")
         if self.concurrency < 1:
             raise SettingsError(f"concurrency must be at least 1, not {self.concurrency}")
+        if not 1 <= self.atoms_per_call <= MAX_ATOMS_PER_CALL:
+            raise SettingsError(
+                f"atoms_per_call (MGE_ATOMS_PER_CALL) must be 1 to {MAX_ATOMS_PER_CALL}, not {self.atoms_per_call}"
+            )
         if self.backend == "offline":
             return OfflineBackend()
         if self.max_concurrency < 1 or self.initial_concurrency < 1:
@@ -158,6 +164,7 @@ def default_resources() -> dict[str, object]:
             database_url=os.environ.get("MGE_DATABASE_URL") or None,
             budget_override_usd=_optional_float("MGE_BUDGET_OVERRIDE_USD"),
             prompt_caching=_flag("MGE_PROMPT_CACHING", default=True),
+            atoms_per_call=_count("MGE_ATOMS_PER_CALL", default=1),
         ),
         "workspace": WorkspaceResource(
             root=str(workspace_root()), requests_dir=str(requests_dir()), inbox=str(inbox_dir())
@@ -174,6 +181,16 @@ def _optional_float(name: str) -> float | None:
         return float(value)
     except ValueError:
         raise SettingsError(f"{name} must be a number of USD, not {value!r}") from None
+
+
+def _count(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
 
 
 def _flag(name: str, default: bool) -> bool:

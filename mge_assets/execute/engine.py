@@ -20,35 +20,36 @@ import inspect
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from mge_assets.atomize.model import Atom
 from mge_assets.errors import BudgetExceededError, ModelOutputError, ModelUnavailableError
+from mge_assets.execute.outcome import (
+    FINISHED,
+    AtomOutcome,
+    CallShare,
+    Tries,
+    Verdict,
+    call_shares,
+    group_trace_id,
+    restore,
+    trace_id,
+)
 from mge_assets.execute.progress import Progress, caps
 from mge_assets.graph.model import DependencyGraph
-from mge_assets.llm.answers import code_block
+from mge_assets.llm.answers import code_block, units
 from mge_assets.llm.client import ModelClient
 from mge_assets.llm.types import ModelRequest
 
 MAX_ATTEMPTS = 4
-FINISHED = ("valid", "invalid")  # statuses that are checkpointed and never redone
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A validator's judgement of one answer: its problems (empty when valid) and each check's result."""
-
-    problems: tuple[str, ...] = ()
-    checks: dict[str, bool | None] = field(default_factory=dict)  # None: not run
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
+MAX_ATOMS_PER_CALL = 5  # the most atoms one call asks for
 
 
 # build(atom, attempt, errors so far, last rejected answer, final code of its dependencies) -> request
 BuildRequest = Callable[[Atom, int, list[str], str, dict[str, str]], ModelRequest]
+# build_group([(atom, final code of its dependencies), ...]) -> one request asking for all of them
+BuildGroup = Callable[[list[tuple[Atom, dict[str, str]]]], ModelRequest]
 Validate = Callable[[Atom, str], "Verdict | Awaitable[Verdict]"]
 
 
@@ -57,34 +58,6 @@ class Checkpoints(Protocol):
 
     def load(self, fingerprint: str) -> dict[str, Any] | None: ...
     def save(self, fingerprint: str, atom_id: str, outcome: dict[str, Any]) -> None: ...
-
-
-@dataclass(frozen=True)
-class AtomOutcome:
-    """What happened to one atom. `code` is the accepted answer, or the draft when none was accepted."""
-
-    atom_id: str
-    trace_id: str
-    status: str  # valid | invalid | blocked | budget | unavailable
-    code: str
-    attempts: int
-    errors: tuple[str, ...]
-    model_calls: int
-    cache_hits: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    latency_s: float
-    validation_s: float
-    wave: int
-    started_s: float
-    finished_s: float
-    checks: dict[str, bool | None] = field(default_factory=dict)
-    history: tuple[dict[str, Any], ...] = ()
-    resumed: bool = False
-
-    def as_checkpoint(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -97,6 +70,10 @@ class ExecutionSettings:
     # rate-limit it (execute.progress.RateLimited) when what it does costs.
     on_progress: Callable[[Progress], None] | None = None
     progress_tick_s: float = 1.0  # and also this often while nothing changes
+    # Small atoms ready at the same time asked together, this many to a call (1: one call per atom);
+    # an atom of at most `small_atom_loc` lines is small. Each answer is validated, and retried, alone.
+    atoms_per_call: int = 1
+    small_atom_loc: int = 12
 
 
 @dataclass
@@ -111,11 +88,6 @@ class ExecutionReport:
         for outcome in self.outcomes:
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
         return counts
-
-
-def trace_id(partition: str, atom_id: str) -> str:
-    """Stable per partition and atom, so logs and cost events of reruns line up."""
-    return "mge-" + hashlib.sha256(f"{partition}:{atom_id}".encode()).hexdigest()[:16]
 
 
 def critical_priorities(atoms: list[Atom], depends: dict[str, set[str]]) -> dict[str, int]:
@@ -160,9 +132,11 @@ async def execute_atoms(
     settings: ExecutionSettings | None = None,
     checkpoints: Checkpoints | None = None,
     on_finish: Callable[[AtomOutcome], None] | None = None,
+    build_group: BuildGroup | None = None,
 ) -> ExecutionReport:
-    """Run every atom through the model in dependency order; outcomes come back in the atoms' order."""
-    return await _Run(
+    """Run every atom through the model in dependency order; outcomes come back in the atoms' order.
+    With `build_group` and `settings.atoms_per_call` above 1, small atoms ready together share a call."""
+    run = _Run(
         atoms,
         graph,
         client,
@@ -172,7 +146,9 @@ async def execute_atoms(
         settings or ExecutionSettings(),
         checkpoints,
         on_finish,
-    ).run()
+    )
+    run.build_group = build_group
+    return await run.run()
 
 
 class _Run:
@@ -203,6 +179,7 @@ class _Run:
         self.client, self.build_request, self.validate = client, build_request, validate
         self.partition, self.settings = partition, settings
         self.checkpoints, self.on_finish = checkpoints, on_finish
+        self.build_group: BuildGroup | None = None
         self.outcomes: dict[str, AtomOutcome] = {}
         self.ready: list[tuple[int, int, str]] = []
         self.waves_left: dict[int, int] = {}
@@ -258,14 +235,38 @@ class _Run:
                 if not self.ready:
                     return
                 _, _, atom_id = heapq.heappop(self.ready)
-                self.in_flight += 1
+                taken = [atom_id, *self._group_mates(atom_id)]
+                self.in_flight += len(taken)
                 self._report()
-            outcome = await self._execute(self.atoms[atom_id])
-            async with self.condition:
-                self.in_flight -= 1
-                self._finish(outcome)
-                self.condition.notify_all()
-                self._report()
+            if len(taken) == 1:
+                await self._settle(await self._execute(self.atoms[atom_id]))
+            else:
+                await self._execute_group([self.atoms[a] for a in taken])
+
+    async def _settle(self, outcome: AtomOutcome) -> None:
+        async with self.condition:
+            self.in_flight -= 1
+            self._finish(outcome)
+            self.condition.notify_all()
+            self._report()
+
+    def _group_mates(self, first: str) -> list[str]:
+        """Up to `atoms_per_call - 1` other small ready atoms to ask with `first` (itself small), those of
+        its file first (they share their dependencies' code), then by priority; taken off the backlog."""
+        size = self.settings.atoms_per_call
+        if size <= 1 or self.build_group is None or not self._small(first) or not self.ready:
+            return []
+        file = self.atoms[first].file
+        small = [entry for entry in self.ready if self._small(entry[2])]
+        chosen = sorted(small, key=lambda entry: (self.atoms[entry[2]].file != file, entry))[: size - 1]
+        taken = {entry[2] for entry in chosen}
+        if taken:
+            self.ready = [entry for entry in self.ready if entry[2] not in taken]
+            heapq.heapify(self.ready)
+        return [entry[2] for entry in chosen]
+
+    def _small(self, atom_id: str) -> bool:
+        return self.atoms[atom_id].loc <= self.settings.small_atom_loc
 
     async def _tick(self) -> None:
         """Report while nothing changes too: a rate-limited observer that dropped the last change (atoms
@@ -335,10 +336,7 @@ class _Run:
 
     # -- one atom -----------------------------------------------------------------------------
 
-    async def _execute(self, atom: Atom) -> AtomOutcome:
-        started = time.perf_counter() - self.clock
-        if self.unavailable:
-            return self._unsent(atom, "unavailable", self.unavailable)
+    def _prepare(self, atom: Atom) -> _Prepared:
         trace = trace_id(self.partition, atom.id)
         dependency_code = {d: self.outcomes[d].code for d in sorted(self.depends[atom.id])}
 
@@ -347,92 +345,167 @@ class _Run:
             return replace(request, trace_id=trace, priority=float(self.priority[atom.id]))
 
         first = build(1, [], "")
-        fingerprint = self._fingerprint(first)
-        restored = self.checkpoints.load(fingerprint) if self.checkpoints else None
-        if restored is not None:
-            self.resumed += 1
-            return _restore(restored, started, time.perf_counter() - self.clock)
-        outcome = await self._attempts(atom, trace, build, first, started)
+        return _Prepared(atom, trace, dependency_code, build, first, self._fingerprint(first))
+
+    def _restored(self, prepared: _Prepared, started: float) -> AtomOutcome | None:
+        saved = self.checkpoints.load(prepared.fingerprint) if self.checkpoints else None
+        if saved is None:
+            return None
+        self.resumed += 1
+        return restore(saved, started, time.perf_counter() - self.clock)
+
+    def _checkpoint(self, prepared: _Prepared, outcome: AtomOutcome) -> AtomOutcome:
         if self.checkpoints is not None and outcome.status in FINISHED:
-            self.checkpoints.save(fingerprint, atom.id, outcome.as_checkpoint())
+            self.checkpoints.save(prepared.fingerprint, outcome.atom_id, outcome.as_checkpoint())
         return outcome
 
+    async def _execute(self, atom: Atom) -> AtomOutcome:
+        started = time.perf_counter() - self.clock
+        if self.unavailable:
+            return self._unsent(atom, "unavailable", self.unavailable)
+        prepared = self._prepare(atom)
+        restored = self._restored(prepared, started)
+        if restored is not None:
+            return restored
+        return self._checkpoint(prepared, await self._attempts(prepared, started))
+
+    async def _execute_group(self, atoms: list[Atom]) -> None:
+        """Ask the atoms not restored from a checkpoint in one call; each part of the answer is judged
+        on its own, and an atom whose part fails (or is missing) goes on alone from its second attempt."""
+        started = time.perf_counter() - self.clock
+        pending: list[_Prepared] = []
+        for atom in atoms:
+            if self.unavailable:
+                await self._settle(self._unsent(atom, "unavailable", self.unavailable))
+                continue
+            prepared = self._prepare(atom)
+            restored = self._restored(prepared, started)
+            if restored is not None:
+                await self._settle(restored)
+            else:
+                pending.append(prepared)
+        if len(pending) < 2:
+            for prepared in pending:
+                await self._settle(self._checkpoint(prepared, await self._attempts(prepared, started)))
+            return
+        assert self.build_group is not None  # _group_mates takes no mate without it
+        ids = [p.atom.id for p in pending]
+        request = replace(
+            self.build_group([(p.atom, p.dependency_code) for p in pending]),
+            trace_id=group_trace_id(self.partition, ids),
+            priority=max(p.first.priority for p in pending),
+            reuse_key=hashlib.sha256(json.dumps([p.fingerprint for p in pending]).encode()).hexdigest(),
+        )
+        parts: dict[str, str | ModelOutputError] = {}
+        try:
+            response = await self.client.complete(request)
+            parts = units(response.text, ids)
+        except BudgetExceededError:
+            pass  # alone, each atom's smaller call may still fit; each says so when it does not
+        except ModelUnavailableError as error:
+            self.unavailable = str(error)
+            for prepared in pending:
+                await self._settle(self._unsent(prepared.atom, "unavailable", self.unavailable))
+            return
+        except ModelOutputError as error:
+            parts = dict.fromkeys(ids, error)
+        shares = call_shares(self.client.records_for(request.trace_id), [len(p.atom.code) for p in pending])
+
+        async def finish(prepared: _Prepared, share: CallShare) -> None:
+            part = parts.get(prepared.atom.id)
+            tries = Tries(code=prepared.atom.code)
+            if part is not None:
+                await self._judge(prepared.atom, tries, 1, request, part, group=request.trace_id)
+            outcome = await self._attempts(prepared, started, tries, share if parts else CallShare())
+            await self._settle(self._checkpoint(prepared, outcome))
+
+        await asyncio.gather(*(finish(p, share) for p, share in zip(pending, shares, strict=True)))
+
     async def _attempts(
-        self,
-        atom: Atom,
-        trace: str,
-        build: Callable[[int, list[str], str], ModelRequest],
-        first: ModelRequest,
-        started: float,
+        self, prepared: _Prepared, started: float, tries: Tries | None = None, carried: CallShare | None = None
     ) -> AtomOutcome:
-        errors: list[str] = []
-        history: list[dict[str, Any]] = []
-        rejected, status, code, checks = "", "invalid", atom.code, {}
-        validation_s = 0.0
+        """Ask for the atom until an answer validates or its attempts run out, after those in `tries`
+        (its part of a grouped call, whose share of the cost is `carried`)."""
+        atom, trace = prepared.atom, prepared.trace
+        tries = tries or Tries(code=atom.code)
         records_before = len(self.client.records_for(trace))
-        for attempt in range(1, self.settings.max_attempts + 1):
+        for attempt in range(len(tries.history) + 1, self.settings.max_attempts + 1):
+            if tries.status == "valid":
+                break
             if attempt > 1:  # one event loop: the counts need no lock
                 self.retries += 1
                 self._report()
-            request = first if attempt == 1 else build(attempt, errors, rejected)
+            request = prepared.first if attempt == 1 else prepared.build(attempt, tries.errors, tries.rejected)
             try:
                 response = await self.client.complete(request)
-                answer = code_block(response.text)
             except BudgetExceededError as error:
-                status, errors = "budget", [*errors, str(error)]
+                tries.status = "budget"
+                tries.errors.append(str(error))
                 break
             except ModelUnavailableError as error:
                 self.unavailable = str(error)
-                status, errors = "unavailable", [*errors, str(error)]
+                tries.status = "unavailable"
+                tries.errors.append(str(error))
                 break
             except ModelOutputError as error:
-                problem = f"attempt {attempt}: {error}"
-                errors.append(problem)
-                history.append({"attempt": attempt, "temperature": request.temperature, "problems": [problem]})
-                rejected = ""
+                tries.reject(attempt, request.temperature, error)
                 continue
-            clock = time.perf_counter()
-            verdict = self.validate(atom, answer)
-            if inspect.isawaitable(verdict):
-                verdict = await verdict
-            validation_s += time.perf_counter() - clock
-            checks = verdict.checks
-            history.append(
-                {
-                    "attempt": attempt,
-                    "temperature": request.temperature,
-                    "problems": list(verdict.problems),
-                    "checks": checks,
-                    "answer": answer[:2000],
-                }
-            )
-            if verdict.ok:
-                status, code = "valid", answer
-                break
-            errors.append(f"attempt {attempt}: " + "; ".join(verdict.problems))
-            rejected = response.text
+            await self._judge(atom, tries, attempt, request, response.text)
         records = self.client.records_for(trace)[records_before:]
         calls = [r for r in records if not r.cached]
+        carried = carried or CallShare()
         return AtomOutcome(
             atom_id=atom.id,
             trace_id=trace,
-            status=status,
-            code=code,
-            attempts=len(history),
-            errors=tuple(errors),
-            model_calls=len(calls),
-            cache_hits=len(records) - len(calls),
-            input_tokens=sum(r.input_tokens + r.cache_write_tokens + r.cache_read_tokens for r in calls),
-            output_tokens=sum(r.output_tokens for r in calls),
-            cost_usd=sum(r.cost_usd for r in calls),
-            latency_s=sum(r.latency_s for r in records),
-            validation_s=validation_s,
+            status=tries.status,
+            code=tries.code,
+            attempts=len(tries.history),
+            errors=tuple(tries.errors),
+            model_calls=len(calls) + carried.calls,
+            cache_hits=len(records) - len(calls) + carried.hits,
+            input_tokens=sum(r.input_tokens + r.cache_write_tokens + r.cache_read_tokens for r in calls)
+            + carried.input_tokens,
+            output_tokens=sum(r.output_tokens for r in calls) + carried.output_tokens,
+            cost_usd=sum(r.cost_usd for r in calls) + carried.cost_usd,
+            latency_s=sum(r.latency_s for r in records) + carried.latency_s,
+            validation_s=tries.validation_s,
             wave=self.wave.get(atom.id, 0),
             started_s=started,
             finished_s=time.perf_counter() - self.clock,
-            checks=checks,
-            history=tuple(history),
+            checks=tries.checks,
+            history=tuple(tries.history),
         )
+
+    async def _judge(
+        self, atom: Atom, tries: Tries, attempt: int, request: ModelRequest, text: str | Exception, group: str = ""
+    ) -> None:
+        """Read and validate one answer (or an atom's part of a grouped one) into `tries`."""
+        try:
+            if isinstance(text, Exception):
+                raise text
+            answer = code_block(text)
+        except ModelOutputError as error:
+            tries.reject(attempt, request.temperature, error, group)
+            return
+        clock = time.perf_counter()
+        verdict = self.validate(atom, answer)
+        if inspect.isawaitable(verdict):
+            verdict = await verdict
+        tries.validation_s += time.perf_counter() - clock
+        tries.checks = verdict.checks
+        entry: dict[str, Any] = {
+            "attempt": attempt,
+            "temperature": request.temperature,
+            "problems": list(verdict.problems),
+            "checks": verdict.checks,
+            "answer": answer[:2000],
+        }
+        tries.history.append(entry | ({"group": group} if group else {}))
+        if verdict.ok:
+            tries.status, tries.code = "valid", answer
+            return
+        tries.errors.append(f"attempt {attempt}: " + "; ".join(verdict.problems))
+        tries.rejected = text
 
     def _unsent(self, atom: Atom, status: str, reason: str) -> AtomOutcome:
         now = time.perf_counter() - self.clock
@@ -467,22 +540,13 @@ class _Run:
         return hashlib.sha256(material.encode()).hexdigest()
 
 
-def _restore(saved: dict[str, Any], started: float, finished: float) -> AtomOutcome:
-    values = {k: v for k, v in saved.items() if k in AtomOutcome.__dataclass_fields__}
-    values["errors"] = tuple(values.get("errors", ()))
-    values["history"] = tuple(values.get("history", ()))
-    return AtomOutcome(
-        **{
-            **values,
-            "model_calls": 0,
-            "cache_hits": 0,
-            "input_tokens": 0,
-            "output_tokens": 0,
-            "cost_usd": 0.0,
-            "latency_s": 0.0,
-            "validation_s": 0.0,
-            "started_s": started,
-            "finished_s": finished,
-            "resumed": True,
-        }
-    )
+@dataclass(frozen=True)
+class _Prepared:
+    """An atom ready to be asked: its trace, its dependencies' code, its first request and checkpoint key."""
+
+    atom: Atom
+    trace: str
+    dependency_code: dict[str, str]
+    build: Callable[[int, list[str], str], ModelRequest]
+    first: ModelRequest
+    fingerprint: str

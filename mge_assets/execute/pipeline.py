@@ -27,7 +27,7 @@ from mge_assets.execute.typecheck import TypeChecker
 from mge_assets.execute.validate import CHECKS, AtomValidator
 from mge_assets.graph.model import DependencyGraph
 from mge_assets.llm.client import ModelClient
-from mge_assets.llm.prompts import atom_request
+from mge_assets.llm.prompts import atom_request, atoms_request
 from mge_assets.plan.discovery import DiscoveryDocument
 from mge_assets.request.modes import MODES
 
@@ -66,6 +66,7 @@ class StageOptions:
     type_check_dir: Path | None = None  # where the drafts are written for mypy; None: no type check
     mypy_cache: Path | None = None
     fingerprint_salt: str = ""
+    atoms_per_call: int = 1  # v2: small atoms ready together asked in one call, this many at most
     # Snapshots of the atoms' progress: the first, then at most one per `progress_every_s` seconds of
     # `clock`, and always the final one (so an observer's cost does not grow with the atoms).
     on_progress: Callable[[Progress], None] | None = None
@@ -127,6 +128,7 @@ async def run_atoms(
         workers=options.workers,
         fingerprint_salt=f"v2:{options.fingerprint_salt}",
         on_progress=options.progress_callback(),
+        atoms_per_call=options.atoms_per_call,
     )
     report = await execute_atoms(
         list(by_id.values()),
@@ -138,6 +140,7 @@ async def run_atoms(
         settings,
         checkpoints,
         on_finish,
+        build_group=_group_builder(discovery, graph, by_id),
     )
     return results_frame(report.outcomes, atoms), report
 
@@ -146,6 +149,14 @@ def _builder(discovery: DiscoveryDocument, graph: DependencyGraph, by_id: dict[s
     def build(atom: Atom, attempt: int, errors: list[str], rejected: str, final_code: dict[str, str]):
         context = dependency_context(atom, graph, by_id, final_code)
         return atom_request(discovery, atom.__dict__, context, "", attempt, errors, rejected)
+
+    return build
+
+
+def _group_builder(discovery: DiscoveryDocument, graph: DependencyGraph, by_id: dict[str, Atom]):
+    def build(members: list[tuple[Atom, dict[str, str]]]):
+        asked = [(atom.__dict__, dependency_context(atom, graph, by_id, code)) for atom, code in members]
+        return atoms_request(discovery, asked, "")
 
     return build
 

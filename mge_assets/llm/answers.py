@@ -10,6 +10,7 @@ from mge_assets.errors import ModelOutputError
 
 _FENCE = re.compile(r"```[a-zA-Z0-9_+-]*[ \t]*\n(.*?)^```", re.DOTALL | re.MULTILINE)
 _FILE = re.compile(r'<file path="([^"]+)">\n(.*?)</file>', re.DOTALL)
+_UNIT = re.compile(r'<unit id="([^"]+)">\n(.*?)</unit>', re.DOTALL)
 
 
 def code_block(answer: str) -> str:
@@ -38,6 +39,26 @@ def files(answer: str) -> dict[str, str]:
     return dict(found)
 
 
+def units(answer: str, ids: list[str]) -> dict[str, str | ModelOutputError]:
+    """Each asked unit's part of a batched answer (`<unit id="...">` blocks): its text, or the problem
+    that leaves it without one (missing, or written twice). Blocks for ids not asked are ignored: a
+    unit is never taken from a block meant for another."""
+    found: dict[str, list[str]] = {}
+    for unit_id, text in _UNIT.findall(answer):
+        found.setdefault(unit_id, []).append(text)
+    parts: dict[str, str | ModelOutputError] = {}
+    for unit_id in ids:
+        texts = found.get(unit_id, [])
+        if len(texts) == 1:
+            parts[unit_id] = texts[0]
+        else:
+            how = "no" if not texts else f"{len(texts)}"
+            parts[unit_id] = ModelOutputError(
+                f'the batched answer has {how} <unit id="{unit_id}"> block{"s" if texts else ""}, where one was asked'
+            )
+    return parts
+
+
 def json_object(answer: str) -> dict[str, Any]:
     """The JSON object of an answer (bare, or inside a fenced block)."""
     blocks = _FENCE.findall(answer)
@@ -59,3 +80,8 @@ def render_files(files_by_path: dict[str, str]) -> str:
 def render_code(code: str, language: str = "python") -> str:
     """The inverse of `code_block`."""
     return f"```{language}\n{code}{'' if code.endswith(chr(10)) else chr(10)}```\n"
+
+
+def render_units(parts: dict[str, str]) -> str:
+    """The inverse of `units`: how a batched answer is written."""
+    return "".join(f'<unit id="{unit_id}">\n{text}</unit>\n' for unit_id, text in parts.items())

@@ -304,6 +304,50 @@ def atom_request(
     )
 
 
+def atoms_request(
+    discovery: DiscoveryDocument, members: Sequence[tuple[dict, list[str]]], trace_id: str
+) -> ModelRequest:
+    """Ask for the final code of several small atoms in one call: each atom's draft, and the code they
+    depend on listed once. The answer holds one `<unit id="...">` block per atom (`answers.units`); each
+    is validated on its own, and one that fails is asked again alone."""
+    shared: list[str] = []
+    for _atom, context in members:
+        shared.extend(entry for entry in context if entry not in shared)
+    sections = []
+    for atom, context in members:
+        fence = atom.get("language") or "python"
+        uses = ", ".join(f"[{shared.index(entry) + 1}]" for entry in context) or "nothing listed"
+        sections.append(
+            f'Unit "{atom["id"]}": the {atom["kind"]} `{atom["symbol"]}` in `{atom["file"]}`. It uses {uses}. '
+            f"Its first draft:\n```{fence}\n{atom['code']}```"
+        )
+    listed = "\n".join(f"[{index}] {entry.removeprefix('- ')}" for index, entry in enumerate(shared, 1))
+    prompt = (
+        f"Write the final code of each of these {len(members)} units. The code they use:\n{listed or '(none)'}\n\n"
+        + "\n\n".join(sections)
+        + "\n\nFor each unit keep its indentation and surrounding blank lines and define exactly that unit. "
+        'Answer with one <unit id="..."> block per unit, in this order, each holding one fenced code block '
+        "and closed by </unit>, and nothing else.\n\n"
+        + embed(
+            "write_atoms",
+            {
+                "atoms": [
+                    {"atom": {k: a[k] for k in ("id", "file", "kind", "symbol")}, "draft": a["code"], "feedback": False}
+                    for a, _context in members
+                ]
+            },
+        )
+    )
+    return ModelRequest(
+        kind="write_atoms",
+        system=system_context(discovery),
+        prompt=prompt,
+        temperature=_temperature(1),
+        max_tokens=max(1024, sum(len(a["code"]) // 2 + 128 for a, _context in members)),
+        trace_id=trace_id,
+    )
+
+
 def tests_request(
     discovery: DiscoveryDocument, requirement: Requirement, attempt: int = 1, errors: Sequence[str] = ()
 ) -> ModelRequest:

@@ -44,6 +44,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mge_assets.errors import MgeError
+from mge_assets.llm.answers import render_units
 from mge_assets.llm.envelope import extract
 from mge_assets.simulator.defects import DEFECT_KINDS, INJECTORS, SILENT_KINDS, inject, silent_sites
 from mge_assets.simulator.prompt_cache import Block, CacheControlError, PromptCache, request_blocks
@@ -64,6 +65,9 @@ class SimulatorSettings:
 
     latency_mean_s: float = 0.0
     latency_p95_s: float = 0.0  # 0: twice the mean
+    # Generation time on top of the latency drawn per request: an answer of N tokens takes N / this
+    # many seconds more (0: none). A call asking for several atoms waits for all of their code.
+    output_tokens_per_s: float = 0.0
     requests_per_minute: float = 0.0
     input_tokens_per_minute: float = 0.0
     output_tokens_per_minute: float = 0.0
@@ -234,6 +238,8 @@ class Simulator:
         await asyncio.sleep(latency)
         payload = self.compose(call, latency)
         output_tokens = payload["usage"]["output_tokens"]
+        if self.settings.output_tokens_per_s > 0:
+            await asyncio.sleep(output_tokens / self.settings.output_tokens_per_s)
         if "output-tokens" in self.buckets:
             self.buckets["output-tokens"].level -= output_tokens
         stats.answered += 1
@@ -321,11 +327,24 @@ class Simulator:
         self.buckets[name].level -= amount
 
     def _answer(self, system: str, prompt: str, latency: float) -> str:
-        from mge_assets.synth.offline import answer  # the synthesizer imports llm helpers; import late
-
         payload = extract(system, prompt)
         kind = payload.get("kind", "")
         self.stats.by_kind[kind] += 1
+        if kind != "write_atoms":
+            return self._answer_one(payload, latency)
+        # several atoms in one call: each answered as if asked alone, slips and all
+        shared = {k: v for k, v in payload.items() if k != "atoms"}
+        return render_units(
+            {
+                unit["atom"]["id"]: self._answer_one({**shared, **unit, "kind": "write_atom"}, latency)
+                for unit in payload["atoms"]
+            }
+        )
+
+    def _answer_one(self, payload: dict[str, Any], latency: float) -> str:
+        from mge_assets.synth.offline import answer  # the synthesizer imports llm helpers; import late
+
+        kind = payload.get("kind", "")
         recorded = self.script.answer(payload) if self.script is not None else None
         if recorded is not None:
             self.stats.scripted[kind] += 1

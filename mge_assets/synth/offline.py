@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mge_assets.errors import ModelOutputError
-from mge_assets.llm.answers import render_code, render_files
+from mge_assets.llm.answers import render_code, render_files, render_units
 from mge_assets.plan.discovery import DiscoveryDocument, discover
 from mge_assets.plan.masterplan import PlanTask
 from mge_assets.request import Requirement, parse_request
@@ -22,6 +22,8 @@ def answer(payload: dict[str, Any]) -> str:
         return render_files(draft_task(discovery, PlanTask.model_validate(payload["task"])))
     if kind == "write_atom":
         return render_code(payload["draft"])
+    if kind == "write_atoms":
+        return render_units({unit["atom"]["id"]: render_code(unit["draft"]) for unit in payload["atoms"]})
     if kind == "write_tests":
         from mge_assets.acceptance.generate import offline_tests_answer  # acceptance builds on synth
 

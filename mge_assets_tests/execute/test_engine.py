@@ -11,7 +11,7 @@ from mge_assets.execute import ExecutionSettings, Verdict, execute_atoms
 from mge_assets.execute.engine import critical_priorities, trace_id
 from mge_assets.graph.model import DependencyGraph, Edge
 from mge_assets.llm import ModelClient, ModelRequest, ModelResponse
-from mge_assets.llm.answers import render_code
+from mge_assets.llm.answers import render_code, render_units
 from mge_assets.llm.envelope import embed, extract
 
 
@@ -47,8 +47,12 @@ class RecordingBackend:
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         payload = extract(request.prompt)
-        self.log.append(("start", payload["atom"]["id"]))
+        asked = payload.get("atoms", [payload])  # one atom, or several in one call
+        self.log.extend(("start", unit["atom"]["id"]) for unit in asked)
         await asyncio.sleep(self.random.choice([0, 0, 0.001, 0.002]))
+        if "atoms" in payload:
+            parts = {unit["atom"]["id"]: render_code(unit["draft"]) for unit in asked}
+            return ModelResponse(text=render_units(parts), model="offline")
         return ModelResponse(text=render_code(payload["draft"]), model="offline")
 
 
@@ -56,6 +60,11 @@ def build(atom, attempt, errors, rejected, final_code):
     payload = {"atom": {"id": atom.id}, "draft": atom.code, "feedback": bool(errors), "deps": sorted(final_code)}
     temperature = (0.7, 0.5, 0.3, 0.3)[attempt - 1]
     return ModelRequest("write_atom", "system", f"{errors}\n" + embed("write_atom", payload), temperature)
+
+
+def build_group(members):
+    units = [{"atom": {"id": atom.id}, "draft": atom.code, "feedback": False} for atom, _code in members]
+    return ModelRequest("write_atoms", "system", embed("write_atoms", {"atoms": units}), 0.7)
 
 
 def accept(atom, code):
@@ -72,12 +81,18 @@ def dags(draw):
 
 
 @settings(max_examples=60, deadline=None)
-@given(dag=dags(), workers=st.integers(min_value=1, max_value=8), barrier=st.booleans(), seed=st.integers(0, 99))
-def test_no_atom_starts_before_its_dependencies_finish(dag, workers, barrier, seed):
+@given(
+    dag=dags(),
+    workers=st.integers(min_value=1, max_value=8),
+    barrier=st.booleans(),
+    seed=st.integers(0, 99),
+    per_call=st.sampled_from([1, 3, 5]),
+)
+def test_no_atom_starts_before_its_dependencies_finish(dag, workers, barrier, seed, per_call):
     ids, edges = dag
     log: list[tuple[str, str]] = []
     client = ModelClient(RecordingBackend(log, seed))
-    settings_ = ExecutionSettings(workers=workers, barrier=barrier)
+    settings_ = ExecutionSettings(workers=workers, barrier=barrier, atoms_per_call=per_call)
 
     def finished(outcome):
         log.append(("finish", outcome.atom_id))
@@ -92,6 +107,7 @@ def test_no_atom_starts_before_its_dependencies_finish(dag, workers, barrier, se
             "p",
             settings_,
             on_finish=finished,
+            build_group=build_group,
         )
     )
     assert [o.atom_id for o in report.outcomes] == ids
