@@ -3,7 +3,7 @@
 For each request, two cold runs (`mge run`, through the real SDK), each in a fresh home against a fresh
 simulator with the same settings: a lognormal latency (mean 1 s, p95 3 s) plus generation time (80
 output tokens a second: a call that asks for five atoms waits for all their code), a rate limit, and
-visible defects in a share of first answers (so some parts are retried alone). One run asks every
+defects level-1 validation sees in a share of first answers (so some parts are retried alone). One run asks every
 atom alone (`MGE_ATOMS_PER_CALL=1`), the other up to `--per-call` small atoms at a time. Prompt caching
 is on in both, as it is by default.
 
@@ -36,6 +36,9 @@ from mge_assets.readback.report import read_report
 from mge_assets.simulator import SimulatorSettings, running_simulator
 
 ROOT = Path(__file__).resolve().parent.parent
+# defects level-1 validation sees, so they are retried: one a project's tests alone would see fails a
+# gate, and the run compares nothing
+VISIBLE_DEFECTS = ("syntax", "wrong_name")
 
 
 @dataclass
@@ -63,6 +66,7 @@ def main() -> int:
         output_tokens_per_s=args.output_tokens_per_s,
         requests_per_minute=args.rpm,
         defect_rate=args.defect_rate,
+        defect_kinds=VISIBLE_DEFECTS,
         seed=args.seed,
     )
     runs: list[Run] = []
