@@ -3,8 +3,11 @@
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from mge_assets.atomize import Atom
-from mge_assets.errors import ModelOutputError
+from mge_assets.defs.resources import default_resources
+from mge_assets.errors import ModelOutputError, SettingsError
 from mge_assets.execute import ExecutionSettings, Verdict, execute_atoms
 from mge_assets.llm import ModelClient, ModelRequest, ModelResponse
 from mge_assets.llm.answers import code_block, render_code, render_units, units
@@ -146,3 +149,12 @@ def test_the_simulator_answers_each_grouped_atom_as_if_it_were_asked_alone():
     assert grouped.stats.defects_injected == alone.stats.defects_injected
     assert sum(grouped.stats.defects_injected.values()) > 0  # the seed puts a defect in some of them
     assert grouped.stats.by_kind["write_atoms"] == 1 and alone.stats.by_kind["write_atom"] == 4
+
+
+@pytest.mark.parametrize("value, problem", [("9", "must be 1 to 5, not 9"), ("five", "must be a whole number")])
+def test_atoms_per_call_out_of_range_is_a_clear_settings_error(monkeypatch, value: str, problem: str) -> None:
+    monkeypatch.setenv("MGE_ATOMS_PER_CALL", value)
+    with pytest.raises(SettingsError, match=problem):
+        default_resources()["model_backend"].build_backend()
+    monkeypatch.setenv("MGE_ATOMS_PER_CALL", "5")
+    assert default_resources()["model_backend"].atoms_per_call == 5

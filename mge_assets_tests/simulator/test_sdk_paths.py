@@ -3,6 +3,7 @@ bad answers turned into failed attempts, and the hard cap held with many calls i
 
 import asyncio
 import itertools
+import time
 from dataclasses import replace
 
 import pytest
@@ -85,6 +86,15 @@ def test_the_same_request_takes_the_same_time_and_latency_is_lognormal():
     assert Simulator(SimulatorSettings(latency_mean_s=1.0, seed=4))._latency("request 7") != draws[7]
     assert sum(draws) / len(draws) == pytest.approx(1.0, rel=0.05)
     assert draws[int(0.95 * len(draws))] == pytest.approx(2.5, rel=0.1)
+
+
+def test_an_answer_takes_its_generation_time_on_top_of_the_latency():
+    with running_simulator(SimulatorSettings(output_tokens_per_s=20.0)) as (url, _):
+        began = time.perf_counter()
+        response = asyncio.run(backend(url).complete(atom_request("a")))
+        elapsed = time.perf_counter() - began
+    assert response.usage.output_tokens >= 15  # so that its generation takes most of a second
+    assert elapsed >= response.usage.output_tokens / 20.0
 
 
 def test_an_empty_answer_is_a_model_output_error():
