@@ -55,11 +55,14 @@ def decode(blob: bytes) -> FileResult | None:
     return atoms, errors
 
 
+_SCHEMA = 1  # in the file's name: a cache of another layout is another file, never misread
+
+
 class AtomCache:
-    """`MGE_HOME/atomize-cache/atoms.sqlite`, opened on first use; counts the files it reused."""
+    """`MGE_HOME/atomize-cache/atoms-1.sqlite`, opened on first use; counts the files it reused."""
 
     def __init__(self, folder: Path) -> None:
-        self.path = folder / "atoms.sqlite"
+        self.path = folder / f"atoms-{_SCHEMA}.sqlite"
         self.hits = 0
         self.misses = 0
         self._db: sqlite3.Connection | None = None

@@ -90,11 +90,11 @@ def test_a_damaged_entry_or_database_is_a_miss(codebase: Path, tmp_path: Path) -
     folder = tmp_path / "cache"
     fresh = _outcome(analyze_path(codebase))
     analyze_path(codebase, cache=AtomCache(folder))
-    with sqlite3.connect(folder / "atoms.sqlite") as db:
+    with sqlite3.connect(AtomCache(folder).path) as db:
         db.execute("UPDATE entries SET blob = ? WHERE rowid = 1", (b"not a pickle",))
     damaged = analyze_path(codebase, cache=AtomCache(folder))
     assert (damaged.reused, _outcome(damaged)) == (6, fresh)
-    (folder / "atoms.sqlite").write_bytes(b"garbage " * 100)
+    AtomCache(folder).path.write_bytes(b"garbage " * 100)
     replaced = analyze_path(codebase, cache=AtomCache(folder))
     assert (replaced.reused, _outcome(replaced)) == (0, fresh)
     assert analyze_path(codebase, cache=AtomCache(folder)).reused == 7
