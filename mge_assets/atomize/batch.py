@@ -64,24 +64,25 @@ def atomize_tree(
 
 
 def _atomize(
-    sources: list[tuple[str, bytes]], line_budget: int, jobs: int, pickled: bool
+    sources: list[tuple[str, bytes]], line_budget: int, jobs: int, cached: bool
 ) -> Iterator[FileResult | bytes | None]:
-    """Each file's result, pickled when it is to be cached or comes from a worker."""
+    """Each file's result, pickled (and compressed when `cached`) when it is to be cached or comes from
+    a worker."""
     if jobs == 1 or len(sources) < 2:
         for path, source in sources:
             result = atomize_with_errors(path, source, line_budget)
-            yield encode(result) if pickled else result
+            yield encode(result, compress=True) if cached else result
         return
     chunks = _chunks(sources, jobs * _CHUNKS_PER_WORKER)
     with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=_context()) as pool:
-        futures = deque(pool.submit(_atomize_chunk, chunk, line_budget) for chunk in chunks)
+        futures = deque(pool.submit(_atomize_chunk, chunk, line_budget, cached) for chunk in chunks)
         while futures:  # a chunk's results are let go as soon as they are read, not kept to the end
             yield from futures.popleft().result()
 
 
-def _atomize_chunk(chunk: list[tuple[str, bytes]], line_budget: int) -> list[bytes]:
+def _atomize_chunk(chunk: list[tuple[str, bytes]], line_budget: int, compress: bool) -> list[bytes]:
     with paused_gc():
-        return [encode(atomize_with_errors(path, source, line_budget)) for path, source in chunk]
+        return [encode(atomize_with_errors(path, source, line_budget), compress) for path, source in chunk]
 
 
 def _chunks(sources: list[tuple[str, bytes]], count: int) -> list[list[tuple[str, bytes]]]:
