@@ -190,9 +190,8 @@ def _atomize_json(analysis: Analysis) -> dict[str, Iterable[dict] | dict | None]
 
 
 def _write_json(sections: dict[str, Iterable[dict] | dict | None], out: TextIO) -> None:
-    """One JSON object, an item of each list a line. Each item goes through json's C encoder (with
-    `indent` json encodes in Python, several times slower than the atomizing), and the text of a
-    large codebase is never held whole."""
+    """One JSON object, an item of each list a line: each item goes through json's C encoder, which
+    `indent` turns off, and the text of a large codebase is never held whole."""
     import json
 
     out.write("{")
