@@ -49,6 +49,8 @@ def atomize_tree(
             results[index] = cache.get(keys[index])
         if results[index] is None:
             todo.append((index, path, source))
+    if cache is not None:
+        cache.close()  # SQLite's advice: no connection open across a fork; the writes open it again
     sources = [(path, source) for _, path, source in todo]
     indices = [index for index, _, _ in todo]
     del todo  # the sources go with the chunks; only the workers need them
