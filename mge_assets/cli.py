@@ -7,9 +7,9 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from mge_assets.commands.canary import add_canary_commands
 from mge_assets.commands.dual_run import add_dual_run_command
@@ -22,11 +22,14 @@ from mge_assets.errors import MgeError
 if TYPE_CHECKING:
     from dagster import DagsterInstance
 
+    from mge_assets.graph.analyze import Analysis
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    _quiet_dagster()
+    if getattr(args, "uses_dagster", True):
+        _quiet_dagster()
     try:
         return args.command(args)
     except MgeError as error:
@@ -116,7 +119,19 @@ def _parser() -> argparse.ArgumentParser:
     atomize.add_argument("--json", action="store_true", help="print every atom and edge as JSON instead")
     atomize.add_argument("--line-budget", type=int, default=10, help="lines per atom before a split (default 10)")
     atomize.add_argument("--graph", type=Path, help="also write the atom graph here (.dot or .mmd for Mermaid)")
-    atomize.set_defaults(command=cmd_atomize)
+    atomize.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes that atomize files (default: the number of cores, %(default)s)",
+    )
+    atomize.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="atomize every file again rather than reuse the results of unchanged files ($MGE_HOME/atomize-cache)",
+    )
+    # Importing dagster only to quiet it would cost `mge atomize` a second of its start-up.
+    atomize.set_defaults(command=cmd_atomize, uses_dagster=False)
 
     add_dual_run_command(sub)
     add_canary_commands(sub)
@@ -131,16 +146,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_atomize(args: argparse.Namespace) -> int:
-    import json
-
+    from mge_assets.atomize.cache import AtomCache
     from mge_assets.graph.analyze import analyze_path, summary, to_dot, to_mermaid
+    from mge_assets.settings import mge_home
 
     if args.line_budget < 1:
         raise MgeError(f"--line-budget must be at least 1, not {args.line_budget}")
+    if args.jobs < 1:
+        raise MgeError(
+            f"--jobs must be at least 1 (the processes that atomize files), not {args.jobs}; "
+            f"leave it out to use all {os.cpu_count() or 1} cores"
+        )
     if args.graph is not None and args.graph.suffix not in (".dot", ".mmd"):
         raise MgeError(f"--graph {args.graph}: name a .dot (Graphviz) or .mmd (Mermaid) file")
+    cache = None if args.no_cache else AtomCache(mge_home() / "atomize-cache")
     try:
-        analysis = analyze_path(args.path, args.line_budget)
+        analysis = analyze_path(args.path, args.line_budget, args.jobs, cache)
     except ValueError as error:
         raise MgeError(str(error)) from error
     for error in analysis.errors:
@@ -150,26 +171,47 @@ def cmd_atomize(args: argparse.Namespace) -> int:
     if args.graph is not None:
         args.graph.write_text(to_dot(analysis.graph) if args.graph.suffix == ".dot" else to_mermaid(analysis.graph))
     if args.json:
-        print(json.dumps(_atomize_json(analysis), indent=1))
+        _write_json(_atomize_json(analysis), sys.stdout)
         return 0
     _print_atomize_summary(summary(analysis), analysis)
     return 0
 
 
-def _atomize_json(analysis) -> dict:
+def _atomize_json(analysis: Analysis) -> dict[str, Iterable[dict] | dict | None]:
+    """The sections of `mge atomize --json`, each list made item by item as it is written."""
     fields = ("id", "file", "start_byte", "end_byte", "start_line", "end_line", "kind", "symbol", "parent", "loc")
     graph = analysis.graph
     return {
-        "atoms": [{k: getattr(a, k) for k in fields} | {"complexity": a.complexity} for a in analysis.atoms],
-        "edges": [{"source": e.source, "target": e.target, "type": e.type, "late": e.late} for e in graph.edges],
-        "broken": [b.model_dump() for b in graph.broken],
-        "file_edges": [e.model_dump() for e in analysis.file_edges],
-        "waves": [list(w) for w in graph.waves],
-        "parse_errors": [e.__dict__ for e in analysis.errors],
+        "atoms": ({k: getattr(a, k) for k in fields} | {"complexity": a.complexity} for a in analysis.atoms),
+        "edges": ({"source": e.source, "target": e.target, "type": e.type, "late": e.late} for e in graph.edges),
+        "broken": (b.model_dump() for b in graph.broken),
+        "file_edges": (e.model_dump() for e in analysis.file_edges),
+        "waves": (list(w) for w in graph.waves),
+        "parse_errors": (e.__dict__ for e in analysis.errors),
+        "cache": None if analysis.reused is None else {"reused": analysis.reused, "files": len(analysis.files)},
     }
 
 
-def _print_atomize_summary(figures: dict, analysis) -> None:
+def _write_json(sections: dict[str, Iterable[dict] | dict | None], out: TextIO) -> None:
+    """One JSON object, an item of each list a line: each item goes through json's C encoder, which
+    `indent` turns off, and the text of a large codebase is never held whole."""
+    import json
+
+    out.write("{")
+    for number, (key, value) in enumerate(sections.items()):
+        out.write(f"{',' if number else ''}\n{json.dumps(key)}: ")
+        if value is None or isinstance(value, dict):
+            out.write(json.dumps(value))
+            continue
+        separator = "["
+        for item in value:
+            out.write(f"{separator}\n {json.dumps(item)}")
+            separator = ","
+        out.write("[]" if separator == "[" else "\n]")
+    out.write("\n}\n")
+
+
+def _print_atomize_summary(figures: dict, analysis: Analysis) -> None:
     loc = figures["loc"]
     print(f"{analysis.root}: {figures['files']} files, {figures['lines']} lines, {figures['atoms']} atoms")
     print("atoms by kind:  " + ", ".join(f"{k} {n}" for k, n in figures["atoms_by_kind"].items()))
@@ -184,6 +226,8 @@ def _print_atomize_summary(figures: dict, analysis) -> None:
     )
     if figures["parse_errors"]:
         print(f"parse errors:   {figures['parse_errors']} (listed above; those files were still atomized)")
+    if analysis.reused is not None:
+        print(f"cache:          {analysis.reused} of {figures['files']} files reused")
 
 
 def cmd_submit(args: argparse.Namespace) -> int:

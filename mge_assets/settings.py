@@ -1,6 +1,7 @@
 """Where MGE keeps things, from the environment, with defaults relative to the working directory.
 
-MGE_HOME (default `.mge`): submitted requests, the response cache, asset values, the SQLite store.
+MGE_HOME (default `.mge`): submitted requests, the response cache, asset values, the SQLite store,
+the atomize cache.
 MGE_WORKSPACE (default `mge_workspace`): the generated projects, one directory per request.
 MGE_INBOX (default `mge_inbox`): drop request files here for the inbox sensor.
 """

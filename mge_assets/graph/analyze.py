@@ -6,14 +6,13 @@ gives its atoms). Folders of dependencies, caches and virtual environments are l
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from mge_assets.atomize import LINE_BUDGET, Atom, ParseError, atomize_with_errors, language_of
+from mge_assets.atomize import LINE_BUDGET, Atom, ParseError, language_of
+from mge_assets.atomize.batch import atomize_tree, paused_gc
+from mge_assets.atomize.cache import AtomCache
 from mge_assets.graph.build import build_graph, file_edges
 from mge_assets.graph.model import DependencyGraph, FileEdge
 from mge_assets.graph.resolve import TsConfig, parse_tsconfig
@@ -30,19 +29,7 @@ class Analysis:
     errors: tuple[ParseError, ...]
     graph: DependencyGraph
     file_edges: tuple[FileEdge, ...]
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cycle collector while a codebase is atomized: atoms hold no cycles, and with it on every
-    full collection rescans all atoms made so far, so the cost would grow with the square of the code."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    reused: int | None = None  # files whose atoms came from the cache; None without one
 
 
 def source_files(root: Path) -> list[str]:
@@ -75,8 +62,9 @@ def _import_root(folder: Path) -> Path:
     return folder
 
 
-def analyze_path(root: Path, line_budget: int = LINE_BUDGET) -> Analysis:
-    """Atoms, parse errors, the atom graph and the file-level imports of the codebase under `root`."""
+def analyze_path(root: Path, line_budget: int = LINE_BUDGET, jobs: int = 1, cache: AtomCache | None = None) -> Analysis:
+    """Atoms, parse errors, the atom graph and the file-level imports of the codebase under `root`,
+    its files atomized by `jobs` processes (or read from `cache` where they have not changed)."""
     if not root.exists():
         raise ValueError(f"{root} does not exist: give a folder or a file of Python, JavaScript or TypeScript")
     base = _import_root(root if root.is_dir() else root.parent)
@@ -85,13 +73,13 @@ def analyze_path(root: Path, line_budget: int = LINE_BUDGET) -> Analysis:
     files = [f if inside == "." else f"{inside}/{f}" for f in found]
     if not files:
         raise ValueError(f"{root} holds no .py, .js, .jsx, .mjs, .cjs, .ts, .mts, .cts or .tsx file")
-    atoms: list[Atom] = []
-    errors: list[ParseError] = []
     config = read_tsconfig(base)
+    hits = cache.hits if cache is not None else 0
     with paused_gc():
-        for path in files:
-            found, problems = atomize_with_errors(path, (base / path).read_bytes(), line_budget)
-            atoms.extend(found)
+        atoms: list[Atom] = []
+        errors: list[ParseError] = []
+        for found_atoms, problems in atomize_tree(base, files, line_budget, jobs, cache):
+            atoms.extend(found_atoms)
             errors.extend(problems)
         return Analysis(
             root=str(root),
@@ -100,6 +88,7 @@ def analyze_path(root: Path, line_budget: int = LINE_BUDGET) -> Analysis:
             errors=tuple(errors),
             graph=build_graph(atoms, config, files),
             file_edges=tuple(file_edges(atoms, config, files)),
+            reused=None if cache is None else cache.hits - hits,
         )
 
 

@@ -49,6 +49,20 @@ def test_the_figures_and_twice_the_code(tmp_path: Path, monkeypatch: pytest.Monk
         2 * figures["edges"],
     )
     assert figures["growth_2x_atomize"] > 0 and figures["growth_2x"] > 0
+    # what a user waits for: workers, the cache after an edit, the command itself
+    user = figures["user"]
+    assert user["jobs"] == 2 and user["edited_files"] == 5 and user["reused_files"] == 0
+    assert all(user[key] > 0 for key in ("cold_seconds", "warm_seconds", "command_seconds", "command_json_seconds"))
+    assert 0 < user["workers_peak_rss_mb"] < user["total_peak_rss_mb"] and user["command_peak_rss_mb"] > 0
+
+
+def test_editing_appends_a_function_to_files_spread_over_the_corpus(tmp_path: Path) -> None:
+    root = write_files(tmp_path / "project", FILES)
+    code = sorted(p for p in FILES if not p.endswith(".txt"))
+    assert speed.edit(root, code, count=2) == ["app/__init__.py", "app/views.py"]
+    assert (root / "app/views.py").read_text().endswith("def edited_for_the_benchmark():\n    return 1\n")
+    assert speed.edit(root, ["web/util.ts"], count=2) == ["web/util.ts"]
+    assert "export function editedForTheBenchmark()" in (root / "web/util.ts").read_text()
 
 
 def test_growth_is_the_median_of_the_rounds_run_back_to_back() -> None:

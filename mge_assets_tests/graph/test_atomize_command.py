@@ -19,6 +19,12 @@ FILES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The atomize cache goes under MGE_HOME: a home of the test's own, not the working directory's."""
+    monkeypatch.setenv("MGE_HOME", str(tmp_path / ".mge"))
+
+
 @pytest.fixture
 def codebase(tmp_path: Path) -> Path:
     return write_files(tmp_path, FILES)
