@@ -171,11 +171,12 @@ def print_table(runs: list[Run], summary: dict, args: argparse.Namespace) -> Non
             f"| {r.retried:>7} | {precision:>9} |"
         )
     print()
+    change = {key: -value for key, value in summary.items() if key.endswith("_saved")}
     print(
-        f"Up to {summary['per_call']} atoms per call, against one: calls {summary['calls_saved']:+.0%} saved, prompt "
-        f"tokens {summary['prompt_tokens_saved']:+.0%}, output tokens {summary['output_tokens_saved']:+.0%}, atom "
-        f"cost {summary['atom_cost_saved']:+.0%}, run cost {summary['run_cost_saved']:+.0%}, makespan "
-        f"{summary['makespan_saved']:+.0%}; precision change {summary['precision_change']:+.4f}"
+        f"Up to {summary['per_call']} atoms per call, against one: calls {change['calls_saved']:+.0%}, prompt tokens "
+        f"{change['prompt_tokens_saved']:+.0%}, output tokens {change['output_tokens_saved']:+.0%}, atom cost "
+        f"{change['atom_cost_saved']:+.0%}, run cost {change['run_cost_saved']:+.0%}, makespan "
+        f"{change['makespan_saved']:+.0%}; precision change {summary['precision_change']:+.4f}"
     )
 
 
