@@ -14,7 +14,7 @@ from tree_sitter import Tree
 
 from mge_assets.atomize.atomicity import LINE_BUDGET
 from mge_assets.atomize.javascript.build import Builder
-from mge_assets.atomize.javascript.facts import facts_captures
+from mge_assets.atomize.javascript.facts import facts_captures, gather
 from mge_assets.atomize.javascript.members import file_members
 from mge_assets.atomize.javascript.syntax import CLASSES, DIALECTS, dialect_of, parser
 from mge_assets.atomize.javascript.units import Unit, kind_of, units_of, with_spans
@@ -34,7 +34,7 @@ def atomize_javascript_tree(path: str, source: bytes, tree: Tree, line_budget: i
     """As `atomize_javascript`, from a parse tree already made."""
     language = "typescript" if dialect_of(path) != "javascript" else "javascript"
     captured = facts_captures(tree, dialect_of(path))
-    build = Builder(path, source, language, line_budget, captured.get("block", []))
+    build = Builder(path, source, language, line_budget, gather(captured, source))
     units = with_spans(units_of(tree.root_node.children), 0, len(source), source)
     if not units and source:
         units = [Unit([tree.root_node], start=0, end=len(source))]

@@ -9,7 +9,8 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
-from mge_assets.atomize.javascript.facts import Names
+from mge_assets.atomize.javascript.facts import Facts
+from mge_assets.atomize.javascript.names import Names, names_of
 from mge_assets.atomize.javascript.syntax import BODIES, definition_name, is_default, line_start
 from mge_assets.atomize.javascript.units import Unit, units_of_class, with_spans
 from mge_assets.atomize.model import Atom, ImportRef
@@ -32,9 +33,9 @@ class _Split(NamedTuple):
 class Builder:
     """Makes the atoms of one file."""
 
-    def __init__(self, path: str, source: bytes, language: str, budget: int, blocks: list[Node]) -> None:
-        self.path, self.source, self.language, self.budget = path, source, language, budget
-        self.blocks = sorted(blocks, key=_START)  # nested ones do not come from the query in this order
+    def __init__(self, path: str, source: bytes, language: str, budget: int, facts: Facts) -> None:
+        self.path, self.source, self.language, self.budget, self.facts = path, source, language, budget, facts
+        self.blocks = facts.blocks
         self.block_starts = [block.start_byte for block in self.blocks]
 
     def definition(self, unit: Unit, kind: str, parent: str | None, owner: str | None) -> list[Atom]:
@@ -130,9 +131,10 @@ class Builder:
             cuts = _statement_cuts(roots, self.source, self.blocks, self.block_starts)
             spans = pieces(self.source, start, end, cuts, budget)
             if len(spans) > 1:
-                walked = {(lo, hi): Names.of(self.source, nodes, lo, hi) for lo, hi, _ in spans}
-                return Names.union(list(walked.values())), _Split(cuts, walked)
-        return Names.of(self.source, nodes, hi=end), None
+                ranges = [(lo, hi) for lo, hi, _ in spans]
+                found = names_of(self.source, self.facts, nodes, ranges)
+                return Names.union(found), _Split(cuts, dict(zip(ranges, found, strict=True)))
+        return names_of(self.source, self.facts, nodes, [(0, end)])[0], None
 
     def _budget(self, kind: str) -> int:
         return 2 * self.budget if kind == "module_header" else self.budget

@@ -1,23 +1,24 @@
-"""The facts query of a file and the names each unit defines, reads and imports."""
+"""The facts query of a file, and the facts gathered from its captures in byte order: the names each
+identifier binds or reads, attribute reads, imports and class bases. A unit's names are then looked up
+by its byte span (`names.py`): no node is walked in Python."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
+from itertools import compress
 
-from tree_sitter import Node, Query, QueryCursor, Tree
+from tree_sitter import Language, Node, Query, QueryCursor, QueryError, Tree
 
-from mge_assets.atomize.javascript.imports import declared_name
-from mge_assets.atomize.javascript.members import walk_types
+from mge_assets.atomize.javascript.imports import call_refs, import_refs, local_exports, reexport_refs
 from mge_assets.atomize.javascript.syntax import (
     BINDING_FIELDS,
     CHAINED,
     DECISIONS,
-    DECLARATIONS,
-    DEFINITIONS,
     MEMBER_OWNERS,
     STATEMENT_PARENTS,
-    is_default,
     keys_of,
     literal_type,
     lookup_attribute,
@@ -26,21 +27,9 @@ from mge_assets.atomize.javascript.syntax import (
     parser,
     pattern_names,
     pattern_source,
-    string_value,
     type_name_of,
 )
-from mge_assets.atomize.model import ImportRef
-
-# The kinds `Names.visit` reads, binds or stops at: any other node is only walked through.
-_VISITED = frozenset(
-    {
-        *("import_statement", "export_statement", "export_clause", "identifier", "type_identifier"),
-        *("member_expression", "nested_type_identifier", "call_expression", "new_expression", "lookup_type"),
-        *("object", "object_pattern", "shorthand_property_identifier", "extends_clause", "class_heritage"),
-        *("extends_type_clause", "formal_parameters", *BINDING_FIELDS),
-    }
-)
-
+from mge_assets.atomize.positioned import Positioned
 
 _TS_MEMBERS = """
     (interface_body [(property_signature name: (_) @member) (method_signature name: (_) @member)])
@@ -57,18 +46,52 @@ _TS_MEMBERS = """
     (call_expression
         function: (member_expression) arguments: (arguments [(arrow_function) (function_expression)])) @typed
 """
+# Module-level object literals: `const x = {a}` / `export default {a}` bind the members `x.a` / `default.a`.
+_LITERALS = """
+    (program (lexical_declaration (variable_declarator value: (object) @literal)))
+    (program (variable_declaration (variable_declarator value: (object) @literal)))
+    (program (export_statement declaration: (lexical_declaration (variable_declarator value: (object) @literal))))
+    (program (export_statement value: (object) @literal))
+    (return_statement (object) @returned)
+"""
+# What a unit's names are read from. The statements that name modules (`import`, `export ... from`,
+# `export { a }`) are read as a whole: no identifier inside them is a read of its own.
+_NAMES = """
+    (identifier) @id
+    (shorthand_property_identifier) @shorthand
+    (member_expression) @attribute
+    (new_expression constructor: (identifier) @constructed)
+    (object) @object
+    (object_pattern) @pattern
+    (class_heritage) @heritage
+    (import_statement) @import
+    (export_statement source: (_)) @reexport
+    (export_clause) @exports
+    (call_expression arguments: (arguments . [(string) (template_string)])) @call
+    (formal_parameters (_) @bound)
+"""
+# The same in TypeScript's own syntax: type names, `A.B` in types, `T["k"]`, bases of interfaces.
+_TS_NAMES = """
+    (type_identifier) @type_id
+    (nested_type_identifier) @attribute
+    (lookup_type) @attribute
+    (extends_clause) @heritage
+    (extends_type_clause) @interface_bases
+"""
+_BASES = ("identifier", "type_identifier", "member_expression")  # a class's bases as its heritage names them
+_HERITAGE = ("class_heritage", "extends_clause")
 
 
 def facts_captures(tree: Tree, dialect: str) -> dict[str, list[Node]]:
-    """The nodes of the members, stated types and decision points of a file, by capture name (the
-    names read are gathered by walking the tree: `Names`)."""
+    """The nodes of every fact the atomizer gathers about a file, by capture name: one query, one
+    walk of the tree."""
     return QueryCursor(_facts_query(dialect)).captures(tree.root_node)
 
 
 @cache
 def _facts_query(dialect: str) -> Query:
-    """One query, one walk of the tree: members, stated types, decision points and the blocks whose
-    statements a split may cut before."""
+    """One query, one walk of the tree: the names read and bound, members, stated types, decision points
+    and the blocks whose statements a split may cut before."""
     language = parser(dialect).language
     assert language is not None
     blocks = " ".join(f"({kind})" for kind in sorted(STATEMENT_PARENTS) if language.id_for_node_kind(kind, True))
@@ -78,284 +101,227 @@ def _facts_query(dialect: str) -> Query:
     kinds = " ".join(f"({kind})" for kind in sorted(DECISIONS))
     decisions = f'[{kinds} (binary_expression operator: ["&&" "||" "??"])] @decision'
     members = f"(class_body ({field} (_) @member)) {this} {typed} {_LITERALS}"
-    return Query(language, f"{members} {decisions} [{blocks}] @block")
+    names = f"{_NAMES} {_TS_NAMES if dialect != 'javascript' else ''} {_binding_patterns(language)}"
+    return Query(language, f"{members} {decisions} [{blocks}] @block {names} {_base_patterns(language)}")
 
 
-# Module-level object literals: `const x = {a}` / `export default {a}` bind the members `x.a` / `default.a`.
-_LITERALS = """
-    (program (lexical_declaration (variable_declarator value: (object) @literal)))
-    (program (variable_declaration (variable_declarator value: (object) @literal)))
-    (program (export_statement declaration: (lexical_declaration (variable_declarator value: (object) @literal))))
-    (program (export_statement value: (object) @literal))
-    (return_statement (object) @returned)
-"""
+def _binding_patterns(language: Language) -> str:
+    """The patterns of what each binding construct binds (its field that holds the names)."""
+    kinds = [kind for kind in sorted(BINDING_FIELDS) if language.id_for_node_kind(kind, True)]
+    return " ".join(f"({kind} {BINDING_FIELDS[kind]}: (_) @bound)" for kind in kinds)
 
 
-@dataclass
-class Names:
-    """One walk over a unit: bindings, reads (value and type), attribute reads, imports, decisions."""
+def _base_patterns(language: Language) -> str:
+    """The names a heritage clause holds directly, in those of its forms the grammar has (TypeScript's
+    `class_heritage` holds an `extends_clause`, JavaScript's the expression itself)."""
+    kinds = [(clause, kind) for clause in _HERITAGE for kind in _BASES]
+    return " ".join(f"({clause} ({kind}) @base)" for clause, kind in kinds if _possible(language, clause, kind))
 
-    source: bytes
-    lo: int = 0
-    hi: int = 1 << 62
-    top_level: list[str] = field(default_factory=list)
-    bindings: set[str] = field(default_factory=set)
-    referenced: set[str] = field(default_factory=set)
-    types: set[str] = field(default_factory=set)
-    values: set[str] = field(default_factory=set)
-    bases: list[str] = field(default_factory=list)
-    attributes: set[str] = field(default_factory=set)
-    imports: list[ImportRef] = field(default_factory=list)
+
+def _possible(language: Language, parent: str, child: str) -> bool:
+    if not (language.id_for_node_kind(parent, True) and language.id_for_node_kind(child, True)):
+        return False
+    try:
+        Query(language, f"({parent} ({child}))")
+    except QueryError:  # the grammar never puts the one in the other
+        return False
+    return True
+
+
+@dataclass(slots=True)
+class Spanned:
+    """Items of nodes that count wherever the node reaches into a range (a node across a cut counts in
+    each piece it reaches), outer nodes before the nodes inside them."""
+
+    starts: list[int]
+    ends: list[int]
+    items: list
 
     @classmethod
-    def of(cls, source: bytes, nodes: list[Node], lo: int = 0, hi: int = 1 << 62) -> Names:
-        """The names of the nodes' parts that lie in [lo, hi)."""
-        names = cls(source, lo, hi)
-        for node in nodes:
-            names.visit(node)
-        return names
+    def of(cls, found: Iterable[tuple[Node, object]]) -> Spanned:
+        ordered = sorted(((n.start_byte, -n.end_byte, item) for n, item in found), key=_OUTER_FIRST)
+        return cls([s for s, _, _ in ordered], [-e for _, e, _ in ordered], [item for _, _, item in ordered])
 
-    @classmethod
-    def union(cls, parts: list[Names]) -> Names:
-        """The names of consecutive spans put together: what one walk over all of them finds. A node
-        across spans is seen by each, so what the walk keeps once (the first bases) is kept once."""
-        whole = cls(parts[0].source, parts[0].lo, parts[-1].hi)
-        for part in parts:
-            whole.top_level += part.top_level
-            whole.imports += part.imports
-            whole.bases = whole.bases or part.bases
-            for name in ("bindings", "referenced", "types", "values", "attributes"):
-                getattr(whole, name).update(getattr(part, name))
-        return whole
+    def indices(self, lo: int, hi: int) -> range:
+        """The indices of the items whose nodes start in [lo, hi)."""
+        first = bisect_left(self.starts, lo)
+        return range(first, bisect_left(self.starts, hi, first))
 
-    def visit(self, root: Node) -> None:
-        self._top_level(root)
-        source, lo, hi = self.source, self.lo, self.hi
-        binding_starts: set[int] = set()
-        constructed: set[int] = set()
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            if node.end_byte <= lo or node.start_byte >= hi:
-                continue
-            kind = node.type
-            if kind not in _VISITED:  # most nodes: only what lies below them counts
-                stack.extend(reversed(node.named_children))
-                continue
-            if kind == "import_statement":
-                self._import(node)
-                continue
-            if kind == "export_statement" and node.child_by_field_name("source") is not None:
-                self._reexport(node)
-                continue
-            if kind == "export_clause":
-                self._local_exports(node)
-                continue
-            if kind == "identifier":
-                if node.start_byte in binding_starts:
-                    self.bindings.add(node_text(node, source))
-                elif node.start_byte in constructed:
-                    self.values.add(node_text(node, source))  # read through `C.constructor`, recorded below
-                else:
-                    text = node_text(node, source)
-                    self.referenced.add(text)
-                    self.values.add(text)
-                continue
-            if kind == "type_identifier":
-                text = node_text(node, source)
-                self.referenced.add(text)
-                self.types.add(text)
-                continue
-            if kind in ("member_expression", "nested_type_identifier"):
-                self._attribute(node)
-            elif kind == "call_expression":
-                self._call(node)
-            elif kind == "new_expression":
-                constructor = node.child_by_field_name("constructor")
-                if constructor is not None and constructor.type == "identifier":  # `new C()` runs C's constructor
-                    self.attributes.add(f"{node_text(constructor, source)}.constructor")
-                    constructed.add(constructor.start_byte)
-            elif kind == "lookup_type":  # `T["k"]`: T's member k
-                lookup = lookup_attribute(node, source)
-                if lookup is not None:
-                    self.attributes.add(lookup)
-            elif kind == "object":  # its keys are the members of the type it is checked against
-                context = literal_type(node, source)
-                self.attributes.update(f"<{context}>.{key}" for key in self._keys(node) if context)
-            elif kind == "object_pattern":  # `{ a } = x`: a is x's member
-                owner = pattern_source(node, source)
-                self.attributes.update(f"{owner}.{key}" for key in self._keys(node) if owner)
-            elif kind == "shorthand_property_identifier":
-                text = node_text(node, source)
-                self.referenced.add(text)
-                self.values.add(text)
-            elif kind in ("extends_clause", "class_heritage") and not self.bases:
-                self.bases.extend(
-                    node_text(c, source)
-                    for c in walk_types(node, ("identifier", "type_identifier", "member_expression"))
-                    if c.parent is not None and c.parent.type in ("extends_clause", "class_heritage")
-                )
-            elif kind == "extends_type_clause" and not self.bases:  # an interface's bases
-                self.bases.extend(t for t in (type_name_of(c, source) for c in node.named_children) if t)
-            field_name = BINDING_FIELDS.get(kind)
-            if field_name is not None:
-                target = node.child_by_field_name(field_name)
-                if target is not None:
-                    binding_starts.update(n.start_byte for n in pattern_names(target))
-            elif kind == "formal_parameters":
-                for child in node.named_children:
-                    binding_starts.update(n.start_byte for n in pattern_names(child))
-            stack.extend(reversed(node.named_children))  # tokens are leaves: nothing to read below them
 
-    def _keys(self, node: Node) -> list[str]:
-        """The keys spelled inside this span (a literal can run over several blocks of a split unit)."""
-        return [node_text(key, self.source) for key in keys_of(node) if self.lo <= key.start_byte < self.hi]
+def _outer_first(entry: tuple[int, int, object]) -> tuple[int, int]:
+    return entry[0], entry[1]
 
-    def _top_level(self, node: Node) -> None:
-        """Names a module-level declaration binds (`const a = 1`, `export function f`)."""
-        if node.type == "export_statement":
-            inner = node.child_by_field_name("declaration")
-            if inner is None:
-                self._default_export(node)
-                return
-            node = inner
-        if not (self.lo <= node.start_byte < self.hi or node.start_byte < self.lo < node.end_byte):
-            return
-        if node.type == "expression_statement" and node.named_children:
-            node = node.named_children[0]
-        if node.type == "internal_module":  # `namespace N { ... }` binds N
-            name = node.child_by_field_name("name")
-            if name is not None and name.type == "identifier" and self.lo <= node.start_byte < self.hi:
-                self.top_level.append(node_text(name, self.source))
-            return
-        if node.type in DECLARATIONS:
-            for declarator in (c for c in node.named_children if c.type == "variable_declarator"):
-                target = declarator.child_by_field_name("name")
-                if target is not None and self.lo <= declarator.start_byte < self.hi:
-                    self.top_level.extend(node_text(n, self.source) for n in pattern_names(target))
-        elif node.type in DEFINITIONS and self.lo <= node.start_byte < self.hi:
-            name = node.child_by_field_name("name")
-            if name is not None:
-                self.top_level.append(node_text(name, self.source))
 
-    def _default_export(self, node: Node) -> None:
-        """`export default x` exports the local `x`; `export default <expression>` defines `default`."""
-        value = node.child_by_field_name("value")
-        if value is None or not is_default(node) or not self.lo <= node.start_byte < self.hi:
-            return
-        if value.type == "identifier":
-            self.imports.append(
-                ImportRef(module="", name=node_text(value, self.source), alias="default", kind="export")
-            )
+_OUTER_FIRST = _outer_first
+
+
+@dataclass(slots=True)
+class Facts:
+    """Per file, in byte order, what the walk of a unit would find in it. Identifiers and keys are leaves:
+    a span has those that start in it. The rest (`Spanned`) count in each span their nodes reach into."""
+
+    reads: Positioned  # names read as values: identifiers, `{ a }` shorthands, locals an `export {}` names
+    type_reads: Positioned  # type names
+    bound: Positioned  # identifiers a declaration, parameter or loop binds
+    constructed: Positioned  # `C` in `new C()`: a value read, through `C.constructor`
+    keys: Positioned  # `<T>.k` / `x.k` for the keys of object literals and patterns
+    attributes: Spanned  # `a.b`, `a.b.c`, `T["k"]`, `C.constructor`
+    imports: Spanned  # the ImportRefs of import and export statements, `require()` and `import()`
+    bases: Spanned  # the bases each heritage clause names
+    blocks: list[Node]  # the statement blocks, by start
+
+
+def gather(captured: dict[str, list[Node]], source: bytes) -> Facts:
+    # the statements that name modules are read as a whole: nothing inside them is read on its own
+    modules = _merged(captured.get("import", []) + captured.get("reexport", []))
+    stops = _merged(captured.get("import", []) + captured.get("reexport", []) + captured.get("exports", []))
+    chars = source.decode("latin-1")  # one character per byte: offsets into it are byte offsets
+    reads, bound, constructed = _identifiers(captured, source, chars, stops)
+    reads += _texts(_outside(captured.get("shorthand", []), stops), source, chars)
+    attributes = [(n, a) for n in _outside(captured.get("attribute", []), stops) if (a := _attribute(n, source))]
+    attributes += [
+        (n.parent, f"{node_text(n, source)}.constructor")  # `new C()` runs C's constructor
+        for n in _outside(captured.get("constructed", []), stops)
+    ]
+    imports = [(n, import_refs(n, source)) for n in captured.get("import", [])]
+    imports += [(n, reexport_refs(n, source)) for n in captured.get("reexport", [])]
+    for clause in _outside(captured.get("exports", []), modules):  # `export { a }` reads the local a
+        refs, names = local_exports(clause, source)
+        imports.append((clause, refs))
+        reads += [(clause.start_byte, name) for name in names]
+    imports += [(n, refs) for n in _outside(captured.get("call", []), stops) if (refs := call_refs(n, source))]
+    return Facts(
+        reads=Positioned.of(reads),
+        type_reads=Positioned.of(_texts(_outside(captured.get("type_id", []), stops), source, chars)),
+        bound=Positioned.of(bound),
+        constructed=Positioned.of(constructed),
+        keys=Positioned.of(_keys(captured, source, stops)),
+        attributes=Spanned.of(attributes),
+        imports=Spanned.of(imports),
+        bases=Spanned.of(_bases(captured, source, stops)),
+        blocks=sorted(captured.get("block", []), key=_start),  # nested ones do not come in this order
+    )
+
+
+def _identifiers(
+    captured: dict[str, list[Node]], source: bytes, chars: str, stops: list[tuple[int, int]]
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]], list[tuple[int, str]]]:
+    """The identifiers read, bound and constructed (`new C`). Identifiers outnumber every other node:
+    each is touched once, and the sorting out is done in C (a role byte each, `itertools.compress`)."""
+    ids = sorted(captured.get("id", []), key=_start)
+    starts = [node.start_byte for node in ids]
+    pairs = _texts(ids, source, chars)
+    role = bytearray(len(ids))  # 0: read, 1: bound, 2: constructed, 3: inside an import or export statement
+    for node in captured.get("constructed", []):
+        _mark(role, starts, node.start_byte, 2)
+    for target in captured.get("bound", []):
+        for node in pattern_names(target):
+            _mark(role, starts, node.start_byte, 1)
+    for lo, hi in stops:
+        first, last = bisect_left(starts, lo), bisect_left(starts, hi)
+        role[first:last] = b"\3" * (last - first)
+    return tuple(list(compress(pairs, role.translate(table))) for table in _ROLE_TABLES)  # type: ignore[return-value]
+
+
+_ROLE_TABLES = tuple(bytes(1 if role == kept else 0 for role in range(256)) for kept in range(3))
+
+
+def _mark(role: bytearray, starts: list[int], start: int, value: int) -> None:
+    """The role of the identifier that starts at `start`, if one does (a pattern also binds shorthands)."""
+    index = bisect_left(starts, start)
+    if index < len(starts) and starts[index] == start:
+        role[index] = value
+
+
+def _texts(nodes: list[Node], source: bytes, chars: str) -> list[tuple[int, str]]:
+    """(start, text) of each node, sliced from the Latin-1 text; decoded as UTF-8 where it is not ASCII."""
+    found = [(n.start_byte, chars[n.start_byte : n.end_byte]) for n in nodes]
+    if chars.isascii():
+        return found
+    return [(s, t if t.isascii() else t.encode("latin-1").decode("utf-8", errors="replace")) for s, t in found]
+
+
+def _merged(nodes: list[Node]) -> list[tuple[int, int]]:
+    """The byte spans the nodes cover, sorted and disjoint."""
+    spans: list[tuple[int, int]] = []
+    for lo, hi in sorted((n.start_byte, n.end_byte) for n in nodes):
+        if spans and lo < spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(hi, spans[-1][1]))
         else:
-            self.top_level.append("default")
+            spans.append((lo, hi))
+    return spans
 
-    def _attribute(self, node: Node) -> None:
-        obj = node.child_by_field_name("object") or (node.named_children[0] if node.named_children else None)
-        prop = node.child_by_field_name("property") or (node.named_children[-1] if node.named_children else None)
-        if obj is not None and prop is not None and obj.type in MEMBER_OWNERS and obj is not prop:
-            self.attributes.add(f"{node_text(obj, self.source)}.{node_text(prop, self.source)}")
-        elif obj is not None and prop is not None and obj.type in CHAINED and obj is not prop:
-            chain = member_chain(node, self.source)  # `a.x.y`: y looked up on the type stated for x
-            if chain is not None:
-                self.attributes.add(chain)
 
-    def _call(self, node: Node) -> None:
-        function = node.child_by_field_name("function")
-        arguments = node.child_by_field_name("arguments")
-        if function is None or arguments is None:
-            return
-        first = arguments.named_children[0] if arguments.named_children else None
-        module = string_value(first, self.source)
-        if module is None:
-            return
-        if function.type == "import":
-            self.imports.append(
-                ImportRef(module=module, name=None, alias=declared_name(node, self.source), kind="dynamic")
-            )
-        elif function.type == "identifier" and node_text(function, self.source) == "require":
-            self.imports.append(
-                ImportRef(module=module, name=None, alias=declared_name(node, self.source), kind="require")
-            )
+def _outside(nodes: list[Node], stops: list[tuple[int, int]]) -> list[Node]:
+    """The nodes that do not lie in one of the (disjoint, sorted) spans."""
+    if not stops:
+        return nodes
+    starts = [lo for lo, _ in stops]
+    kept = []
+    for node in nodes:
+        index = bisect_left(starts, node.start_byte + 1) - 1
+        if index < 0 or stops[index][1] <= node.start_byte:
+            kept.append(node)
+    return kept
 
-    def _import(self, node: Node) -> None:
-        source = self.source
-        module = string_value(node.child_by_field_name("source"), source)
-        type_only = any(c.type == "type" for c in node.children)
-        kind = "type" if type_only else "static"
-        require = next((c for c in node.named_children if c.type == "import_require_clause"), None)
-        if require is not None:  # import x = require("y")
-            alias = next((c for c in require.named_children if c.type == "identifier"), None)
-            module = string_value(require.child_by_field_name("source"), source) or module
-            if module is not None:
-                self.imports.append(
-                    ImportRef(module=module, name=None, alias=node_text(alias, source) if alias else "", kind="require")
-                )
-            return
-        if module is None:
-            return
-        clause = next((c for c in node.named_children if c.type == "import_clause"), None)
-        if clause is None:
-            self.imports.append(ImportRef(module=module, name=None, alias="", kind=kind))
-            return
-        for part in clause.named_children:
-            if part.type == "identifier":
-                self.imports.append(ImportRef(module=module, name="default", alias=node_text(part, source), kind=kind))
-            elif part.type == "namespace_import":
-                alias = next((c for c in part.named_children if c.type == "identifier"), None)
-                self.imports.append(
-                    ImportRef(module=module, name=None, alias=node_text(alias, source) if alias else "", kind=kind)
-                )
-            elif part.type == "named_imports":
-                for spec in (c for c in part.named_children if c.type == "import_specifier"):
-                    name = spec.child_by_field_name("name")
-                    alias = spec.child_by_field_name("alias") or name
-                    spec_kind = "type" if type_only or any(c.type == "type" for c in spec.children) else "static"
-                    if name is not None and alias is not None:
-                        self.imports.append(
-                            ImportRef(
-                                module=module,
-                                name=node_text(name, source),
-                                alias=node_text(alias, source),
-                                kind=spec_kind,
-                            )
-                        )
 
-    def _reexport(self, node: Node) -> None:
-        source = self.source
-        module = string_value(node.child_by_field_name("source"), source)
-        if module is None:
-            return
-        kind = "type" if any(c.type == "type" for c in node.children) else "reexport"
-        clause = next((c for c in node.named_children if c.type == "export_clause"), None)
-        namespace = next((c for c in node.named_children if c.type == "namespace_export"), None)
-        if clause is not None:
-            for spec in (c for c in clause.named_children if c.type == "export_specifier"):
-                name = spec.child_by_field_name("name")
-                alias = spec.child_by_field_name("alias") or name
-                if name is not None and alias is not None:
-                    self.imports.append(
-                        ImportRef(
-                            module=module, name=node_text(name, source), alias=node_text(alias, source), kind=kind
-                        )
-                    )
-        elif namespace is not None:
-            alias = next((c for c in namespace.named_children if c.type in ("identifier", "string")), None)
-            self.imports.append(
-                ImportRef(module=module, name=None, alias=node_text(alias, source) if alias else "", kind=kind)
-            )
-        else:
-            self.imports.append(ImportRef(module=module, name="*", alias="*", kind=kind))
+def _attribute(node: Node, source: bytes) -> str | None:
+    """`a.b` for a member read on a name or `this` (`A.B` in a type), `a.x.y` along a chain, `<T>.k` for
+    `T["k"]`."""
+    if node.type == "lookup_type":
+        return lookup_attribute(node, source)
+    obj = node.child_by_field_name("object") or (node.named_children[0] if node.named_children else None)
+    prop = node.child_by_field_name("property") or (node.named_children[-1] if node.named_children else None)
+    if obj is None or prop is None or obj == prop:
+        return None
+    if obj.type in MEMBER_OWNERS:
+        return f"{node_text(obj, source)}.{node_text(prop, source)}"
+    if obj.type in CHAINED:
+        return member_chain(node, source)  # `a.x.y`: y looked up on the type stated for x
+    return None
 
-    def _local_exports(self, clause: Node) -> None:
-        """`export { a as b }`: `b` is exported, bound to the local `a`."""
-        for spec in (c for c in clause.named_children if c.type == "export_specifier"):
-            name = spec.child_by_field_name("name")
-            alias = spec.child_by_field_name("alias") or name
-            if name is not None and alias is not None:
-                local = node_text(name, self.source)
-                self.referenced.add(local)
-                self.values.add(local)
-                self.imports.append(
-                    ImportRef(module="", name=local, alias=node_text(alias, self.source), kind="export")
-                )
+
+def _keys(captured: dict[str, list[Node]], source: bytes, stops: list[tuple[int, int]]) -> list[tuple[int, str]]:
+    """The keys of object literals as members of the type each is checked against (`<T>.k`), and those
+    of object patterns as members of what each takes apart (`x.k` for `{ k } = x`)."""
+    found = []
+    for node in _outside(captured.get("object", []), stops):
+        context = literal_type(node, source)
+        if context:
+            found.extend((key.start_byte, f"<{context}>.{node_text(key, source)}") for key in keys_of(node))
+    for node in _outside(captured.get("pattern", []), stops):
+        owner = pattern_source(node, source)
+        if owner:
+            found.extend((key.start_byte, f"{owner}.{node_text(key, source)}") for key in keys_of(node))
+    return found
+
+
+def _bases(
+    captured: dict[str, list[Node]], source: bytes, stops: list[tuple[int, int]]
+) -> list[tuple[Node, list[str]]]:
+    """The bases each heritage clause names: the names and `a.b` chains directly in a class's `extends`
+    (also in a class expression inside it, as in `extends mixin(class extends B {})`, but not inside a
+    chain), the types in an interface's `extends`."""
+    bases = sorted(captured.get("base", []), key=_start)
+    starts = [node.start_byte for node in bases]
+    found = []
+    for clause in _outside(captured.get("heritage", []), stops):
+        inside = bases[bisect_left(starts, clause.start_byte) : bisect_left(starts, clause.end_byte)]
+        found.append((clause, [node_text(b, source) for b in inside if _named_by(b, clause)]))
+    for clause in _outside(captured.get("interface_bases", []), stops):
+        found.append((clause, [t for t in (type_name_of(c, source) for c in clause.named_children) if t]))
+    return found
+
+
+def _named_by(base: Node, clause: Node) -> bool:
+    """The base lies in the clause outside any member chain (whose own parts are not bases)."""
+    parent = base.parent
+    while parent is not None and parent != clause:
+        if parent.type == "member_expression":
+            return False
+        parent = parent.parent
+    return True
+
+
+def _start(node: Node) -> int:
+    return node.start_byte

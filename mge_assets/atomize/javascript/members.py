@@ -53,7 +53,8 @@ def file_members(captured: dict[str, list[Node]], source: bytes) -> tuple[tuple[
         function = _returning(literal, source)
         if function is not None:
             found.extend((key.start_byte, f"{function}().{node_text(key, source)}") for key in keys_of(literal))
-    typed = [t for n in captured.get("typed", []) for t in _typed_names(n, source)]
+    clauses = _heritage_clauses(captured)
+    typed = [t for n in captured.get("typed", []) for t in _typed_names(n, source, clauses)]
     return tuple(([f[0] for f in sorted(pairs)], [f[1] for f in sorted(pairs)]) for pairs in (found, typed))
 
 
@@ -95,7 +96,7 @@ def _returning(node: Node, source: bytes) -> str | None:
     return node_text(name, source) if name is not None and name.type == "identifier" else None
 
 
-def _typed_names(node: Node, source: bytes) -> list[tuple[int, str]]:
+def _typed_names(node: Node, source: bytes, clauses: dict[Node, list[Node]]) -> list[tuple[int, str]]:
     """`name:Type` for a declaration whose type the code states. Also: a type alias of a union,
     intersection or other named type gives `Alias:Part` for each part; a function, method or function
     type its signature (`f():R`, `f(0):A`); `x = f()` / `x = this.m()` gives `x:f()` (the callee's
@@ -109,7 +110,7 @@ def _typed_names(node: Node, source: bytes) -> list[tuple[int, str]]:
         parts = _type_parts(value, source) if name is not None and value is not None else []
         return [(node.start_byte, f"{node_text(name, source)}:{part}") for part in parts]
     if node.type in ("class_declaration", "abstract_class_declaration", "interface_declaration"):
-        return _generics(node, source)
+        return _generics(node, source, clauses.get(node, []))
     if node.type in ("for_in_statement", "call_expression"):
         return _elements(node, source)
     if node.type == "object":
@@ -180,7 +181,7 @@ def _elements(node: Node, source: bytes) -> list[tuple[int, str]]:
     )
 
 
-def _generics(node: Node, source: bytes) -> list[tuple[int, str]]:
+def _generics(node: Node, source: bytes, clauses: list[Node]) -> list[tuple[int, str]]:
     """`C<>:T,U` for the type parameters of a generic class or interface, and `extends B:X,*` for the
     type arguments it gives a base (`extends B<X, string>`), so a member typed T in B is an X here."""
     name, parameters = node.child_by_field_name("name"), node.child_by_field_name("type_parameters")
@@ -190,7 +191,7 @@ def _generics(node: Node, source: bytes) -> list[tuple[int, str]]:
         found.append(
             (node.start_byte, f"{node_text(name, source)}<>:{','.join(node_text(n, source) for n in names if n)}")
         )
-    for clause in (c for c in walk_types(node, ("extends_clause", "extends_type_clause")) if _heritage_of(c, node)):
+    for clause in clauses:
         bases = clause.named_children
         for index, base in enumerate(bases):
             arguments = base.child_by_field_name("type_arguments") if base.type == "generic_type" else None
@@ -205,12 +206,19 @@ def _generics(node: Node, source: bytes) -> list[tuple[int, str]]:
     return found
 
 
-def _heritage_of(clause: Node, declaration: Node) -> bool:
-    """The clause is the declaration's own heritage (not one of a class nested in its body)."""
-    parent = clause.parent
-    while parent is not None and parent.type in ("class_heritage", "extends_type_clause"):
-        parent = parent.parent
-    return parent == declaration
+def _heritage_clauses(captured: dict[str, list[Node]]) -> dict[Node, list[Node]]:
+    """The `extends` clauses of each class and interface declaration: its own, not those of a class
+    nested in its body."""
+    found: dict[Node, list[Node]] = {}
+    for clause in captured.get("heritage", []) + captured.get("interface_bases", []):
+        if clause.type not in ("extends_clause", "extends_type_clause"):
+            continue
+        owner = clause.parent
+        while owner is not None and owner.type in ("class_heritage", "extends_type_clause"):
+            owner = owner.parent
+        if owner is not None:
+            found.setdefault(owner, []).append(clause)
+    return found
 
 
 def _destructured(pattern: Node, source: bytes) -> list[tuple[int, str]]:
@@ -339,15 +347,3 @@ def _typed_name(node: Node, source: bytes) -> tuple[int, str] | None:
     if name is None or name.type not in ("identifier", "property_identifier", "private_property_identifier"):
         return None
     return (node.start_byte, f"{node_text(name, source)}:{type_name}") if type_name else None
-
-
-def walk_types(node: Node, types: tuple[str, ...]) -> list[Node]:
-    found = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if current.type in types:
-            found.append(current)
-            continue
-        stack.extend(reversed(current.children))
-    return found
