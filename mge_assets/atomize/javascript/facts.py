@@ -4,6 +4,7 @@ by its byte span (`names.py`): no node is walked in Python."""
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -57,8 +58,7 @@ _LITERALS = """
 # What a unit's names are read from. The statements that name modules (`import`, `export ... from`,
 # `export { a }`) are read as a whole: no identifier inside them is a read of its own.
 _NAMES = """
-    (identifier) @id
-    (shorthand_property_identifier) @shorthand
+    [(identifier) (shorthand_property_identifier)] @id
     (member_expression) @attribute
     (new_expression constructor: (identifier) @constructed)
     (object) @object
@@ -80,6 +80,8 @@ _TS_NAMES = """
 """
 _BASES = ("identifier", "type_identifier", "member_expression")  # a class's bases as its heritage names them
 _HERITAGE = ("class_heritage", "extends_clause")
+# ASCII words joined by one dot, nothing between: the object starts the node and its property ends it
+_PLAIN_ATTRIBUTE = re.compile(r"[A-Za-z_$][\w$]*\.#?[A-Za-z_$][\w$]*", re.ASCII)
 
 
 def facts_captures(tree: Tree, dialect: str) -> dict[str, list[Node]]:
@@ -139,8 +141,9 @@ class Spanned:
 
     @classmethod
     def of(cls, found: Iterable[tuple[Node, object]]) -> Spanned:
-        ordered = sorted(((n.start_byte, -n.end_byte, item) for n, item in found), key=_OUTER_FIRST)
-        return cls([s for s, _, _ in ordered], [-e for _, e, _ in ordered], [item for _, _, item in ordered])
+        found = list(found)
+        ordered = sorted((n.start_byte, -n.end_byte, index) for index, (n, _) in enumerate(found))
+        return cls([s for s, _, _ in ordered], [-e for _, e, _ in ordered], [found[i][1] for _, _, i in ordered])
 
     def indices(self, lo: int, hi: int) -> range:
         """The indices of the items whose nodes start in [lo, hi)."""
@@ -148,19 +151,12 @@ class Spanned:
         return range(first, bisect_left(self.starts, hi, first))
 
 
-def _outer_first(entry: tuple[int, int, object]) -> tuple[int, int]:
-    return entry[0], entry[1]
-
-
-_OUTER_FIRST = _outer_first
-
-
 @dataclass(slots=True)
 class Facts:
     """Per file, in byte order, what the walk of a unit would find in it. Identifiers and keys are leaves:
     a span has those that start in it. The rest (`Spanned`) count in each span their nodes reach into."""
 
-    reads: Positioned  # names read as values: identifiers, `{ a }` shorthands, locals an `export {}` names
+    reads: Positioned  # names read as values: identifiers, `{ a }` shorthands, the locals `export {}` names
     type_reads: Positioned  # type names
     bound: Positioned  # identifiers a declaration, parameter or loop binds
     constructed: Positioned  # `C` in `new C()`: a value read, through `C.constructor`
@@ -177,8 +173,7 @@ def gather(captured: dict[str, list[Node]], source: bytes) -> Facts:
     stops = _merged(captured.get("import", []) + captured.get("reexport", []) + captured.get("exports", []))
     chars = source.decode("latin-1")  # one character per byte: offsets into it are byte offsets
     reads, bound, constructed = _identifiers(captured, source, chars, stops)
-    reads += _texts(_outside(captured.get("shorthand", []), stops), source, chars)
-    attributes = [(n, a) for n in _outside(captured.get("attribute", []), stops) if (a := _attribute(n, source))]
+    attributes = [(n, a) for n in _outside(captured.get("attribute", []), stops) if (a := _attribute(n, source, chars))]
     attributes += [
         (n.parent, f"{node_text(n, source)}.constructor")  # `new C()` runs C's constructor
         for n in _outside(captured.get("constructed", []), stops)
@@ -265,11 +260,14 @@ def _outside(nodes: list[Node], stops: list[tuple[int, int]]) -> list[Node]:
     return kept
 
 
-def _attribute(node: Node, source: bytes) -> str | None:
+def _attribute(node: Node, source: bytes, chars: str) -> str | None:
     """`a.b` for a member read on a name or `this` (`A.B` in a type), `a.x.y` along a chain, `<T>.k` for
     `T["k"]`."""
     if node.type == "lookup_type":
         return lookup_attribute(node, source)
+    start, end = node.start_byte, node.end_byte
+    if _PLAIN_ATTRIBUTE.fullmatch(chars, start, end) and node.child(0).type in MEMBER_OWNERS:
+        return chars[start:end]  # `name.attr` as written, most of them: its text is the read
     obj = node.child_by_field_name("object") or (node.named_children[0] if node.named_children else None)
     prop = node.child_by_field_name("property") or (node.named_children[-1] if node.named_children else None)
     if obj is None or prop is None or obj == prop:

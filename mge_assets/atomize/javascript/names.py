@@ -16,6 +16,8 @@ from mge_assets.atomize.javascript.syntax import DECLARATIONS, DEFINITIONS, is_d
 from mge_assets.atomize.model import ImportRef
 
 _FIRST = itemgetter(0)  # by start only, and stably
+# The statements that may bind a module-level name (a namespace sits in an expression statement)
+_DECLARING = frozenset({"export_statement", "expression_statement", "internal_module", *DECLARATIONS, *DEFINITIONS})
 
 
 @dataclass(slots=True)
@@ -52,6 +54,8 @@ class Names:
 
     def top_level_of(self, node: Node) -> None:
         """Names a module-level declaration binds (`const a = 1`, `export function f`)."""
+        if node.type not in _DECLARING:
+            return
         if node.type == "export_statement":
             inner = node.child_by_field_name("declaration")
             if inner is None:
