@@ -80,7 +80,8 @@ _TS_NAMES = """
 """
 _BASES = ("identifier", "type_identifier", "member_expression")  # a class's bases as its heritage names them
 _HERITAGE = ("class_heritage", "extends_clause")
-# ASCII words joined by one dot, nothing between: the object starts the node and its property ends it
+# ASCII words joined by one dot, nothing between: the object starts the node and its property ends it.
+# (Only one dot: tree-sitter finds a chain's fields in type arguments in ways its text does not say.)
 _PLAIN_ATTRIBUTE = re.compile(r"[A-Za-z_$][\w$]*\.#?[A-Za-z_$][\w$]*", re.ASCII)
 
 
@@ -161,7 +162,8 @@ class Facts:
     bound: Positioned  # identifiers a declaration, parameter or loop binds
     constructed: Positioned  # `C` in `new C()`: a value read, through `C.constructor`
     keys: Positioned  # `<T>.k` / `x.k` for the keys of object literals and patterns
-    attributes: Spanned  # `a.b`, `a.b.c`, `T["k"]`, `C.constructor`
+    attributes: Positioned  # `a.b`, `a.b.c`, `T["k"]`, `C.constructor` read by a node on one line
+    long_attributes: Spanned  # those read by a node over several lines, the only ones a cut can cross
     imports: Spanned  # the ImportRefs of import and export statements, `require()` and `import()`
     bases: Spanned  # the bases each heritage clause names
     blocks: list[Node]  # the statement blocks, by start
@@ -173,11 +175,13 @@ def gather(captured: dict[str, list[Node]], source: bytes) -> Facts:
     stops = _merged(captured.get("import", []) + captured.get("reexport", []) + captured.get("exports", []))
     chars = source.decode("latin-1")  # one character per byte: offsets into it are byte offsets
     reads, bound, constructed = _identifiers(captured, source, chars, stops)
-    attributes = [(n, a) for n in _outside(captured.get("attribute", []), stops) if (a := _attribute(n, source, chars))]
-    attributes += [
-        (n.parent, f"{node_text(n, source)}.constructor")  # `new C()` runs C's constructor
-        for n in _outside(captured.get("constructed", []), stops)
+    attributes = [
+        (n, a, _multiline(n, chars))
+        for n in _outside(captured.get("attribute", []), stops)
+        if (a := _attribute(n, source, chars))
     ]
+    for name in _outside(captured.get("constructed", []), stops):  # `new C()` runs C's constructor
+        attributes.append((name.parent, f"{node_text(name, source)}.constructor", _multiline(name.parent, chars)))
     imports = [(n, import_refs(n, source)) for n in captured.get("import", [])]
     imports += [(n, reexport_refs(n, source)) for n in captured.get("reexport", [])]
     for clause in _outside(captured.get("exports", []), modules):  # `export { a }` reads the local a
@@ -191,11 +195,16 @@ def gather(captured: dict[str, list[Node]], source: bytes) -> Facts:
         bound=Positioned.of(bound),
         constructed=Positioned.of(constructed),
         keys=Positioned.of(_keys(captured, source, stops)),
-        attributes=Spanned.of(attributes),
+        attributes=Positioned.of([(n.start_byte, a) for n, a, long in attributes if not long]),
+        long_attributes=Spanned.of((n, a) for n, a, long in attributes if long),
         imports=Spanned.of(imports),
         bases=Spanned.of(_bases(captured, source, stops)),
         blocks=sorted(captured.get("block", []), key=_start),  # nested ones do not come in this order
     )
+
+
+def _multiline(node: Node, chars: str) -> bool:
+    return chars.find("\n", node.start_byte, node.end_byte) >= 0
 
 
 def _identifiers(
@@ -248,16 +257,22 @@ def _merged(nodes: list[Node]) -> list[tuple[int, int]]:
 
 
 def _outside(nodes: list[Node], stops: list[tuple[int, int]]) -> list[Node]:
-    """The nodes that do not lie in one of the (disjoint, sorted) spans."""
-    if not stops:
+    """The nodes that do not lie in one of the (disjoint, sorted) spans. Captures come in the order of
+    their starts: each span is then two bisections, and most files have no node to drop."""
+    if not stops or not nodes:
         return nodes
-    starts = [lo for lo, _ in stops]
-    kept = []
-    for node in nodes:
-        index = bisect_left(starts, node.start_byte + 1) - 1
-        if index < 0 or stops[index][1] <= node.start_byte:
-            kept.append(node)
-    return kept
+    starts = [node.start_byte for node in nodes]
+    if starts != sorted(starts):  # nested nodes of one kind need not come in the order of their starts
+        order = sorted(range(len(nodes)), key=starts.__getitem__)
+        nodes, starts = [nodes[i] for i in order], [starts[i] for i in order]
+    dropped = [(bisect_left(starts, lo), bisect_left(starts, hi)) for lo, hi in stops]
+    if all(first == last for first, last in dropped):
+        return nodes
+    kept, previous = [], 0
+    for first, last in dropped:
+        kept += nodes[previous:first]
+        previous = last
+    return kept + nodes[previous:]
 
 
 def _attribute(node: Node, source: bytes, chars: str) -> str | None:

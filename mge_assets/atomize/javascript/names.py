@@ -102,20 +102,23 @@ class Names:
         self.values.update(reads, facts.constructed.within(lo, hi))
         self.types.update(types)
         self.bindings.update(facts.bound.within(lo, hi))
-        self.attributes.update(facts.keys.within(lo, hi))
+        self.attributes.update(facts.keys.within(lo, hi), facts.attributes.within(lo, hi))
 
 
 def names_of(source: bytes, facts: Facts, nodes: list[Node], spans: list[tuple[int, int]]) -> list[Names]:
     """The names of each span (consecutive, in order) of the unit made of `nodes` (siblings, in order):
     of the parts of the nodes that lie in it, as one walk of each node in turn would find them."""
     found = [Names(source, lo, hi) for lo, hi in spans]
+    los = [lo for lo, _ in spans]
+    for node in nodes:  # a statement binds names in the spans it reaches into only
+        for names in found[max(bisect_right(los, node.start_byte) - 1, 0) :]:
+            if names.lo >= node.end_byte:
+                break
+            names.top_level_of(node)
     start, end = nodes[0].start_byte, nodes[-1].end_byte
     for names in found:
-        for node in nodes:
-            names.top_level_of(node)
         names.read_leaves(facts, start, end)
-    los = [lo for lo, _ in spans]
-    _read_spanned(facts.attributes, start, end, found, los, _add_attribute)
+    _read_spanned(facts.long_attributes, start, end, found, los, _add_attribute)
     _read_spanned(facts.imports, start, end, found, los, _add_imports)
     _read_spanned(facts.bases, start, end, found, los, _add_bases)
     for names in found:
