@@ -24,10 +24,11 @@ _START = attrgetter("start_byte")
 
 
 class _Split(NamedTuple):
-    """Where a unit over budget may be cut, and the names of each piece, by its byte span."""
+    """Where a unit over budget may be cut, the pieces it is cut into and the names of each, by span."""
 
     cuts: list[int]
     pieces: dict[tuple[int, int], Names]
+    spans: list[tuple[int, int, int]]  # as `split.pieces` gives them: start, end, lines
 
 
 class Builder:
@@ -133,7 +134,7 @@ class Builder:
             if len(spans) > 1:
                 ranges = [(lo, hi) for lo, hi, _ in spans]
                 found = names_of(self.source, self.facts, nodes, ranges)
-                return Names.union(found), _Split(cuts, dict(zip(ranges, found, strict=True)))
+                return Names.union(found), _Split(cuts, dict(zip(ranges, found, strict=True)), spans)
         return names_of(self.source, self.facts, nodes, [(0, end)])[0], None
 
     def _budget(self, kind: str) -> int:
@@ -158,7 +159,7 @@ class Builder:
                 tuple(sorted(found.referenced & local)),
             )
 
-        return split_atom(atom, self.source, split.cuts, self._budget(atom.kind), names)
+        return split_atom(atom, self.source, split.cuts, self._budget(atom.kind), names, split.spans)
 
 
 def _statement_cuts(
