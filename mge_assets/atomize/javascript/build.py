@@ -125,7 +125,7 @@ class Builder:
         self, nodes: list[Node], start: int, end: int, kind: str, defines_in_pieces: bool
     ) -> tuple[Names, _Split | None]:
         """The names of a unit, and where it splits, the names of each of its pieces. The pieces cover
-        the unit: it is walked piece by piece only, and its names are theirs put together."""
+        the unit: it is read piece by piece only, and its names are theirs put together."""
         budget = self._budget(kind)
         if count_loc(self.source, start, end) > budget:
             roots = _bodies(nodes) if not defines_in_pieces else nodes
@@ -141,7 +141,7 @@ class Builder:
         return 2 * self.budget if kind == "module_header" else self.budget
 
     def _split(self, atom: Atom, local: set[str], split: _Split | None, defines_in_pieces: bool) -> list[Atom]:
-        """Over budget: a head and child pieces, walked already by `_read`; a piece's reads exclude the
+        """Over budget: a head and child pieces, read already by `_read`; a piece's reads exclude the
         unit's own locals."""
         if split is None:
             return [atom]

@@ -1,6 +1,6 @@
 """The facts query of a file, and the facts gathered from its captures in byte order: the names each
 identifier binds or reads, attribute reads, imports and class bases. A unit's names are then looked up
-by its byte span (`names.py`): no node is walked in Python."""
+by its byte span (`names.py`): no unit's nodes are walked in Python."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ class Spanned:
 
 @dataclass(slots=True)
 class Facts:
-    """Per file, in byte order, what the walk of a unit would find in it. Identifiers and keys are leaves:
+    """Per file, in byte order, what a unit's names are read from. Identifiers and keys are leaves:
     a span has those that start in it. The rest (`Spanned`) count in each span their nodes reach into."""
 
     reads: Positioned  # names read as values: identifiers, `{ a }` shorthands, the locals `export {}` names

@@ -107,7 +107,7 @@ class Names:
 
 def names_of(source: bytes, facts: Facts, nodes: list[Node], spans: list[tuple[int, int]]) -> list[Names]:
     """The names of each span (consecutive, in order) of the unit made of `nodes` (siblings, in order):
-    of the parts of the nodes that lie in it, as one walk of each node in turn would find them."""
+    of the parts of the nodes that lie in it, as a walk of each node in turn would find them."""
     found = [Names(source, lo, hi) for lo, hi in spans]
     los = [lo for lo, _ in spans]
     for node in nodes:  # a statement binds names in the spans it reaches into only
