@@ -14,7 +14,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import compress, filterfalse, takewhile
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
@@ -22,6 +22,7 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 from mge_assets.atomize.atomicity import LINE_BUDGET
 from mge_assets.atomize.errors import syntax_errors
 from mge_assets.atomize.model import Atom, ImportRef, ParseError, evolve
+from mge_assets.atomize.positioned import Positioned
 from mge_assets.atomize.split import count_loc, finish, split_atom, unique_ids, with_members
 
 LANGUAGE = Language(tree_sitter_python.language())
@@ -492,41 +493,18 @@ class _Source(bytes):
 
 
 @dataclass(slots=True)
-class _Positioned:
-    """Items in the order of their start offsets, looked up by a byte range with two bisections."""
-
-    starts: list[int]
-    items: list
-
-    @classmethod
-    def of(cls, pairs: list[tuple[int, object]]) -> _Positioned:
-        pairs.sort(key=_FIRST)
-        return cls([start for start, _ in pairs], [item for _, item in pairs])
-
-    def indices(self, lo: int, hi: int) -> range:
-        """The indices of the items that start in [lo, hi)."""
-        first = bisect_left(self.starts, lo)
-        return range(first, bisect_left(self.starts, hi, first))
-
-    def within(self, lo: int, hi: int) -> list:
-        """The items that start in [lo, hi)."""
-        first = bisect_left(self.starts, lo)
-        return self.items[first : bisect_left(self.starts, hi, first)]
-
-
-@dataclass(slots=True)
 class _Facts:
     """Per file, in byte order: the identifiers read (in annotations and elsewhere), `name.attribute`
     reads, the imports with their kind, the names bound, the statements' line starts and the decision
     points. One tree-sitter query gathers them all."""
 
-    values: _Positioned  # identifiers read outside annotations
-    types: _Positioned  # identifiers read inside annotations
-    attributes: _Positioned
-    imports: _Positioned  # the ImportRefs of each import statement
-    bindings: _Positioned  # names bound anywhere (parameters, targets, definitions): for locals
-    globals: _Positioned  # names declared global or nonlocal
-    assigned: _Positioned  # per assignment, by its start: the (start, name) pairs its left side binds
+    values: Positioned  # identifiers read outside annotations
+    types: Positioned  # identifiers read inside annotations
+    attributes: Positioned
+    imports: Positioned  # the ImportRefs of each import statement
+    bindings: Positioned  # names bound anywhere (parameters, targets, definitions): for locals
+    globals: Positioned  # names declared global or nonlocal
+    assigned: Positioned  # per assignment, by its start: the (start, name) pairs its left side binds
     scope_starts: list[int]  # functions, lambdas and classes
     cuts: list[int]  # line starts where a statement begins its line: where a split may cut
     member_starts: list[int]  # class attributes bound: fields in a class body, `self.x = ...` in a method
@@ -552,7 +530,6 @@ class _Facts:
         return [name for names in self.assigned.within(lo, hi) for name in names]
 
 
-_FIRST = itemgetter(0)  # sorts by offset only, and stably: equal offsets keep their order
 _START = attrgetter("start_byte")
 _IS_ERROR = attrgetter("is_error")
 
@@ -574,7 +551,7 @@ def _gather(raw: bytes, tree: Tree) -> _Source:
     forward = _forward_references(captured.get("forward", []) + quoted, source)
     if forward:  # names inside string annotations are type reads too
         stated = ((start, name.split(".")[0]) for start, name in forward)
-        types = _Positioned.of([*zip(types.starts, types.items, strict=True), *stated])
+        types = Positioned.of([*zip(types.starts, types.items, strict=True), *stated])
     # `C(x=1)` names the parameters of C.__init__ when C is a class (the graph decides that)
     attributes = [(n.start_byte, f"{_text(n, source)}.__init__") for n in captured.get("keyword_call", [])]
     chars = source.chars
@@ -607,11 +584,11 @@ def _gather(raw: bytes, tree: Tree) -> _Source:
     source.facts = _Facts(
         values=values,
         types=types,
-        attributes=_Positioned.of(attributes),
-        imports=_Positioned.of(import_refs),
-        bindings=_Positioned.of(bindings),
-        globals=_Positioned.of([(n.start_byte, _text(n, source)) for n in captured.get("global", [])]),
-        assigned=_Positioned.of(assigned),
+        attributes=Positioned.of(attributes),
+        imports=Positioned.of(import_refs),
+        bindings=Positioned.of(bindings),
+        globals=Positioned.of([(n.start_byte, _text(n, source)) for n in captured.get("global", [])]),
+        assigned=Positioned.of(assigned),
         scope_starts=sorted(n.start_byte for n in captured.get("scope", [])),
         cuts=_statement_cuts(source, _statements(tree, captured)),
         member_starts=[m[0] for m in members],
@@ -625,7 +602,7 @@ def _gather(raw: bytes, tree: Tree) -> _Source:
 
 def _reads_of(
     source: _Source, captured: dict[str, list[Node]], import_spans: list[tuple[int, int]]
-) -> tuple[_Positioned, _Positioned]:
+) -> tuple[Positioned, Positioned]:
     """The identifiers read, outside annotations and inside them: every identifier but attribute and
     keyword-argument names, the names of definitions, the fields a class body assigns, and those inside
     import statements. Identifiers outnumber every other node: each is touched once, and the sorting
@@ -653,8 +630,8 @@ def _reads_of(
             role[bisect_left(starts, node.start_byte)] = 2
     values, types = role.translate(_ROLE_IS_VALUE), role.translate(_ROLE_IS_TYPE)
     return (
-        _Positioned(list(compress(starts, values)), list(compress(words, values))),
-        _Positioned(list(compress(starts, types)), list(compress(words, types))),
+        Positioned(list(compress(starts, values)), list(compress(words, values))),
+        Positioned(list(compress(starts, types)), list(compress(words, types))),
     )
 
 

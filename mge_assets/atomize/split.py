@@ -58,11 +58,19 @@ def pieces(source: bytes, start: int, end: int, cuts: Iterable[int], budget: int
     return spans
 
 
-def split_atom(atom: Atom, source: bytes, cuts: list[int], budget: int, names: PieceNames) -> list[Atom]:
-    """The atom itself when within budget, else its head and `block` children (parent: the head)."""
+def split_atom(
+    atom: Atom,
+    source: bytes,
+    cuts: list[int],
+    budget: int,
+    names: PieceNames,
+    spans: list[tuple[int, int, int]] | None = None,
+) -> list[Atom]:
+    """The atom itself when within budget, else its head and `block` children (parent: the head).
+    `spans` are the atom's `pieces`, when the caller has cut it already (to read each piece's names)."""
     if atom.loc <= budget:
         return [atom]
-    spans = pieces(source, atom.start_byte, atom.end_byte, cuts, budget)
+    spans = spans or pieces(source, atom.start_byte, atom.end_byte, cuts, budget)
     if len(spans) == 1:
         return [atom]
     found = [names(start, end) for start, end, _ in spans]
