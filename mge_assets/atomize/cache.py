@@ -31,11 +31,18 @@ def atomizer_version() -> str:
     """A hash of the atomizer's own sources, the tree-sitter grammars' versions and Python's: any change
     to what could change an atom makes every older entry a miss."""
     digest = hashlib.sha256(f"{sys.version_info[:2]}".encode())
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    package = Path(__file__).parent
+    for name in atomizer_sources():
+        digest.update(name.encode() + b"\0" + (package / name).read_bytes())
     for name in _GRAMMARS:
         digest.update(f"{name}={importlib.metadata.version(name)}".encode())
     return digest.hexdigest()[:16]
+
+
+def atomizer_sources() -> list[str]:
+    """The atomize package's modules, its subpackages' included, relative to it."""
+    package = Path(__file__).parent
+    return sorted(path.relative_to(package).as_posix() for path in package.rglob("*.py"))
 
 
 def file_key(path: str, source: bytes, line_budget: int) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mge_assets.atomize.cache import AtomCache
+from mge_assets.atomize.cache import AtomCache, atomizer_sources
 from mge_assets.cli import main
 from mge_assets.graph.analyze import Analysis, analyze_path
 from mge_assets_tests.conftest import write_files
@@ -106,3 +106,9 @@ def test_jobs_below_one_is_a_clear_error(codebase: Path, jobs: str, capsys: pyte
     assert main(["atomize", str(codebase), "--jobs", jobs]) == 2
     error = capsys.readouterr().err
     assert "--jobs must be at least 1" in error and f"not {jobs}" in error and "leave it out" in error
+
+
+def test_the_atomizers_version_covers_its_subpackages() -> None:
+    # a change to the JS/TS atomizer (a package of its own) must make every cached entry a miss
+    sources = atomizer_sources()
+    assert {"python.py", "javascript/facts.py", "javascript/names.py"} <= set(sources)
