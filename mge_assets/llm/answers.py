@@ -10,7 +10,7 @@ from mge_assets.errors import ModelOutputError
 
 _FENCE = re.compile(r"```[a-zA-Z0-9_+-]*[ \t]*\n(.*?)^```", re.DOTALL | re.MULTILINE)
 _FILE = re.compile(r'<file path="([^"]+)">\n(.*?)</file>', re.DOTALL)
-_UNIT = re.compile(r'<unit id="([^"]+)">\n(.*?)</unit>', re.DOTALL)
+_UNIT = re.compile(r'<unit n="(\d+)">\n(.*?)</unit>', re.DOTALL)
 
 
 def code_block(answer: str) -> str:
@@ -40,21 +40,22 @@ def files(answer: str) -> dict[str, str]:
 
 
 def units(answer: str, ids: list[str]) -> dict[str, str | ModelOutputError]:
-    """Each asked unit's part of a batched answer (`<unit id="...">` blocks): its text, or the problem
-    that leaves it without one (missing, or written twice). Blocks for ids not asked are ignored: a
-    unit is never taken from a block meant for another."""
-    found: dict[str, list[str]] = {}
-    for unit_id, text in _UNIT.findall(answer):
-        found.setdefault(unit_id, []).append(text)
+    """Each asked unit's part of a grouped answer (`<unit n="...">` blocks, numbered from 1 in the order
+    asked: a number costs fewer output tokens than an id): its text, or the problem that leaves it
+    without one (missing, or written twice). A block whose number was not asked is ignored."""
+    found: dict[int, list[str]] = {}
+    for number, text in _UNIT.findall(answer):
+        found.setdefault(int(number), []).append(text)
     parts: dict[str, str | ModelOutputError] = {}
-    for unit_id in ids:
-        texts = found.get(unit_id, [])
+    for number, unit_id in enumerate(ids, 1):
+        texts = found.get(number, [])
         if len(texts) == 1:
             parts[unit_id] = texts[0]
         else:
             how = "no" if not texts else f"{len(texts)}"
             parts[unit_id] = ModelOutputError(
-                f'the batched answer has {how} <unit id="{unit_id}"> block{"s" if texts else ""}, where one was asked'
+                f'the grouped answer has {how} <unit n="{number}"> block{"s" if texts else ""} (for {unit_id}), '
+                "where one was asked"
             )
     return parts
 
@@ -82,6 +83,6 @@ def render_code(code: str, language: str = "python") -> str:
     return f"```{language}\n{code}{'' if code.endswith(chr(10)) else chr(10)}```\n"
 
 
-def render_units(parts: dict[str, str]) -> str:
-    """The inverse of `units`: how a batched answer is written."""
-    return "".join(f'<unit id="{unit_id}">\n{text}</unit>\n' for unit_id, text in parts.items())
+def render_units(parts: dict[int, str]) -> str:
+    """The inverse of `units`: how a grouped answer is written, each part under its number."""
+    return "".join(f'<unit n="{number}">\n{text}</unit>\n' for number, text in parts.items())

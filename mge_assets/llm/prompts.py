@@ -308,17 +308,17 @@ def atoms_request(
     discovery: DiscoveryDocument, members: Sequence[tuple[dict, list[str]]], trace_id: str
 ) -> ModelRequest:
     """Ask for the final code of several small atoms in one call: each atom's draft, and the code they
-    depend on listed once. The answer holds one `<unit id="...">` block per atom (`answers.units`); each
+    depend on listed once. The answer holds one `<unit n="...">` block per atom (`answers.units`); each
     is validated on its own, and one that fails is asked again alone."""
     shared: list[str] = []
     for _atom, context in members:
         shared.extend(entry for entry in context if entry not in shared)
     sections = []
-    for atom, context in members:
+    for number, (atom, context) in enumerate(members, 1):
         fence = atom.get("language") or "python"
         uses = ", ".join(f"[{shared.index(entry) + 1}]" for entry in context) or "nothing listed"
         sections.append(
-            f'Unit "{atom["id"]}": the {atom["kind"]} `{atom["symbol"]}` in `{atom["file"]}`. It uses {uses}. '
+            f"Unit {number}: the {atom['kind']} `{atom['symbol']}` in `{atom['file']}`. It uses {uses}. "
             f"Its first draft:\n```{fence}\n{atom['code']}```"
         )
     listed = "\n".join(f"[{index}] {entry.removeprefix('- ')}" for index, entry in enumerate(shared, 1))
@@ -326,7 +326,7 @@ def atoms_request(
         f"Write the final code of each of these {len(members)} units. The code they use:\n{listed or '(none)'}\n\n"
         + "\n\n".join(sections)
         + "\n\nFor each unit keep its indentation and surrounding blank lines and define exactly that unit. "
-        'Answer with one <unit id="..."> block per unit, in this order, each holding one fenced code block '
+        'Answer with one <unit n="N"> block per unit, N its number, each holding one fenced code block '
         "and closed by </unit>, and nothing else.\n\n"
         + embed(
             "write_atoms",

@@ -336,8 +336,8 @@ class Simulator:
         shared = {k: v for k, v in payload.items() if k != "atoms"}
         return render_units(
             {
-                unit["atom"]["id"]: self._answer_one({**shared, **unit, "kind": "write_atom"}, latency)
-                for unit in payload["atoms"]
+                number: self._answer_one({**shared, **unit, "kind": "write_atom"}, latency)
+                for number, unit in enumerate(payload["atoms"], 1)
             }
         )
 

@@ -23,7 +23,7 @@ def answer(payload: dict[str, Any]) -> str:
     if kind == "write_atom":
         return render_code(payload["draft"])
     if kind == "write_atoms":
-        return render_units({unit["atom"]["id"]: render_code(unit["draft"]) for unit in payload["atoms"]})
+        return render_units({n: render_code(unit["draft"]) for n, unit in enumerate(payload["atoms"], 1)})
     if kind == "write_tests":
         from mge_assets.acceptance.generate import offline_tests_answer  # acceptance builds on synth
 

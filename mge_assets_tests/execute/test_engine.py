@@ -51,7 +51,7 @@ class RecordingBackend:
         self.log.extend(("start", unit["atom"]["id"]) for unit in asked)
         await asyncio.sleep(self.random.choice([0, 0, 0.001, 0.002]))
         if "atoms" in payload:
-            parts = {unit["atom"]["id"]: render_code(unit["draft"]) for unit in asked}
+            parts = {n: render_code(unit["draft"]) for n, unit in enumerate(asked, 1)}
             return ModelResponse(text=render_units(parts), model="offline")
         return ModelResponse(text=render_code(payload["draft"]), model="offline")
 

@@ -48,11 +48,10 @@ class Backend:
         if "atoms" not in payload:
             return ModelResponse(render_code(payload["draft"]), MODEL, usage)
         parts = {}
-        for unit in payload["atoms"]:
-            atom_id = unit["atom"]["id"]
-            answer = self.broken.get(atom_id, render_code(unit["draft"]))
+        for number, unit in enumerate(payload["atoms"], 1):
+            answer = self.broken.get(unit["atom"]["id"], render_code(unit["draft"]))
             if answer is not None:
-                parts[atom_id] = answer
+                parts[number] = answer
         return ModelResponse(render_units(parts), MODEL, usage)
 
 
@@ -80,13 +79,13 @@ def run(atoms, backend, per_call, checkpoints=None, validate=defines_its_unit):
 
 
 def test_a_batched_answer_is_split_by_unit_and_each_missing_or_doubled_part_is_named():
-    answer = render_units({"a": "```python\nA\n```\n", "b": "```python\nB\n```\n", "zzz": "```python\nZ\n```\n"})
-    answer += '<unit id="b">\n```python\nB2\n```\n</unit>\n'
+    answer = render_units({1: "```python\nA\n```\n", 2: "```python\nB\n```\n", 7: "```python\nZ\n```\n"})
+    answer += '<unit n="2">\n```python\nB2\n```\n</unit>\n<unit id="c">\n```python\nC\n```\n</unit>\n'
     parts = units(answer, ["a", "b", "c"])
     assert code_block(parts["a"]) == "A\n"
-    assert isinstance(parts["b"], ModelOutputError) and "2 <unit" in str(parts["b"])
-    assert isinstance(parts["c"], ModelOutputError) and 'no <unit id="c">' in str(parts["c"])
-    assert "zzz" not in parts  # a block for a unit nobody asked for is never taken
+    assert isinstance(parts["b"], ModelOutputError) and '2 <unit n="2"> blocks (for b)' in str(parts["b"])
+    assert isinstance(parts["c"], ModelOutputError) and 'no <unit n="3"> block (for c)' in str(parts["c"])
+    assert set(parts) == {"a", "b", "c"}  # a block under a number nobody asked for is never taken
 
 
 def test_small_atoms_ready_together_share_calls_and_their_cost():
@@ -112,7 +111,7 @@ def test_a_part_that_fails_or_is_missing_is_retried_alone_with_its_problem():
     backend = Backend({"a1": render_code("def wrong() -> int:\n    return 2\n"), "a2": None})
     outcomes, _client = run(atoms, backend, per_call=3)
     assert outcomes["a0"].status == "valid" and outcomes["a0"].attempts == 1
-    for atom_id, problem in (("a1", "does not define a1"), ("a2", 'no <unit id="a2">')):
+    for atom_id, problem in (("a1", "does not define a1"), ("a2", 'no <unit n="3">')):
         outcome = outcomes[atom_id]
         assert outcome.status == "valid" and outcome.attempts == 2, atom_id
         assert outcome.history[0]["group"] and problem in outcome.history[0]["problems"][0]
