@@ -52,13 +52,14 @@ def _strip_jsonc(text: str) -> str:
 
 def python_module_names(path: str, packages: set[str]) -> list[str]:
     """Dotted names a Python file is imported by: from the nearest folder that is neither a package nor a
-    namespace portion inside one (`pkg/ns/` without `__init__.py` is `pkg.ns`), and its full path."""
+    namespace portion inside one, at any depth (`pkg/ns/` and `pkg/ns/deeper/` without `__init__.py`
+    are `pkg.ns` and `pkg.ns.deeper`), and its full path."""
     parts = path.removesuffix(".py").split("/")
     if parts[-1] == "__init__":
         parts = parts[:-1]
     folder_parts = path.split("/")[:-1]
     start = len(folder_parts)
-    while start > 0 and ({"/".join(folder_parts[:start]), "/".join(folder_parts[: start - 1])} & packages):
+    while start > 0 and {"/".join(folder_parts[:depth]) for depth in range(1, start + 1)} & packages:
         start -= 1
     names = [".".join(parts[start:]), ".".join(parts)]
     return [n for n in dict.fromkeys(names) if n]

@@ -291,6 +291,19 @@ CASES = [
         },
     ),
     Case(
+        "python module deep in namespace folders inside a package: its dotted name only, no standard module shadowed",
+        {
+            "pkg/__init__.py": "",
+            "pkg/tests/__init__.py": "",
+            "pkg/tests/data/cases/random.py": "SEED = 1\n",
+            "pkg/core.py": "import random\n\n\ndef roll():\n    return random.random()\n",
+            "pkg/tests/test_data.py": "from .data.cases import random as sample\n\n\n"
+            "def test_seed():\n    assert sample.SEED\n",
+        },
+        {("pkg/tests/test_data.py", "pkg/tests/data/cases/random.py", "static")},
+        set(),
+    ),
+    Case(
         "python decorators of a class with methods are read by its header",
         {
             "deco.py": "def register(cls=None, *, slots=False):\n    return cls\n",
