@@ -7,9 +7,9 @@ import pytest
 
 from mge_assets.atomize import Atom
 from mge_assets.defs.resources import default_resources
-from mge_assets.errors import ModelOutputError, SettingsError
+from mge_assets.errors import ModelOutputError, ModelUnavailableError, SettingsError
 from mge_assets.execute import ExecutionSettings, Verdict, execute_atoms
-from mge_assets.llm import ModelClient, ModelRequest, ModelResponse
+from mge_assets.llm import Budget, ModelClient, ModelRequest, ModelResponse
 from mge_assets.llm.answers import code_block, render_code, render_units, units
 from mge_assets.llm.envelope import extract
 from mge_assets.llm.prompts import atom_request, atoms_request
@@ -157,3 +157,33 @@ def test_atoms_per_call_out_of_range_is_a_clear_settings_error(monkeypatch, valu
         default_resources()["model_backend"].build_backend()
     monkeypatch.setenv("MGE_ATOMS_PER_CALL", "5")
     assert default_resources()["model_backend"].atoms_per_call == 5
+
+
+def test_a_grouped_call_refused_by_the_budget_leaves_each_atom_to_say_so_alone():
+    atoms = [make_atom(f"a{i}") for i in range(3)]
+    backend = Backend()
+    client = ModelClient(backend, budget=Budget(cap_usd=0.0))
+    report = asyncio.run(
+        execute_atoms(
+            atoms,
+            make_graph([a.id for a in atoms], []),
+            client,
+            build,
+            defines_its_unit,
+            "p",
+            ExecutionSettings(atoms_per_call=3),
+            build_group=build_group,
+        )
+    )
+    assert not backend.requests
+    assert all(o.status == "budget" and "budget" in o.errors[-1] for o in report.outcomes)
+
+
+def test_a_model_api_that_is_down_for_a_grouped_call_stops_every_atom_of_it():
+    class Down(Backend):
+        async def complete(self, request: ModelRequest) -> ModelResponse:
+            raise ModelUnavailableError("the model API did not answer")
+
+    atoms = [make_atom(f"a{i}") for i in range(3)]
+    outcomes, _client = run(atoms, Down(), per_call=3)
+    assert all(o.status == "unavailable" and "did not answer" in o.errors[-1] for o in outcomes.values())
