@@ -65,7 +65,7 @@ class Run:
 
 def main() -> int:
     args = _arguments()
-    canaries = _selected(load_gold_set(args.gold_set), args.requests)
+    canaries = select_requests(load_gold_set(args.gold_set), args.requests)
     settings = SimulatorSettings(latency_mean_s=args.latency, latency_p95_s=3 * args.latency, seed=args.seed)
     runs: list[Run] = []
     with contextlib.ExitStack() as stack:
@@ -218,7 +218,8 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _selected(canaries: list[GoldCanary], names: str) -> list[GoldCanary]:
+def select_requests(canaries: list[GoldCanary], names: str) -> list[GoldCanary]:
+    """The gold requests `--requests` names (comma-separated), or with 'all' those expected to pass."""
     if names == "all":
         return [c for c in canaries if not c.expect]  # the requests expected to pass every gate
     known = {c.name: c for c in canaries}

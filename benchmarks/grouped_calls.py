@@ -28,7 +28,7 @@ from pathlib import Path
 
 import dagster as dg
 from dual_run import simulated_env
-from economics import DEFAULT_REQUESTS, _selected
+from economics import DEFAULT_REQUESTS, select_requests
 
 from mge_assets.canary.gold import GoldCanary, load_gold_set
 from mge_assets.definitions import defs
@@ -59,7 +59,7 @@ class Run:
 
 def main() -> int:
     args = _arguments()
-    canaries = _selected(load_gold_set(args.gold_set), args.requests)
+    canaries = select_requests(load_gold_set(args.gold_set), args.requests)
     settings = SimulatorSettings(
         latency_mean_s=args.latency,
         latency_p95_s=3 * args.latency,

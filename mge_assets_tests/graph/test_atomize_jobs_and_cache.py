@@ -10,15 +10,11 @@ from mge_assets.atomize.cache import AtomCache, atomizer_sources
 from mge_assets.cli import main
 from mge_assets.graph.analyze import Analysis, analyze_path
 from mge_assets_tests.conftest import write_files
+from mge_assets_tests.graph.test_atomize_command import FILES as COMMAND_FILES
 
 PACKAGE = Path(__file__).resolve().parents[2] / "mge_assets"
-FILES = {
-    "pkg/__init__.py": "from .core import run\n",
-    "pkg/core.py": "from .util import helper\n\n\ndef run() -> int:\n    return helper()\n",
-    "pkg/util.py": "def helper() -> int:\n    return 1\n",
-    "pkg/broken.py": "def oops(:\n    pass\n",
-    "web/app.ts": "import { twice } from './lib';\n\nexport const four = (): number => twice(2);\n",
-    "web/lib.ts": "export function twice(x: number): number {\n  return 2 * x;\n}\n",
+# the command tests' tree, without the dependency folder it leaves out, and with a TSX file
+FILES = {path: code for path, code in COMMAND_FILES.items() if not path.startswith("node_modules/")} | {
     "web/view.tsx": "import { four } from './app';\n\nexport const View = () => <b>{four}</b>;\n",
 }
 
